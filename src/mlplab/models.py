@@ -1,0 +1,31 @@
+"""The multilayer perceptron, built from the run's parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def param_count(hidden_layers: list[int], n_inputs: int = 784, n_classes: int = 10) -> int:
+    """Weights plus biases of a dense 784-...-10 network (no TensorFlow needed)."""
+    sizes = [n_inputs, *hidden_layers, n_classes]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def build(params: dict[str, Any], n_classes: int = 10):
+    """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output."""
+    import keras
+
+    layers = [keras.Input(shape=(784,), name="pixels")]
+    for i, units in enumerate(params["hidden_layers"], start=1):
+        layers.append(keras.layers.Dense(units, activation=params["activation"],
+                                         name=f"hidden_{i}"))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", name="digit_probs"))
+    return keras.Sequential(layers, name="mlp_" + "_".join(map(str, params["hidden_layers"])))
+
+
+def optimizer(params: dict[str, Any]):
+    import keras
+
+    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
+               "rmsprop": keras.optimizers.RMSprop}
+    return classes[params["optimizer"]](learning_rate=params["learning_rate"])

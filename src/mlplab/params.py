@@ -1,0 +1,201 @@
+"""The one declaration of every notebook parameter.
+
+This table drives validation of ``experiments.yaml``, the master notebook's
+``parameters`` cell and ``mlplab params``, so a parameter is added here and
+nowhere else. It imports nothing heavy: the driver uses it without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+class ParamError(ValueError):
+    """A parameter value that is not what the declaration allows."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "int", "float", "bool", "str", "int_list"
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive: bool = False  # bounds are open: (minimum, maximum)
+    optional: bool = False  # None is allowed
+
+    @property
+    def type_hint(self) -> str:
+        base = {"int_list": "list[int]"}.get(self.kind, self.kind)
+        return f"{base} | None" if self.optional else base
+
+    def expected(self) -> str:
+        """Plain words for what this parameter accepts, used in error messages."""
+        words = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "str": "a string",
+            "int_list": "a non-empty list of integers",
+        }[self.kind]
+        if self.choices:
+            words = "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.minimum is not None or self.maximum is not None:
+            lo = "(" if self.exclusive else "["
+            hi = ")" if self.exclusive else "]"
+            lo_v = "-inf" if self.minimum is None else f"{self.minimum:g}"
+            hi_v = "inf" if self.maximum is None else f"{self.maximum:g}"
+            words += f" in {lo}{lo_v}, {hi_v}{hi}"
+            if self.kind == "int_list":
+                words = words.replace(" in ", ", each in ")
+        if self.optional:
+            words += ", or null"
+        return words
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` (ints accepted as floats) or raise ParamError."""
+        if value is None:
+            if self.optional:
+                return None
+            raise ParamError(f"expected {self.expected()}, got null")
+        checkers = {
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "bool": lambda v: isinstance(v, bool),
+            "str": lambda v: isinstance(v, str) and v != "",
+            "int_list": lambda v: isinstance(v, list)
+            and len(v) > 0
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
+        }
+        if not checkers[self.kind](value):
+            raise ParamError(f"expected {self.expected()}, got {value!r}")
+        if self.kind == "float":
+            value = float(value)
+        if self.choices and value not in self.choices:
+            raise ParamError(f"expected {self.expected()}, got {value!r}")
+        for number in value if self.kind == "int_list" else [value]:
+            if not isinstance(number, int | float):
+                continue
+            too_low = self.minimum is not None and (
+                number <= self.minimum if self.exclusive else number < self.minimum
+            )
+            too_high = self.maximum is not None and (
+                number >= self.maximum if self.exclusive else number > self.maximum
+            )
+            if too_low or too_high:
+                raise ParamError(f"expected {self.expected()}, got {value!r}")
+        return value
+
+
+# Defaults run quickly (well under a minute on 2 CPU cores) when the notebook is
+# opened interactively; the experiment suite overrides them per run.
+PARAMS: tuple[Param, ...] = (
+    Param("run_name", "str", "interactive",
+          "Name of this run; names the files under report/runs/."),
+    Param("dataset", "str", "mnist-5k",
+          "'mnist-5k' (embedded, offline), 'fashion-mnist', 'mnist', or a path to a "
+          "Kaggle-layout CSV or a folder of IDX .gz files."),
+    Param("hidden_layers", "int_list", [50, 50],
+          "Units in each hidden layer: [50] is 784-50-10, [50, 50] is 784-50-50-10.",
+          minimum=1, maximum=4096),
+    Param("activation", "str", "relu", "Hidden-layer activation.",
+          choices=("relu", "sigmoid", "tanh", "elu")),
+    Param("loss", "str", "categorical_crossentropy", "What training minimises.",
+          choices=("categorical_crossentropy", "mean_squared_error")),
+    Param("optimizer", "str", "adam", "Gradient-descent variant.",
+          choices=("adam", "sgd", "rmsprop")),
+    Param("learning_rate", "float", 0.001, "Optimizer step size.",
+          minimum=0.0, maximum=10.0, exclusive=True),
+    Param("epochs", "int", 20, "Maximum passes over the training data.",
+          minimum=1, maximum=1000),
+    Param("batch_size", "int", 32, "Examples per gradient step (Keras' default is 32).",
+          minimum=1, maximum=65536),
+    Param("early_stopping_patience", "int", None,
+          "Stop after this many epochs without a lower validation loss; null trains "
+          "every epoch.", minimum=0, maximum=1000, optional=True),
+    Param("restore_best_weights", "bool", False,
+          "With early stopping, roll back to the epoch with the lowest validation loss."),
+    Param("scale_inputs", "bool", True, "Divide pixels by 255 so inputs lie in [0, 1]."),
+    Param("test_fraction", "float", 0.3,
+          "Share of all examples held out as the test set (stratified, split once).",
+          minimum=0.0, maximum=1.0, exclusive=True),
+    Param("validation_fraction", "float", 0.2,
+          "Share of the training part used for validation (early stopping, curves).",
+          minimum=0.0, maximum=1.0, exclusive=True),
+    Param("seeds", "int_list", [0],
+          "One training run per seed; the report shows their mean and spread.",
+          minimum=0, maximum=2**31 - 1),
+    Param("max_samples", "int", None,
+          "Use at most this many examples (stratified); null uses them all.",
+          minimum=20, optional=True),
+    Param("fast_training", "bool", True,
+          "Run many steps per call into TensorFlow (same updates, less overhead)."),
+    Param("results_path", "str", None,
+          "Where the notebook writes its results record (JSON); null writes none. "
+          "Set by the runner.", optional=True),
+)
+
+BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+# Set by the runner, not by experiment files.
+RUNNER_ONLY = frozenset({"run_name", "results_path"})
+
+
+def defaults() -> dict[str, Any]:
+    return {p.name: p.default for p in PARAMS}
+
+
+def unknown_name_message(name: str) -> str:
+    hint = difflib.get_close_matches(name, list(BY_NAME), n=1)
+    return f"unknown parameter {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+
+
+def validate(values: dict[str, Any]) -> dict[str, Any]:
+    """Check ``values`` against the declaration; return every parameter, defaults filled.
+
+    Raises ParamError naming the first bad field.
+    """
+    for name in values:
+        if name not in BY_NAME:
+            raise ParamError(unknown_name_message(name))
+    checked = defaults()
+    for name, value in values.items():
+        try:
+            checked[name] = BY_NAME[name].validate(value)
+        except ParamError as err:
+            raise ParamError(f"field {name!r}: {err}") from None
+    if checked["early_stopping_patience"] is None and checked["restore_best_weights"]:
+        raise ParamError(
+            "field 'restore_best_weights': only meaningful with early_stopping_patience set"
+        )
+    if not SAFE_NAME.match(checked["run_name"]):
+        raise ParamError(
+            f"field 'run_name': expected letters, digits, '.', '_' or '-' (a safe file "
+            f"name, at most 80 characters), got {checked['run_name']!r}"
+        )
+    return checked
+
+
+def parameters_cell_source() -> str:
+    """The master notebook's ``parameters`` cell, generated from PARAMS."""
+    lines = ["# Parameters: papermill replaces these per run. Generated by `mlplab params --sync`;"]
+    lines.append("# edit src/mlplab/params.py, not this cell.")
+    for p in PARAMS:
+        lines.append(f"{p.name}: {p.type_hint} = {p.default!r}  # {p.help}")
+    return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """Parameters as a Markdown table, for the README and `mlplab params`."""
+    rows = ["| name | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for p in PARAMS:
+        rows.append(
+            f"| `{p.name}` | `{p.type_hint}` | `{p.default!r}` | {p.expected()} | {p.help} |"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,122 @@
+"""Training: one seeded fit, timed, with the history a report needs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mlplab import data as data_mod
+from mlplab import models
+from mlplab.seeding import seed_training
+
+# Steps run inside one call into TensorFlow on the fast path. The updates are the same
+# as Keras' default loop (same batches, same order); only Python overhead is saved.
+STEPS_PER_EXECUTION = 256
+
+
+@dataclass
+class Prepared:
+    """The split data as network inputs, shared by every seed of a run."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_test: np.ndarray
+
+
+def prepare(dataset: data_mod.Dataset, split: data_mod.Split, scale: bool) -> Prepared:
+    def xy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows])
+
+    x_train, y_train = xy(split.train)
+    x_val, y_val = xy(split.val)
+    x_test, y_test = xy(split.test)
+    return Prepared(x_train, y_train, x_val, y_val, x_test, y_test, dataset.y[split.test])
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: int
+    train_seconds: float
+    seconds_per_epoch: float
+    model: Any = field(repr=False, default=None)
+
+    def record(self) -> dict[str, Any]:
+        """The JSON-ready part (everything but the model)."""
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
+
+def compile_model(model, params: dict[str, Any]) -> None:
+    fast = params["fast_training"]
+    model.compile(
+        optimizer=models.optimizer(params),
+        loss=params["loss"],
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION if fast else 1,
+    )
+
+
+def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int = 0,
+             n_classes: int = 10) -> SeedResult:
+    """Train one network from ``seed`` and evaluate it on the held-out test set."""
+    import keras
+
+    seed_training(seed)
+    model = models.build(params, n_classes)
+    compile_model(model, params)
+
+    epoch_seconds: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append(time.perf_counter() - self.start)
+
+    callbacks: list[Any] = [EpochTimer()]
+    if params["early_stopping_patience"] is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=params["early_stopping_patience"],
+            restore_best_weights=params["restore_best_weights"]))
+
+    start = time.perf_counter()
+    fitted = model.fit(
+        prepared.x_train, prepared.y_train,
+        validation_data=(prepared.x_val, prepared.y_val),
+        epochs=params["epochs"], batch_size=params["batch_size"],
+        shuffle=True, callbacks=callbacks, verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - start
+
+    history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+    history["epoch_seconds"] = epoch_seconds
+    epochs_run = len(history["loss"])
+    best_epoch = int(np.argmin(history["val_loss"])) + 1
+    test_loss, test_accuracy = model.evaluate(prepared.x_test, prepared.y_test, verbose=0,
+                                              batch_size=1024)
+    metrics = {
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "val_accuracy": history["val_accuracy"][-1],
+        "val_loss": history["val_loss"][-1],
+        "train_accuracy": history["accuracy"][-1],
+        "train_loss": history["loss"][-1],
+    }
+    return SeedResult(seed=seed, metrics=metrics, history=history, epochs_run=epochs_run,
+                      best_epoch=best_epoch, train_seconds=train_seconds,
+                      seconds_per_epoch=train_seconds / epochs_run, model=model)
+
+
+def predict_labels(model, x: np.ndarray) -> np.ndarray:
+    return np.argmax(model.predict(x, batch_size=1024, verbose=0), axis=1)
