@@ -20,6 +20,7 @@ import numpy as np
 from mlplab.seeding import SPLIT_SEED
 
 N_PIXELS = 784
+NAMED = ("mnist-5k", "fashion-mnist", "mnist")  # datasets given by name, not path
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

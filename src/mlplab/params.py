@@ -126,8 +126,9 @@ PARAMS: tuple[Param, ...] = (
     Param("test_fraction", "float", 0.3,
           "Share of all examples held out as the test set (stratified, split once).",
           minimum=0.0, maximum=1.0, exclusive=True),
-    Param("validation_fraction", "float", 0.2,
-          "Share of the training part used for validation (early stopping, curves).",
+    Param("validation_fraction", "float", 0.3,
+          "Share of the training part used for validation (early stopping, curves); "
+          "0.3 as in the original assignment.",
           minimum=0.0, maximum=1.0, exclusive=True),
     Param("seeds", "int_list", [0],
           "One training run per seed; the report shows their mean and spread.",

@@ -90,3 +90,65 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str]):
     fig.colorbar(image, ax=ax, label="number of test images")
     fig.tight_layout()
     return fig
+
+
+def seed_errorbars(summary, labels: Sequence[str], title: str, ylabel: str = "test accuracy (%)"):
+    """Mean over seeds with 95% intervals, one bar per run, seeds' spread made visible."""
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(summary) + 2), 4.2))
+    x = np.arange(len(summary))
+    mean = 100 * summary["mean"].to_numpy()
+    err = np.vstack([mean - 100 * summary["ci95_low"].to_numpy(),
+                     100 * summary["ci95_high"].to_numpy() - mean])
+    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", capsize=6, markersize=8,
+                color=OKABE_ITO[0], label="mean, 95% interval")
+    ax.set(xticks=x, xticklabels=labels, ylabel=ylabel, title=title)
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def width_curves(summary_by_depth: dict[str, object]):
+    """Test accuracy against hidden-layer width, one line per depth, 95% intervals."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, (label, s) in enumerate(summary_by_depth.items()):
+        mean = 100 * s["mean"].to_numpy()
+        err = np.vstack([mean - 100 * s["ci95_low"].to_numpy(),
+                         100 * s["ci95_high"].to_numpy() - mean])
+        ax.errorbar(s["width"], mean, yerr=np.nan_to_num(err), marker="os"[i % 2], capsize=5,
+                    color=OKABE_ITO[i], label=label)
+    ax.set(xlabel="units per hidden layer", ylabel="test accuracy (%)",
+           title="Wider networks, 20 epochs")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
+    """Per-epoch mean across seeds (line) and min-max spread (band), one colour per run."""
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    for i, (label, curves) in enumerate(groups.items()):
+        length = min(len(c) for c in curves)
+        arr = np.array([c[:length] for c in curves])
+        epochs = np.arange(1, length + 1)
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        ax.plot(epochs, arr.mean(axis=0), color=colour, label=label)
+        ax.fill_between(epochs, arr.min(axis=0), arr.max(axis=0), color=colour, alpha=0.2)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.legend(fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def pareto(summary, x: str, xlabel: str):
+    """Accuracy against a cost (parameters or seconds): is the extra accuracy worth it?"""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    mean = 100 * summary["mean"].to_numpy()
+    ax.errorbar(summary[x], mean, yerr=100 * summary["std"].to_numpy(), fmt="o", capsize=4,
+                color=OKABE_ITO[0])
+    for xi, yi, label in zip(summary[x], mean, summary["architecture"], strict=True):
+        ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=10)
+    ax.set(xlabel=xlabel, ylabel="test accuracy (%), mean ± sd",
+           title=f"Accuracy against {xlabel.split(' (')[0]}")
+    fig.tight_layout()
+    return fig

@@ -120,3 +120,40 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
 
 def predict_labels(model, x: np.ndarray) -> np.ndarray:
     return np.argmax(model.predict(x, batch_size=1024, verbose=0), axis=1)
+
+
+@dataclass
+class Experiment:
+    """Everything one notebook run produced: the data, its split and one result per seed."""
+
+    params: dict[str, Any]
+    dataset: data_mod.Dataset
+    split: data_mod.Split
+    prepared: Prepared
+    seeds: list[SeedResult]
+
+    @property
+    def first(self) -> SeedResult:
+        """The first seed's network, shown in the per-run figures."""
+        return self.seeds[0]
+
+    def data_record(self) -> dict[str, Any]:
+        return {"source": self.dataset.source, "files": self.dataset.files,
+                "sha256": self.dataset.sha256, "n_total": self.dataset.n,
+                "n_train": len(self.split.train), "n_val": len(self.split.val),
+                "n_test": len(self.split.test), "class_names": list(self.dataset.class_names)}
+
+
+def run_experiment(params: dict[str, Any], dataset: data_mod.Dataset | None = None,
+                   verbose: int = 0) -> Experiment:
+    """Validate parameters, load and split the data, and train one network per seed."""
+    from mlplab.params import validate
+
+    params = validate(params)
+    dataset = dataset or data_mod.load(params["dataset"])
+    split = data_mod.split(dataset, params["test_fraction"], params["validation_fraction"],
+                           params["max_samples"])
+    prepared = prepare(dataset, split, params["scale_inputs"])
+    seeds = [fit_seed(params, prepared, seed, verbose, len(dataset.class_names))
+             for seed in params["seeds"]]
+    return Experiment(params, dataset, split, prepared, seeds)

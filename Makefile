@@ -1,0 +1,63 @@
+# mlplab: `make report` builds the report, `make test` runs the tests.
+# Both create the pinned virtual environment first if it is missing or out of date.
+# Targets are real files, so make redoes only what changed; the runner's content-hash
+# cache then re-executes only the runs whose inputs changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 1
+EXPERIMENTS ?= notebooks/experiments.yaml
+REPORT_ARGS ?=
+
+SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
+NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
+
+.PHONY: env report test lint lab data bench clean help
+
+help:
+	@echo "make report   build report/index.html and one page per run (JOBS=2 for 2 at once)"
+	@echo "make test     lint and run the tests"
+	@echo "make lab      open the notebooks in JupyterLab"
+	@echo "make data     download full MNIST into data/ (checksum verified)"
+	@echo "make bench    compare Keras' default training loop with ours"
+	@echo "make clean    delete generated reports"
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+env: $(STAMP)
+
+# On failure the index is marked out of date so the next `make report` retries.
+report/index.html: $(STAMP) $(SOURCES) $(NOTEBOOKS) $(EXPERIMENTS) $(wildcard data/*)
+	$(BIN)/mlplab report --experiments $(EXPERIMENTS) --jobs $(JOBS) $(REPORT_ARGS) \
+	  || { touch -d @0 $@ 2>/dev/null; exit 1; }
+
+report: report/index.html
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/mlplab params --check
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+data/mnist.npz: | $(STAMP)
+	$(BIN)/mlplab data fetch mnist
+
+data: data/mnist.npz
+
+report/bench.json: $(STAMP) $(SOURCES)
+	$(BIN)/mlplab bench
+
+bench: report/bench.json
+
+clean:
+	find report -mindepth 1 -not -name README.md -delete

@@ -1,0 +1,189 @@
+"""`mlplab`: build the report, list runs, show parameters, fetch data.
+
+Bad input (experiment file, parameters, data) is reported as one line before any
+kernel starts, and the command exits 2; failed runs make it exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from mlplab import experiments, params, report, results, runner
+from mlplab.data import DataError
+
+DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
+
+
+def _manifest(specs, keys, runs_dir: Path, report_dir: Path) -> list[dict]:
+    """Which result stands for each run now: a good one with the current key, or a failure."""
+    entries = []
+    for spec in specs:
+        paths = runner.Paths(runs_dir, spec.name)
+        failed = paths.file(".json", failed=True)
+        ok = runner.cached_ok(paths, keys[spec.name])
+        record = paths.file(".json") if ok else failed
+        entry = {"name": spec.name, "params": spec.params, "status": "ok" if ok else "failed",
+                 "record": str(record.relative_to(report_dir)),
+                 "page": str(paths.file(".html", not ok).relative_to(report_dir)),
+                 "student_page": str(paths.file(".student.html", not ok).relative_to(report_dir)),
+                 "cache_key": keys[spec.name]}
+        if not ok:
+            error = "not run" if not failed.exists() else results.load(failed).get("error")
+            entry["error"] = error
+            if not (report_dir / entry["page"]).exists():
+                entry["page"] = entry["student_page"] = None
+        entries.append(entry)
+    return entries
+
+
+def build_index(root: Path, report_dir: Path, manifest: list[dict], force: bool) -> bool:
+    """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
+    import papermill
+
+    from mlplab import html
+
+    key = runner._hash_bytes(
+        (root / runner.SUMMARY_NOTEBOOK).read_bytes(),
+        runner.shared_inputs_hash(root).encode(),
+        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in manifest]).encode())
+    key_file = report_dir / ".index-key"
+    index = report_dir / "index.html"
+    if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
+        return False
+    results.write_json_atomic(report_dir / report.MANIFEST, manifest)
+    records = report.load_records(report_dir, manifest)
+    csv = report.tidy(records).to_csv(index=False).encode()
+    results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
+    executed = report_dir / ".index.ipynb.tmp"
+    try:
+        papermill.execute_notebook(str(root / runner.SUMMARY_NOTEBOOK), str(executed),
+                                   parameters={"report_dir": str(report_dir.resolve())},
+                                   kernel_name="python3", language="python", cwd=str(root),
+                                   progress_bar=False)
+        html.render(executed, index, assets_href="assets", hide_input=True)
+        results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
+    finally:
+        executed.unlink(missing_ok=True)
+    key_file.write_text(key)
+    return True
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    root = Path.cwd()
+    report_dir = Path(args.report_dir).resolve()
+    runs_dir = report_dir / "runs"
+    specs = experiments.load(args.experiments)
+    if args.only:
+        unknown = sorted(set(args.only) - {s.name for s in specs})
+        if unknown:
+            raise experiments.ExperimentError(
+                f"{args.experiments}: no run named {', '.join(unknown)}")
+        specs = [s for s in specs if s.name in args.only]
+    jobs, keys = runner.plan(specs, root, runs_dir, args.force, args.timeout)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    from mlplab import html
+
+    html.install_assets(report_dir)
+    start = time.perf_counter()
+    print(f"{len(specs)} runs in {args.experiments}: {len(specs) - len(jobs)} up to date, "
+          f"{len(jobs)} to execute", file=sys.stderr)
+    progress = runner.Progress(len(jobs))
+
+    def on_done(outcome: dict) -> None:
+        runner.land(outcome, runs_dir)
+        progress.update(outcome)
+
+    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
+    manifest = _manifest(specs, keys, runs_dir, report_dir)
+    rebuilt = build_index(root, report_dir, manifest, args.force or bool(jobs))
+    failed = [e for e in manifest if e["status"] != "ok"]
+    print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
+          f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
+    for entry in failed:
+        page = report_dir / entry["page"] if entry["page"] else "no page"
+        print(f"FAILED {entry['name']}: {entry['error']} -> {page}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    if args.sync or args.check:
+        from mlplab import notebook
+
+        changed = notebook.sync_parameters(Path(args.notebook), write=args.sync)
+        if args.check and changed:
+            print(f"{args.notebook}: parameters cell differs from src/mlplab/params.py "
+                  "(run `mlplab params --sync`)", file=sys.stderr)
+            return 1
+        return 0
+    print(params.markdown_table())
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for spec in experiments.load(args.experiments):
+        p = spec.params
+        print(f"{spec.name:24} {report.layers_label(p['hidden_layers']):16} epochs={p['epochs']:<3}"
+              f" seeds={p['seeds']} loss={p['loss']} scaled={p['scale_inputs']}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from mlplab import download
+
+    path = download.fetch(download.KNOWN[args.name], Path(args.data_dir))
+    print(f"{path} ok (sha256 verified)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mlplab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("report", help="execute changed runs and rebuild report/index.html")
+    p.add_argument("--experiments", type=Path, default=DEFAULT_EXPERIMENTS)
+    p.add_argument("--report-dir", type=Path, default=Path("report"))
+    p.add_argument("--jobs", type=int, default=1, help="runs at once (a local Dask cluster)")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler to run on")
+    p.add_argument("--force", action="store_true", help="rerun every run, ignoring the cache")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="execute only these runs")
+    p.add_argument("--timeout", type=float, default=900,
+                   help="seconds one notebook cell may run before the run fails")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("params", help="print the parameter table, or sync the notebook cell")
+    p.add_argument("--sync", action="store_true", help="rewrite the notebook's parameters cell")
+    p.add_argument("--check", action="store_true", help="fail if the cell is out of date")
+    p.add_argument("--notebook", default=str(runner.MASTER_NOTEBOOK))
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("list", help="list the runs an experiment file expands to")
+    p.add_argument("--experiments", type=Path, default=DEFAULT_EXPERIMENTS)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("data", help="download a dataset into data/ (checksum verified)")
+    p.add_argument("action", choices=["fetch"])
+    p.add_argument("name", choices=["mnist"])
+    p.add_argument("--data-dir", default="data")
+    p.set_defaults(func=cmd_data)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (experiments.ExperimentError, params.ParamError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs were kept; unfinished ones left no files",
+              file=sys.stderr)
+        return 130
+    except RuntimeError as err:  # e.g. DownloadError
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

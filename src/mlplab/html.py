@@ -1,0 +1,91 @@
+"""Render notebooks to HTML pages that work fully offline (no CDN, local MathJax 3)."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Set
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "offline"
+MATHJAX_FILE = "tex-svg-full.js"  # the -full bundle: every TeX extension inside, nothing to fetch
+
+
+def mathjax_source() -> Path:
+    """Path of MathJax 3 ``es5/tex-svg-full.js`` shipped by the django-static-mathjax wheel."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("MathJax not found: install django-static-mathjax")
+    src = Path(spec.origin).parent / "static" / "mathjax" / "es5" / MATHJAX_FILE
+    if not src.is_file():
+        raise FileNotFoundError(f"MathJax bundle missing: {src}")
+    return src
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then os.replace it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; pages must stay readable when served/copied
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def install_assets(report_dir: Path) -> Path:
+    """Copy MathJax to ``report_dir/assets/mathjax/tex-svg-full.js`` if missing or different.
+
+    The copy is atomic. Returns the installed path.
+    """
+    src = mathjax_source()
+    dest = Path(report_dir) / "assets" / "mathjax" / MATHJAX_FILE
+    if not (dest.is_file() and filecmp.cmp(src, dest, shallow=False)):
+        _atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+    return dest
+
+
+def render(
+    notebook: Path | nbformat.NotebookNode,
+    html_path: Path,
+    *,
+    assets_href: str,
+    hide_input: bool = False,
+    exclude_tags: Set[str] = frozenset(),
+) -> None:
+    """Render ``notebook`` to ``html_path`` (atomically) with the offline template.
+
+    ``assets_href`` is the URL of the assets folder relative to the page ("assets",
+    "../assets"); ``hide_input`` drops code cells' source; cells tagged with any of
+    ``exclude_tags`` are removed (e.g. {"solution"} for a student edition).
+    """
+    html_path = Path(html_path)
+    if isinstance(notebook, nbformat.NotebookNode):
+        nb, name = notebook, html_path.stem
+    else:
+        nb, name = nbformat.read(notebook, as_version=4), Path(notebook).stem
+
+    c = Config()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = set(exclude_tags)
+    exporter = HTMLExporter(
+        config=c,
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        mathjax_url=f"{assets_href.rstrip('/')}/mathjax/{MATHJAX_FILE}",
+        exclude_input=hide_input,
+    )
+    resources = {"metadata": {"name": name, "path": str(html_path.parent)}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    _atomic_write(html_path, lambda tmp: tmp.write_text(body, encoding="utf-8"))

@@ -1,0 +1,119 @@
+"""The parameter declaration validates experiment files and generates the notebook cell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from mlplab import experiments, params
+from mlplab.models import param_count
+from mlplab.notebook import parameters_cell
+
+GOOD = """\
+defaults:
+  seeds: [0, 1]
+runs:
+  - name: one
+    hidden_layers: [50]
+    epochs: 1
+  - name: "w{hidden_layers}-s{seeds}"
+    grid:
+      hidden_layers: [[30], [50, 50]]
+      seeds: [[0], [1, 2]]
+    epochs: 2
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_grid_expands_to_named_runs_with_defaults(tmp_path: Path):
+    specs = experiments.load(write(tmp_path, GOOD))
+    assert [s.name for s in specs] == ["one", "w30-s0", "w30-s1x2", "w50x50-s0", "w50x50-s1x2"]
+    assert specs[0].params["seeds"] == [0, 1] and specs[0].params["epochs"] == 1
+    assert specs[4].params["hidden_layers"] == [50, 50] and specs[4].params["seeds"] == [1, 2]
+    assert specs[1].params["loss"] == params.BY_NAME["loss"].default
+
+
+@pytest.mark.parametrize("snippet, line, words", [
+    ("    epochz: 3\n", 7, "unknown parameter 'epochz' (did you mean 'epochs'?)"),
+    ("    epochs: 0\n", 7, "field 'epochs': expected an integer in [1, 1000]"),
+    ("    epochs: two\n", 7, "field 'epochs': expected an integer"),
+    ("    hidden_layers: []\n", 7, "non-empty list of integers"),
+    ("    hidden_layers: [50, -5]\n", 7, "each in [1, 4096]"),
+    ("    test_fraction: 1.0\n", 7, "in (0, 1)"),
+    ("    loss: hinge\n", 7, "one of 'categorical_crossentropy'"),
+    ("    scale_inputs: 1\n", 7, "true or false"),
+    ("    restore_best_weights: true\n", 7, "only meaningful with early_stopping_patience"),
+    ("    results_path: x.json\n", 7, "set by the runner"),
+])
+def test_bad_values_name_file_line_and_field(tmp_path: Path, snippet, line, words):
+    text = "defaults:\n  seeds: [0]\nruns:\n  - name: ok\n    epochs: 1\n  - name: bad\n" + snippet
+    path = write(tmp_path, text)
+    with pytest.raises(experiments.ExperimentError) as err:
+        experiments.load(path)
+    assert str(err.value).startswith(f"{path}:{line}:")
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["../x", "/abs", "has space", ""])
+def test_unsafe_run_names_rejected(tmp_path: Path, name):
+    path = write(tmp_path, f"runs:\n  - name: {json.dumps(name)}\n")
+    with pytest.raises(experiments.ExperimentError, match="run_name|name"):
+        experiments.load(path)
+
+
+def test_duplicate_names_and_bad_yaml(tmp_path: Path):
+    path = write(tmp_path, "runs:\n  - name: a\n  - name: a\n")
+    with pytest.raises(experiments.ExperimentError, match=r":3: duplicate run name 'a'"):
+        experiments.load(path)
+    path = write(tmp_path, "runs: [\n")
+    with pytest.raises(experiments.ExperimentError, match="not valid YAML"):
+        experiments.load(path)
+    path = write(tmp_path, "runs:\n  - name: a\n    grid:\n      epochs: 3\n")
+    with pytest.raises(experiments.ExperimentError, match=":4: grid values of 'epochs'"):
+        experiments.load(path)
+
+
+def test_default_suite_is_valid_and_covers_the_assignment():
+    specs = experiments.load(ROOT / "notebooks/experiments.yaml")
+    layers = {tuple(s.params["hidden_layers"]) for s in specs}
+    assert {(50,), (50, 50), (30,), (70,), (30, 30), (70, 70)} <= layers
+    assert {s.params["epochs"] for s in specs} >= {1, 20}
+    assert any(s.params["early_stopping_patience"] == 2 for s in specs)
+    assert {s.params["loss"] for s in specs} == {"categorical_crossentropy",
+                                                 "mean_squared_error"}
+    assert all(len(s.params["seeds"]) >= 3 for s in specs)
+
+
+def test_notebook_parameters_cell_is_generated_from_declaration():
+    nb = nbformat.read(ROOT / "notebooks/mlp_lab.ipynb", as_version=4)
+    cell = parameters_cell(nb)
+    assert cell.source == params.parameters_cell_source()
+    for p in params.PARAMS:
+        assert f"{p.name}: {p.type_hint} = {p.default!r}" in cell.source
+
+
+def test_source_notebooks_have_no_outputs():
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path
+
+
+def test_declared_defaults_pass_validation():
+    assert params.validate({}) == params.defaults()
+
+
+@pytest.mark.parametrize("layers, count", [([50], 39_760), ([50, 50], 42_310),
+                                           ([30], 23_860), ([70, 70], 60_630)])
+def test_param_count_formula(layers, count):
+    assert param_count(layers) == count
