@@ -21,7 +21,8 @@ def kaggle_rows(n_per_class: int = 3, seed: int = 0) -> tuple[np.ndarray, np.nda
 def write_kaggle_csv(path: Path, labels: np.ndarray, pixels: np.ndarray,
                      header: str | None = None) -> Path:
     header = header or "label," + ",".join(f"pixel{i}" for i in range(784))
-    lines = [header] + [",".join(map(str, [lab, *row])) for lab, row in zip(labels, pixels)]
+    lines = [header] + [",".join(map(str, [lab, *row]))
+                        for lab, row in zip(labels, pixels, strict=True)]
     path.write_text("\n".join(lines) + "\n")
     return path
 

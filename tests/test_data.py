@@ -37,7 +37,7 @@ def test_idx_folder(tmp_path: Path):
 
 def _csv_with(tmp_path: Path, mutate) -> Path:
     labels, pixels = kaggle_rows()
-    rows = [[str(v) for v in [lab, *row]] for lab, row in zip(labels, pixels)]
+    rows = [[str(v) for v in [lab, *row]] for lab, row in zip(labels, pixels, strict=True)]
     header = "label," + ",".join(f"pixel{i}" for i in range(784))
     header, rows = mutate(header, rows)
     path = tmp_path / "bad.csv"

@@ -82,15 +82,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         if unknown:
             raise experiments.ExperimentError(
                 f"{args.experiments}: no run named {', '.join(unknown)}")
-        specs = [s for s in specs if s.name in args.only]
     jobs, keys = runner.plan(specs, root, runs_dir, args.force, args.timeout)
+    if args.only:  # execute only these; the index still covers the whole suite
+        jobs = [job for job in jobs if job["name"] in args.only]
     runs_dir.mkdir(parents=True, exist_ok=True)
     from mlplab import html
 
     html.install_assets(report_dir)
     start = time.perf_counter()
-    print(f"{len(specs)} runs in {args.experiments}: {len(specs) - len(jobs)} up to date, "
-          f"{len(jobs)} to execute", file=sys.stderr)
+    print(f"{len(specs)} runs in {args.experiments}: {len(specs) - len(jobs)} up to date or "
+          f"skipped, {len(jobs)} to execute", file=sys.stderr)
     progress = runner.Progress(len(jobs))
 
     def on_done(outcome: dict) -> None:

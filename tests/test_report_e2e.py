@@ -1,0 +1,116 @@
+"""End to end: the CLI executes the master notebook per run, renders HTML and the index."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, kaggle_rows, write_kaggle_csv
+
+pytestmark = pytest.mark.slow
+
+SUITE = """\
+defaults:
+  max_samples: 400
+  epochs: 2
+  seeds: [0, 1]
+runs:
+  - name: tiny
+    hidden_layers: [20]
+  - name: broken
+    dataset: {bad_csv}
+"""
+
+NO_TF = ("import sys; from mlplab import cli; rc = cli.main(sys.argv[1:]); "
+         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
+
+
+def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_TF, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    labels, pixels = kaggle_rows()
+    labels[4] = 12  # the kernel's data validation must fail this run
+    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
+    suite = tmp / "suite.yaml"
+    suite.write_text(SUITE.format(bad_csv=bad))
+    report_dir = tmp / "report"
+    first = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir))
+    return suite, report_dir, first
+
+
+def test_failed_run_does_not_stop_others_and_exits_nonzero(built):
+    _, report_dir, first = built
+    assert first.returncode == 1, first.stderr
+    assert "FAILED broken" in first.stderr and "label 12" in first.stderr
+    assert (report_dir / "runs/tiny.json").exists()
+    failed = json.loads((report_dir / "runs/broken.failed.json").read_text())
+    assert failed["status"] == "failed" and "label 12 in data row 5" in failed["error"]
+    page = (report_dir / "runs/broken.failed.html").read_text()
+    assert "label 12" in page
+    assert not (report_dir / "runs/broken.json").exists()
+
+
+def test_run_page_and_record_carry_the_real_accuracy(built):
+    _, report_dir, _ = built
+    record = json.loads((report_dir / "runs/tiny.json").read_text())
+    assert record["status"] == "ok" and [s["seed"] for s in record["seeds"]] == [0, 1]
+    assert record["param_count"] == (784 + 1) * 20 + (20 + 1) * 10
+    assert record["data"]["n_total"] == 5000 and len(record["data"]["sha256"]) == 64
+    assert record["data"]["n_train"] + record["data"]["n_val"] + record["data"]["n_test"] == 400
+    mean = record["test_accuracy"]["mean"]
+    page = (report_dir / "runs/tiny.html").read_text()
+    assert f"{100 * mean:.1f}%" in page
+    assert len(record["seeds"][0]["history"]["loss"]) == 2
+    assert record["env"]["packages"]["tensorflow"]
+
+
+def test_index_lists_every_run_with_links_and_status(built):
+    _, report_dir, _ = built
+    index = (report_dir / "index.html").read_text()
+    assert "href='runs/tiny.html'" in index
+    assert re.search(r"FAILED</b>.*label 12", index)
+    record = json.loads((report_dir / "runs/tiny.json").read_text())
+    assert f"{100 * record['test_accuracy']['mean']:.1f}%" in index
+    csv = (report_dir / "results.csv").read_text().splitlines()
+    assert csv[0].startswith("run,status,") and len(csv) == 1 + 2 + 1  # 2 seeds + 1 failed
+
+
+def test_student_edition_hides_solutions(built):
+    _, report_dir, _ = built
+    instructor = (report_dir / "runs/tiny.html").read_text()
+    student = (report_dir / "runs/tiny.student.html").read_text()
+    assert "Solutions." in instructor and "Solutions." not in student
+    assert "Exercises" in student
+
+
+def test_second_build_reuses_cache_quickly_without_tensorflow(built):
+    suite, report_dir, _ = built
+    good = (report_dir / "runs/tiny.json").read_bytes()
+    start = time.perf_counter()
+    again = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
+                   "--only", "tiny")
+    elapsed = time.perf_counter() - start
+    assert again.returncode == 0, again.stderr
+    assert "0 to execute" in again.stderr and "index up to date" in again.stderr
+    assert elapsed < 10
+    assert (report_dir / "runs/tiny.json").read_bytes() == good
+
+
+def test_bad_experiment_file_fails_before_any_run(built, tmp_path):
+    suite = tmp_path / "bad.yaml"
+    suite.write_text("runs:\n  - name: x\n    epocs: 3\n")
+    result = mlplab("report", "--experiments", str(suite), "--report-dir", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert f"{suite}:3: run 'x': unknown parameter 'epocs' (did you mean 'epochs'?)" in \
+        result.stderr
+    assert not (tmp_path / "r").exists()

@@ -1,0 +1,60 @@
+"""Training is reproducible from the seed on CPU, and the model has the expected shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlplab import data, models, params, train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small():
+    ds = data.load("mnist-5k")
+    split = data.split(ds, 0.3, 0.3, max_samples=600)
+    return ds, split
+
+
+@pytest.mark.parametrize("layers, count", [([50], 39_760), ([50, 50], 42_310)])
+def test_keras_parameter_count(layers, count):
+    model = models.build(params.validate({"hidden_layers": layers}))
+    assert model.count_params() == count == models.param_count(layers)
+
+
+def test_same_seed_same_result_other_seed_differs(small):
+    ds, split = small
+    p = params.validate({"epochs": 3, "seeds": [0]})
+    prepared = train.prepare(ds, split, scale=True)
+    a = train.fit_seed(p, prepared, seed=0)
+    b = train.fit_seed(p, prepared, seed=0)
+    c = train.fit_seed(p, prepared, seed=1)
+    assert a.history["loss"] == b.history["loss"]
+    assert a.metrics == b.metrics
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
+        assert np.array_equal(wa, wb)
+    assert a.history["loss"] != c.history["loss"]
+
+
+def test_fast_path_takes_the_same_steps_as_keras_default(small):
+    ds, split = small
+    prepared = train.prepare(ds, split, scale=True)
+    fast = train.fit_seed(params.validate({"epochs": 2, "fast_training": True}), prepared, 0)
+    plain = train.fit_seed(params.validate({"epochs": 2, "fast_training": False}), prepared, 0)
+    np.testing.assert_allclose(fast.history["loss"], plain.history["loss"], rtol=1e-5)
+    assert fast.metrics["test_accuracy"] == pytest.approx(plain.metrics["test_accuracy"],
+                                                          abs=1e-6)
+
+
+def test_early_stopping_records_best_epoch_and_restores(small):
+    ds, split = small
+    prepared = train.prepare(ds, split, scale=True)
+    p = params.validate({"epochs": 40, "early_stopping_patience": 1,
+                         "restore_best_weights": True, "learning_rate": 0.01})
+    r = train.fit_seed(p, prepared, 0)
+    assert r.epochs_run < 40
+    assert r.best_epoch == int(np.argmin(r.history["val_loss"])) + 1
+    assert r.epochs_run == r.best_epoch + 1
+    assert len(r.history["epoch_seconds"]) == r.epochs_run
+    assert r.train_seconds >= sum(r.history["epoch_seconds"]) * 0.99
