@@ -1,0 +1,150 @@
+"""The runner's promises, checked with a stand-in master notebook that trains nothing:
+cache keys, failure isolation, atomic landing, interruption, and Dask execution."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from mlplab import experiments, runner
+
+pytestmark = pytest.mark.slow
+
+STAND_IN = """\
+import json, time
+time.sleep(epochs - 1)  # epochs=1 is quick; a large value stands for a long run
+if loss == "mean_squared_error":
+    raise ValueError("stand-in failure")
+if results_path:
+    json.dump({"name": run_name, "status": "ok", "value": learning_rate},
+              open(results_path, "w"))
+print("done", run_name)
+"""
+
+
+def make_root(tmp_path: Path, runs: str) -> tuple[Path, list[experiments.RunSpec]]:
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    cells = [new_code_cell("epochs = 1\nloss = 'x'\nlearning_rate = 0.1\nrun_name = 'x'\n"
+                           "results_path = None", metadata={"tags": ["parameters"]}),
+             new_code_cell(STAND_IN)]
+    nbformat.write(new_notebook(cells=cells), root / runner.MASTER_NOTEBOOK)
+    (root / "exp.yaml").write_text(runs)
+    return root, experiments.load(root / "exp.yaml")
+
+
+RUNS = """\
+runs:
+  - name: a
+    epochs: 1
+  - name: b
+    epochs: 1
+    learning_rate: 0.5
+"""
+
+
+def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str]]:
+    runs_dir = root / "report/runs"
+    jobs, keys = runner.plan(specs, root, runs_dir, force=False, timeout=120)
+    outcomes = []
+
+    def on_done(outcome):
+        runner.land(outcome, runs_dir)
+        outcomes.append(outcome)
+
+    runner.run_jobs(jobs, n_jobs, None, on_done)
+    return outcomes, keys
+
+
+def test_cache_reruns_only_changed_runs(tmp_path: Path):
+    root, specs = make_root(tmp_path, RUNS)
+    first, keys = build(root, specs)
+    assert sorted(o["name"] for o in first) == ["a", "b"]
+    assert all(o["status"] == "ok" for o in first)
+    again, keys_again = build(root, specs)
+    assert again == [] and keys_again == keys
+    (root / "exp.yaml").write_text(RUNS.replace("0.5", "0.25"))
+    changed, new_keys = build(root, experiments.load(root / "exp.yaml"))
+    assert [o["name"] for o in changed] == ["b"]
+    assert new_keys["a"] == keys["a"] and new_keys["b"] != keys["b"]
+    record = json.loads((root / "report/runs/b.json").read_text())
+    assert record["value"] == 0.25 and record["cache_key"] == new_keys["b"]
+    # the master notebook is part of every key
+    nb_path = root / runner.MASTER_NOTEBOOK
+    nb_path.write_text(nb_path.read_text().replace("print(", "print('v2', "))
+    edited, _ = build(root, experiments.load(root / "exp.yaml"))
+    assert sorted(o["name"] for o in edited) == ["a", "b"]
+
+
+def test_failure_keeps_last_good_result_and_shows_error(tmp_path: Path):
+    root, specs = make_root(tmp_path, RUNS)
+    build(root, specs)
+    runs_dir = root / "report/runs"
+    good = {p.name: p.read_bytes() for p in runs_dir.glob("b.*")}
+    (root / "exp.yaml").write_text(RUNS + "    loss: mean_squared_error\n")
+    outcomes, _ = build(root, experiments.load(root / "exp.yaml"))
+    assert [(o["name"], o["status"]) for o in outcomes] == [("b", "failed")]
+    assert {p.name: p.read_bytes() for p in runs_dir.glob("b.*")
+            if ".failed." not in p.name} == good
+    failed = json.loads((runs_dir / "b.failed.json").read_text())
+    assert failed["error"] == "ValueError: stand-in failure"
+    page = (runs_dir / "b.failed.html").read_text()
+    assert page.index("stand-in failure") < page.index("time.sleep")  # error shown at the top
+    # fixing the run removes the failure
+    (root / "exp.yaml").write_text(RUNS.replace("0.5", "0.75"))
+    build(root, experiments.load(root / "exp.yaml"))
+    assert not list(runs_dir.glob("b.failed.*"))
+
+
+def test_timeout_fails_the_run_not_the_others(tmp_path: Path):
+    root, specs = make_root(tmp_path, RUNS.replace("epochs: 1\n    learning_rate",
+                                                   "epochs: 30\n    learning_rate"))
+    runs_dir = root / "report/runs"
+    jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=3)
+    outcomes = []
+    runner.run_jobs(jobs, 1, None, outcomes.append)
+    status = {o["name"]: o["status"] for o in outcomes}
+    assert status == {"a": "ok", "b": "failed"}
+    assert "Timeout" in next(o["error"] for o in outcomes if o["name"] == "b")
+
+
+def test_killed_build_leaves_no_partial_files(tmp_path: Path):
+    root, specs = make_root(tmp_path, RUNS)
+    build(root, specs)
+    runs_dir = root / "report/runs"
+    before = {p.name: p.read_bytes() for p in runs_dir.iterdir()}
+    (root / "exp.yaml").write_text(RUNS.replace("epochs: 1\n    learning_rate",
+                                                "epochs: 60\n    learning_rate"))
+    code = ("import sys; from mlplab import experiments, runner; from pathlib import Path; "
+            "root = Path(sys.argv[1]); specs = experiments.load(root / 'exp.yaml'); "
+            "jobs, _ = runner.plan(specs, root, root / 'report/runs', False, 120); "
+            "runner.run_jobs(jobs, 1, None, lambda o: runner.land(o, root / 'report/runs'))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(root)], start_new_session=True)
+    time.sleep(12)  # the kernel is now sleeping inside run b
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after = {p.name: p.read_bytes() for p in runs_dir.iterdir()}
+    assert after == before
+
+
+def test_dask_local_cluster_matches_local_run(tmp_path: Path):
+    root, specs = make_root(tmp_path, RUNS)
+    local, _ = build(root, specs, n_jobs=1)
+    local_records = {n: json.loads((root / f"report/runs/{n}.json").read_text())
+                     for n in ("a", "b")}
+    for path in (root / "report/runs").iterdir():
+        path.unlink()
+    parallel, _ = build(root, specs, n_jobs=2)
+    assert sorted(o["name"] for o in parallel) == ["a", "b"]
+    for name, record in local_records.items():
+        again = json.loads((root / f"report/runs/{name}.json").read_text())
+        assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
