@@ -58,7 +58,7 @@ def build_index(root: Path, report_dir: Path, manifest: list[dict], force: bool)
     records = report.load_records(report_dir, manifest)
     csv = report.tidy(records).to_csv(index=False).encode()
     results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
-    executed = report_dir / ".index.ipynb.tmp"
+    executed = report_dir / ".index.tmp.ipynb"
     try:
         papermill.execute_notebook(str(root / runner.SUMMARY_NOTEBOOK), str(executed),
                                    parameters={"report_dir": str(report_dir.resolve())},

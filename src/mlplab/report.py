@@ -79,7 +79,9 @@ def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
                      "best_epoch": group["best_epoch"].mean(),
                      "train_seconds": group["train_seconds"].mean(),
                      "param_count": group["param_count"].iloc[0]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["run", "architecture", "epochs", "seeds", "mean", "std",
+                                       "ci95_low", "ci95_high", "epochs_run", "best_epoch",
+                                       "train_seconds", "param_count"])
 
 
 @dataclass

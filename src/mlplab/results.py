@@ -94,12 +94,13 @@ def build_record(params: dict[str, Any], data: dict[str, Any], param_count: int,
     }
 
 
-def write_json_atomic(path: Path, record: dict[str, Any]) -> None:
+def write_json_atomic(path: Path | str, record: dict[str, Any]) -> None:
     """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
     write_bytes_atomic(path, json.dumps(record, indent=1, allow_nan=True).encode())
 
 
-def write_bytes_atomic(path: Path, content: bytes) -> None:
+def write_bytes_atomic(path: Path | str, content: bytes) -> None:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
