@@ -140,6 +140,17 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mlplab import bench
+
+    result = bench.run(args.dataset, args.hidden_layers, args.epochs, args.seeds,
+                       max_samples=args.max_samples)
+    results.write_json_atomic(Path(args.out), result)
+    print(bench.table(result))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlplab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", choices=["mnist"])
     p.add_argument("--data-dir", default="data")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("bench", help="Keras' default loop vs ours, side by side")
+    p.add_argument("--dataset", default="mnist-5k")
+    p.add_argument("--hidden-layers", type=int, nargs="+", default=[50, 50])
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--out", default="report/bench.json")
+    p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     try:

@@ -13,6 +13,9 @@ def param_count(hidden_layers: list[int], n_inputs: int = 784, n_classes: int = 
 
 def build(params: dict[str, Any], n_classes: int = 10):
     """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output."""
+    from mlplab.backend import tensorflow
+
+    tensorflow()
     import keras
 
     layers = [keras.Input(shape=(784,), name="pixels")]

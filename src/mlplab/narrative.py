@@ -34,7 +34,7 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
         f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**, "
         f"**{len(split.val):,} validation** ({pct(params['validation_fraction'])} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params['test_fraction'])}). "
-        f"Training examples per class range from {counts.min():,} to {counts.max():,}. "
+        f"Training examples per class: {_range(list(counts), '{:,}')}. "
         f"Pixels are {scaled}."
     )
 

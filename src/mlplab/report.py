@@ -155,10 +155,12 @@ def sentence(c: Comparison, label_a: str, label_b: str) -> str:
     if not np.isfinite(c.low):
         return head + "; with a single seed the difference cannot be judged."
     interval = f"{diff_fmt(c.metric, c.low)} to {diff_fmt(c.metric, c.high)}"
-    if c.resolved:
-        winner, loser = (label_a, label_b) if c.diff > 0 else (label_b, label_a)
-        return (f"{head}: {winner} is higher than {loser} by {diff_fmt(c.metric, abs(c.diff))} "
-                f"(95% interval of the difference {interval}).")
+    if c.resolved:  # state the difference as winner minus loser, interval included
+        winner, loser, sign = (label_a, label_b, 1) if c.diff > 0 else (label_b, label_a, -1)
+        low, high = sorted((sign * c.low, sign * c.high))
+        size = diff_fmt(c.metric, abs(c.diff)).lstrip("+")
+        return (f"{head}: {winner} is higher than {loser} by {size} (95% interval "
+                f"{diff_fmt(c.metric, low)} to {diff_fmt(c.metric, high)}).")
     return (f"{head}: the difference ({diff_fmt(c.metric, c.diff)}, 95% interval {interval}) "
             f"is not resolved at this number of seeds.")
 

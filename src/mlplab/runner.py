@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -104,8 +103,6 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
 
     from mlplab import html
 
-    # Kernels inherit this: TensorFlow's C++ start-up log lines are noise in the build log.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     name = job["name"]
     started = results.now()
     clock = time.perf_counter()

@@ -10,8 +10,10 @@ SPLIT_SEED = 0
 
 def seed_training(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow and make TensorFlow's CPU ops deterministic."""
+    from mlplab.backend import tensorflow
+
+    tf = tensorflow()
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     try:
