@@ -114,3 +114,21 @@ def test_bad_experiment_file_fails_before_any_run(built, tmp_path):
     assert f"{suite}:3: run 'x': unknown parameter 'epocs' (did you mean 'epochs'?)" in \
         result.stderr
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.browser
+def test_real_pages_render_offline_in_chromium(built):
+    browser = pytest.importorskip("test_browser")
+    if not browser.CHROMIUM.exists():
+        pytest.skip(f"Debian chromium not found at {browser.CHROMIUM}")
+    _, report_dir, _ = built
+    shots = browser.artifacts_dir()
+    run_page = browser.check_page_offline(report_dir / "runs/tiny.html", shots / "run-tiny.png")
+    browser.assert_offline_ok(run_page)
+    assert run_page["mjx_containers"] >= 5  # the cross-entropy section's formulas
+    assert len(run_page["images"]) >= 5  # digits, curves, confusion, errors, theory
+    index = browser.check_page_offline(report_dir / "index.html", shots / "index.png")
+    browser.assert_offline_ok(index)
+    assert "runs/tiny.html" in index["links"] and "results.csv" in index["links"]
+    for page in (report_dir / "index.html", report_dir / "runs/tiny.html"):
+        assert page.stat().st_size < 1.5e6
