@@ -10,6 +10,15 @@ STAMP := $(VENV)/.installed
 JOBS ?= 1
 EXPERIMENTS ?= notebooks/experiments.yaml
 REPORT_ARGS ?=
+# DATASET=fashion-mnist (or mnist, or a CSV path) runs the same suite on that dataset,
+# into its own folder: report/fashion-mnist/index.html.
+DATASET ?=
+ifeq ($(DATASET),)
+REPORT_DIR := report
+else
+REPORT_DIR := report/$(notdir $(basename $(DATASET)))
+REPORT_ARGS += --set dataset=$(DATASET)
+endif
 
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
@@ -33,11 +42,11 @@ $(STAMP): requirements.lock pyproject.toml
 env: $(STAMP)
 
 # On failure the index is marked out of date so the next `make report` retries.
-report/index.html: $(STAMP) $(SOURCES) $(NOTEBOOKS) $(EXPERIMENTS) $(wildcard data/*)
-	$(BIN)/mlplab report --experiments $(EXPERIMENTS) --jobs $(JOBS) $(REPORT_ARGS) \
-	  || { touch -d @0 $@ 2>/dev/null; exit 1; }
+$(REPORT_DIR)/index.html: $(STAMP) $(SOURCES) $(NOTEBOOKS) $(EXPERIMENTS) $(wildcard data/*)
+	$(BIN)/mlplab report --experiments $(EXPERIMENTS) --report-dir $(REPORT_DIR) \
+	  --jobs $(JOBS) $(REPORT_ARGS) || { touch -d @0 $@ 2>/dev/null; exit 1; }
 
-report: report/index.html
+report: $(REPORT_DIR)/index.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks

@@ -76,7 +76,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     root = Path.cwd()
     report_dir = Path(args.report_dir).resolve()
     runs_dir = report_dir / "runs"
-    specs = experiments.load(args.experiments)
+    specs = experiments.load(args.experiments, experiments.parse_overrides(args.set or []))
     if args.only:
         unknown = sorted(set(args.only) - {s.name for s in specs})
         if unknown:
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", help="address of an existing Dask scheduler to run on")
     p.add_argument("--force", action="store_true", help="rerun every run, ignoring the cache")
     p.add_argument("--only", nargs="+", metavar="NAME", help="execute only these runs")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter in every run, e.g. --set dataset=fashion-mnist")
     p.add_argument("--timeout", type=float, default=900,
                    help="seconds one notebook cell may run before the run fails")
     p.set_defaults(func=cmd_report)

@@ -68,9 +68,13 @@ def _slug(value: Any) -> str:
     return str(value).replace(".", "p") if isinstance(value, float) else str(value)
 
 
-def load(path: Path) -> list[RunSpec]:
-    """Read, expand and validate an experiment file; raise ExperimentError on any problem."""
+def load(path: Path, overrides: dict[str, Any] | None = None) -> list[RunSpec]:
+    """Read, expand and validate an experiment file; raise ExperimentError on any problem.
+
+    ``overrides`` (from the command line) replace a parameter in every run.
+    """
     path = Path(path)
+    overrides = overrides or {}
     try:
         doc = yaml.load(path.read_text(), Loader=SafeLineLoader)  # safe: SafeLoader subclass
     except FileNotFoundError:
@@ -119,7 +123,7 @@ def load(path: Path) -> list[RunSpec]:
             except (KeyError, IndexError, ValueError) as err:
                 raise fail(entry.lines["name"], f"name template {entry['name']!r} refers to "
                            f"{err}, which is not a grid parameter") from None
-            values = {**defaults, **fixed, **combo, "run_name": name}
+            values = {**defaults, **fixed, **combo, **overrides, "run_name": name}
             try:
                 checked = P.validate(values)
             except P.ParamError as err:
@@ -147,6 +151,19 @@ def _line_of(message: str, *mappings: dict) -> int:
     """The line of the field a ParamError names, searching the most specific mapping first."""
     field = message.split("'")[1] if message.startswith("field '") else None
     for mapping in mappings:
-        if field in mapping:
+        if field in mapping and hasattr(mapping, "lines"):
             return mapping.lines[field]
     return mappings[1].lines["name"]
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """'name=value' pairs from the command line, values read as YAML ('[50, 50]', 'true')."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ExperimentError(f"--set {item!r}: expected NAME=VALUE")
+        if name not in P.BY_NAME or name in P.RUNNER_ONLY:
+            raise ExperimentError(f"--set {item!r}: {P.unknown_name_message(name)}")
+        out[name] = yaml.safe_load(value)
+    return out

@@ -309,6 +309,8 @@ def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
         "hardware": f"{first['env']['machine']}, {first['env']['cpu_count']} CPU cores, "
                     f"GPU: {', '.join(first['env']['gpus']) or 'none'}",
         "platform": first["env"]["platform"],
+        "peak memory of one run": f"{max(r.get('peak_memory_mb', 0) for r in ok):.0f} MB "
+                                  "(resident, kernel process)",
         "total training time": f"{sum(r['train_seconds_total'] for r in ok):.0f} s "
                                f"(wall clock of all runs, notebook overhead included: "
                                f"{sum(r.get('wall_seconds', 0) for r in ok):.0f} s)",

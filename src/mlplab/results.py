@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ def build_record(params: dict[str, Any], data: dict[str, Any], param_count: int,
         "seeds": seed_records,
         "test_accuracy": seed_summary(accuracies),
         "train_seconds_total": sum(s["train_seconds"] for s in seed_records),
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "env": environment(),
         "git_commit": git_commit(),
         "started": started,

@@ -144,7 +144,11 @@ class Experiment:
         return {"source": self.dataset.source, "files": self.dataset.files,
                 "sha256": self.dataset.sha256, "n_total": self.dataset.n,
                 "n_train": len(self.split.train), "n_val": len(self.split.val),
-                "n_test": len(self.split.test), "class_names": list(self.dataset.class_names)}
+                "n_test": len(self.split.test), "class_names": list(self.dataset.class_names),
+                # Which examples went where, as 0-based data rows (CSV: 0 = first row after
+                # the header; IDX/npz: training file first, then the t10k file).
+                "rows": {"train": self.split.train.tolist(), "val": self.split.val.tolist(),
+                         "test": self.split.test.tolist()}}
 
 
 def run_experiment(params: dict[str, Any], dataset: data_mod.Dataset | None = None,
