@@ -1,30 +1,40 @@
 """TensorFlow, imported once and quietly.
 
-TensorFlow's C++ start-up lines (oneDNN, CUDA probing) bypass Python and its log-level
-variables; in a lecture notebook they read as errors. They are silenced at the file
-descriptor level during import and device set-up only. A GPU, when present, is used.
+TensorFlow's C++ runtime writes start-up and tf.data lines (oneDNN, CUDA probing, graph
+attribute notices) straight to file descriptor 2, past Python and its log-level variables;
+in a lecture notebook they read as errors. They are silenced at the descriptor level around
+import and training only; Python exceptions and warnings still show. A GPU, when present,
+is used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def tensorflow():
     """The tensorflow module, initialised with its start-up chatter silenced."""
     if "tensorflow" not in sys.modules:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
-                import keras  # noqa: F401
-                import tensorflow as tf
+        with native_stderr_silenced():
+            import keras  # noqa: F401
+            import tensorflow as tf
 
-                tf.config.list_physical_devices()
-                tf.constant(0.0) + 1.0  # first op: device initialisation logs here
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            tf.config.list_physical_devices()
+            tf.constant(0.0) + 1.0  # first op: device initialisation logs here
     return sys.modules["tensorflow"]

@@ -16,6 +16,7 @@ from mlplab import experiments, params, report, results, runner
 from mlplab.data import DataError
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
+BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
 
 
 def _manifest(specs, keys, runs_dir: Path, report_dir: Path) -> list[dict]:
@@ -49,7 +50,8 @@ def build_index(root: Path, report_dir: Path, manifest: list[dict], force: bool)
     key = runner._hash_bytes(
         (root / runner.SUMMARY_NOTEBOOK).read_bytes(),
         runner.shared_inputs_hash(root).encode(),
-        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in manifest]).encode())
+        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in manifest]).encode(),
+        *[p.read_bytes() for p in [report_dir / BENCH_FILE] if p.exists()])
     key_file = report_dir / ".index-key"
     index = report_dir / "index.html"
     if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
@@ -187,10 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="Keras' default loop vs ours, side by side")
     p.add_argument("--dataset", default="mnist-5k")
     p.add_argument("--hidden-layers", type=int, nargs="+", default=[50, 50])
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--max-samples", type=int, default=None)
-    p.add_argument("--out", default="report/bench.json")
+    p.add_argument("--out", default=f"report/{BENCH_FILE}")
     p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)

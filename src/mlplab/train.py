@@ -10,6 +10,7 @@ import numpy as np
 
 from mlplab import data as data_mod
 from mlplab import models
+from mlplab.backend import native_stderr_silenced
 from mlplab.seeding import seed_training
 
 # Steps run inside one call into TensorFlow on the fast path. The updates are the same
@@ -92,14 +93,15 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
             restore_best_weights=params["restore_best_weights"]))
 
     start = time.perf_counter()
-    fitted = model.fit(
-        prepared.x_train, prepared.y_train,
-        validation_data=(prepared.x_val, prepared.y_val),
-        epochs=params["epochs"], batch_size=params["batch_size"],
-        # Validation only evaluates: a large batch changes no update, only the overhead.
-        validation_batch_size=VALIDATION_BATCH if params["fast_training"] else None,
-        shuffle=True, callbacks=callbacks, verbose=verbose,
-    )
+    with native_stderr_silenced():
+        fitted = model.fit(
+            prepared.x_train, prepared.y_train,
+            validation_data=(prepared.x_val, prepared.y_val),
+            epochs=params["epochs"], batch_size=params["batch_size"],
+            # Validation only evaluates: a large batch changes no update, only overhead.
+            validation_batch_size=VALIDATION_BATCH if params["fast_training"] else None,
+            shuffle=True, callbacks=callbacks, verbose=verbose,
+        )
     train_seconds = time.perf_counter() - start
 
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
