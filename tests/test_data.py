@@ -114,3 +114,23 @@ def test_write_kaggle_helper_roundtrip(tmp_path: Path):
     labels, pixels = kaggle_rows(n_per_class=2)
     path = write_kaggle_csv(tmp_path / "x.csv", labels, pixels)
     assert data.load(str(path)).n == 20
+
+
+FASHION = data.FASHION_MNIST_DIR
+
+
+@pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist not installed")
+def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
+    import resource
+
+    from mlplab import params, train
+
+    ds = data.load("fashion-mnist")
+    assert ds.x.shape == (70_000, 784) and ds.class_names[0] == "T-shirt/top"
+    assert np.bincount(ds.y).tolist() == [7000] * 10
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 < 3000  # MB
+    p = params.validate({"dataset": "fashion-mnist", "epochs": 1, "max_samples": 3000,
+                         "hidden_layers": [50]})
+    experiment = train.run_experiment(p, ds)
+    assert experiment.first.metrics["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
+    assert experiment.data_record()["class_names"][9] == "Ankle boot"
