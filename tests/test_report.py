@@ -99,3 +99,20 @@ def test_narrative_follows_the_parameters():
         assert ("divided by 255" in text) == scale
     text = narrative.model_paragraph(params.validate({"hidden_layers": [30]}), 23_860)
     assert "784-30-10" in text and "**23,860 parameters**" in text and "matches" in text
+
+
+def test_assignment_mistakes_are_generated_from_runs():
+    df = report.tidy([
+        record("ce", [0.92, 0.93, 0.925], hidden_layers=[50, 50], epochs=20),
+        record("raw", [0.80, 0.85, 0.83], hidden_layers=[50, 50], epochs=20,
+               scale_inputs=False),
+        record("stop", [0.91, 0.90, 0.92], hidden_layers=[50, 50], epochs=50,
+               early_stopping_patience=2, epochs_run=8),
+    ])
+    items = report.assignment_mistakes(df)
+    text = "\n".join(items)
+    assert "Pixels scaled to [0, 1] is higher than raw 0–255 by 9.8 points" in text
+    assert "stopped after 8.0 epochs" in text and "epoch 6.0" in text
+    assert "varies by up to 5.0 points (run `raw`" in text
+    assert f"as small as {100 * report.smallest_claimed_gap():.1f} points" in text
+    assert not any("µs/step" in item for item in items)  # no width runs: no claim made

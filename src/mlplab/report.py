@@ -340,3 +340,59 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         f"per-step overhead, not arithmetic. Peak memory {bench['peak_memory_mb']:.0f} MB. "
         f"Fixed costs of one report run: {costs}."
     )
+
+
+def _mean(df: pd.DataFrame, run: str, column: str) -> float:
+    return float(df.loc[(df["run"] == run) & (df["status"] == "ok"), column].mean())
+
+
+def assignment_mistakes(df: pd.DataFrame) -> list[str]:
+    """The original assignment's mistakes, each with what our runs show when it is fixed."""
+    out = []
+    ce = find_run(df, hidden_layers="50x50", epochs=20)
+    if ce:
+        loss = _mean(df, ce, "test_loss")
+        out.append(
+            f"**Missing minus sign.** It wrote the loss as Σ y log ŷ. Our 784-50-50-10 ends "
+            f"with a test cross-entropy of {loss:.3f}; the unsigned formula gives −{loss:.3f}, "
+            f"and *minimising* it would drive the true class's probability towards 0.")
+    raw = find_run(df, hidden_layers="50x50", epochs=20, scale_inputs=False)
+    if ce and raw:
+        out.append("**Unscaled pixels.** " + sentence(compare(df, ce, raw),
+                                                      "Pixels scaled to [0, 1]", "raw 0–255"))
+    out.append(
+        "**`validation_data` with `validation_split`.** Keras uses `validation_data` and "
+        "silently ignores the split; in the assignment that was the test set, so the test set "
+        "was also its validation set. Here the split is made once and the three parts never "
+        "overlap (sizes in *Provenance*).")
+    for layers, label in (("50", "784-50-10"), ("50x50", "784-50-50-10")):
+        stop = find_run(df, hidden_layers=layers, epochs=50, early_stopping_patience=2)
+        if stop:
+            out.append(
+                f"**Stopped at vs best epoch ({label}).** With patience 2, training stopped "
+                f"after {_mean(df, stop, 'epochs_run'):.1f} epochs on average, but the lowest "
+                f"validation loss came at epoch {_mean(df, stop, 'best_epoch'):.1f}: without "
+                f"`restore_best_weights` the network tested is not the best one seen.")
+    narrow = find_run(df, hidden_layers="30x30", epochs=20)
+    wide = find_run(df, hidden_layers="70x70", epochs=20)
+    if narrow and wide:
+        a, b = _mean(df, wide, "seconds_per_epoch"), _mean(df, narrow, "seconds_per_epoch")
+        out.append(
+            f"**µs/step is not run time.** Keras' progress bar reports time per batch. "
+            f"Measured around training, 784-70-70-10 takes {a:.2f} s per epoch and "
+            f"784-30-30-10 {b:.2f} s: a ratio of {a / b:.2f}, not the 2× the assignment read "
+            f"from its per-step figures.")
+    ok = df[df["status"] == "ok"]
+    if ok["seed"].nunique() > 1:
+        spread = ok.groupby("run")["test_accuracy"].agg(lambda s: s.max() - s.min())
+        out.append(
+            f"**One run per setting.** Across our seeds, the same setting's test accuracy "
+            f"varies by up to {100 * spread.max():.1f} points (run `{spread.idxmax()}`; median "
+            f"{100 * spread.median():.1f}). The assignment drew conclusions from differences "
+            f"as small as {100 * smallest_claimed_gap():.1f} points between single runs.")
+    return out
+
+
+def smallest_claimed_gap() -> float:
+    """The smallest accuracy difference the assignment based a conclusion on."""
+    return min(abs(c.seed_a - c.seed_b) for c in SEED_CLAIMS if c.metric == "test_accuracy")
