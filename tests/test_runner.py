@@ -148,3 +148,16 @@ def test_dask_local_cluster_matches_local_run(tmp_path: Path):
     for name, record in local_records.items():
         again = json.loads((root / f"report/runs/{name}.json").read_text())
         assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
+
+
+def test_existing_scheduler_address_is_used(tmp_path: Path):
+    from dask.distributed import LocalCluster
+
+    root, specs = make_root(tmp_path, RUNS)
+    runs_dir = root / "report/runs"
+    jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=120)
+    outcomes = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        runner.run_jobs(jobs, 1, cluster.scheduler_address, outcomes.append)
+    assert sorted((o["name"], o["status"]) for o in outcomes) == [("a", "ok"), ("b", "ok")]

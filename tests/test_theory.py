@@ -65,3 +65,12 @@ def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
     assert np.abs(np.diff(ce, 2)).max() < 0.1 * (ce.max() - ce.min())  # and smoothly
     for w, w0 in zip(result.model.get_weights(), before, strict=True):
         assert np.array_equal(w, w0)  # the model is left as it was
+
+
+def test_worked_example_clips_a_zero_probability_like_keras():
+    probs = np.zeros(10)
+    probs[2] = 1.0
+    worked = theory.worked_example(probs, 0)
+    assert worked["clipped"] and np.isfinite(worked["log_p_true"])
+    assert worked["loss_by_hand"] == pytest.approx(-np.log(1e-7), rel=1e-6)
+    assert worked["loss_keras"] == pytest.approx(worked["loss_by_hand"], rel=1e-5)

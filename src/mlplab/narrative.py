@@ -35,7 +35,8 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
         f"**{len(split.val):,} validation** ({pct(params['validation_fraction'])} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params['test_fraction'])}). "
         f"Training examples per class: {_range(list(counts), '{:,}')}. "
-        f"Pixels are {scaled}."
+        f"Pixels are {scaled}. The row numbers of each part are saved in this run's "
+        f"results record (`data.rows`)."
     )
 
 
@@ -54,10 +55,12 @@ def model_paragraph(params: dict[str, Any], keras_count: int) -> str:
 
 def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...]) -> str:
     true = class_names[worked["true_class"]]
+    clip = (" (clipped to 10⁻⁷ first, as Keras does, since log 0 is −∞)"
+            if worked["clipped"] else "")
     return (
         f"Before training, the network gives the true class (*{true}*) of the first test "
-        f"image probability ŷ = {worked['p_true']:.4f}. Its loss is −log ŷ = "
-        f"−log({worked['p_true']:.4f}) = **{worked['loss_by_hand']:.6f}**; Keras' "
+        f"image probability ŷ = {worked['p_true']:.4g}. Its loss is −log ŷ{clip} = "
+        f"{-worked['log_p_true']:.6f}, by hand **{worked['loss_by_hand']:.6f}**; Keras' "
         f"`CategoricalCrossentropy` gives **{worked['loss_keras']:.6f}**. A network that "
         f"guesses uniformly among {len(class_names)} classes would score "
         f"ln {len(class_names)} = {math.log(len(class_names)):.4f}: that is where training "

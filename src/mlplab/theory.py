@@ -37,8 +37,10 @@ def worked_example(probs_row: np.ndarray, true_class: int) -> dict[str, Any]:
     """The numbers a student needs to follow the loss of one digit by hand."""
     y = np.zeros_like(probs_row, dtype=np.float64)
     y[true_class] = 1.0
-    return {"true_class": true_class, "p_true": float(probs_row[true_class]),
-            "log_p_true": float(np.log(probs_row[true_class])),
+    p_true = float(probs_row[true_class])
+    return {"true_class": true_class, "p_true": p_true,
+            "clipped": not EPSILON <= p_true <= 1 - EPSILON,
+            "log_p_true": float(np.log(np.clip(p_true, EPSILON, 1 - EPSILON))),
             "loss_by_hand": cross_entropy_by_hand(y[None], probs_row[None]),
             "loss_keras": cross_entropy_keras(y[None], probs_row[None])}
 
