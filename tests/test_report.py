@@ -116,3 +116,20 @@ def test_assignment_mistakes_are_generated_from_runs():
     assert "varies by up to 5.0 points (run `raw`" in text
     assert f"as small as {100 * report.smallest_claimed_gap():.1f} points" in text
     assert not any("µs/step" in item for item in items)  # no width runs: no claim made
+
+
+def test_loss_section_says_which_learned_and_which_stalled():
+    df = report.tidy([
+        record("ce", [0.92, 0.93, 0.925], hidden_layers=[50, 50], epochs=20),
+        record("mse", [0.921, 0.926, 0.93], hidden_layers=[50, 50], epochs=20,
+               loss="mean_squared_error"),
+        record("mse-raw", [0.10, 0.10, 0.11], hidden_layers=[50, 50], epochs=20,
+               loss="mean_squared_error", scale_inputs=False),
+    ])
+    variants, lines = report.loss_section(df, report.summarise(df), n_classes=10)
+    assert variants == {"cross-entropy, scaled inputs": "ce", "MSE, scaled inputs": "mse",
+                        "MSE, raw inputs": "mse-raw"}
+    text = "\n".join(lines)
+    assert "**MSE, raw inputs**: 10.3% test accuracy; it stayed at chance level" in text
+    assert "**cross-entropy, scaled inputs**: 92.5% test accuracy; it learned" in text
+    assert "not resolved" in text and "the two losses end close" in text

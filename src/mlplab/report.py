@@ -396,3 +396,112 @@ def assignment_mistakes(df: pd.DataFrame) -> list[str]:
 def smallest_claimed_gap() -> float:
     """The smallest accuracy difference the assignment based a conclusion on."""
     return min(abs(c.seed_a - c.seed_b) for c in SEED_CLAIMS if c.metric == "test_accuracy")
+
+
+# Sections of the index. Each returns generated sentences plus what its figure needs, and
+# finds its runs by parameters, so a renamed or partial suite still gets what it has.
+
+def bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+DEPTH_EPOCH_PAIRS = [
+    (_net("50x50", epochs=1), _net("50", epochs=1), "784-50-50-10 (1 epoch)",
+     "784-50-10 (1 epoch)"),
+    (_net("50x50", epochs=20), _net("50", epochs=20), "784-50-50-10 (20 epochs)",
+     "784-50-10 (20 epochs)"),
+    (_net("50x50", epochs=20), _net("50x50", epochs=1), "20 epochs", "1 epoch (784-50-50-10)"),
+    (_net("50", epochs=20), _net("50", epochs=1), "20 epochs", "1 epoch (784-50-10)"),
+]
+
+
+def depth_epoch_section(df: pd.DataFrame, summary: pd.DataFrame) -> tuple[list[str],
+                                                                          pd.DataFrame]:
+    runs = {find_run(df, **crit) for pair in DEPTH_EPOCH_PAIRS for crit in pair[:2]}
+    chosen = summary[summary["run"].isin(runs - {None})].sort_values(["epochs", "architecture"])
+    return question_sentences(df, DEPTH_EPOCH_PAIRS), chosen
+
+
+def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
+    """Successful cross-entropy runs on scaled inputs without early stopping."""
+    ok = df[df["status"] == "ok"]
+    return ok[ok["early_stopping_patience"].isna() & ok["scale_inputs"]
+              & (ok["loss"] == "categorical_crossentropy") & (ok["epochs"] == epochs)]
+
+
+def width_section(df: pd.DataFrame, summary: pd.DataFrame) -> tuple[list[str],
+                                                                    dict[str, pd.DataFrame]]:
+    """Neighbouring widths compared at each depth; per-depth summaries for the figure."""
+    plain = plain_runs(df)
+    lines, by_depth = [], {}
+    for depth, label in ((1, "one hidden layer"), (2, "two hidden layers")):
+        widths_of = plain.loc[plain["depth"] == depth, ["run", "width"]].drop_duplicates()
+        s = summary.merge(widths_of, on="run").sort_values("width")
+        if len(s) < 2:
+            continue
+        by_depth[label] = s
+        widths = list(s["width"])
+        lines += question_sentences(df, [
+            (_net("x".join([str(w)] * depth), epochs=20), _net("x".join([str(v)] * depth),
+                                                               epochs=20),
+             f"{w} units", f"{v} units ({label})")
+            for v, w in zip(widths, widths[1:], strict=False)])
+    return lines, by_depth
+
+
+def early_stopping_section(df: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame,
+                                                                             list[str]]:
+    """Epochs run, best epoch, accuracy and time of early-stopped runs, and what they cost."""
+    ok = df[df["status"] == "ok"]
+    es = ok[ok["early_stopping_patience"].notna()]
+    table = es.groupby("run", sort=False).agg(
+        network=("architecture", "first"), restore_best=("restore_best_weights", "first"),
+        epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"),
+        test_accuracy=("test_accuracy", "mean"), train_seconds=("train_seconds", "mean"))
+    seconds = summary.set_index("run")["train_seconds"]
+    lines = []
+    for layers, label in (("50", "784-50-10"), ("50x50", "784-50-50-10")):
+        full = find_run(df, hidden_layers=layers, epochs=20)
+        stop = find_run(df, hidden_layers=layers, epochs=50, early_stopping_patience=2)
+        restore = find_run(df, hidden_layers=layers, epochs=50, early_stopping_patience=2,
+                           restore_best_weights=True)
+        if full and stop:
+            saved = 1 - seconds[stop] / seconds[full]
+            lines.append(sentence(compare(df, stop, full), f"{label} with early stopping",
+                                  "20 full epochs")
+                         + f" Early stopping took {100 * abs(saved):.0f}% "
+                         f"{'less' if saved > 0 else 'more'} training time.")
+        if stop and restore:
+            lines.append(sentence(compare(df, restore, stop),
+                                  f"{label} restoring the best epoch", "keeping the last"))
+    return table, lines
+
+
+def loss_section(df: pd.DataFrame, summary: pd.DataFrame,
+                 n_classes: int) -> tuple[dict[str, str], list[str]]:
+    """Cross-entropy vs MSE on scaled and raw inputs: which learned and which stalled."""
+    variants = {}
+    for loss, loss_label in (("categorical_crossentropy", "cross-entropy"),
+                             ("mean_squared_error", "MSE")):
+        for scaled in (True, False):
+            run = find_run(df, hidden_layers="50x50", epochs=20, loss=loss,
+                           scale_inputs=scaled)
+            if run:
+                variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
+    chance = 1 / n_classes
+    means = summary.set_index("run")["mean"]
+    lines = []
+    for label, run in variants.items():
+        state = "stayed at chance level" if means[run] < 2 * chance else "learned"
+        lines.append(f"**{label}**: {100 * means[run]:.1f}% test accuracy; it {state} "
+                     f"(chance is {100 * chance:.0f}%).")
+    ce, mse = find_run(df, **_net("50x50", epochs=20)), find_run(
+        df, **_net("50x50", epochs=20, loss="mean_squared_error"))
+    if ce and mse:
+        c = compare(df, ce, mse)
+        lines.append(sentence(c, "Cross-entropy", "MSE (scaled inputs)"))
+        if not c.resolved or abs(c.diff) < 0.01:
+            lines.append("On scaled inputs the two losses end close, as the literature also "
+                         "finds (Nielsen, ch. 3; Hui & Belkin, 2021): MSE's weakness shows "
+                         "when the softmax saturates, as with raw pixels.")
+    return variants, lines
