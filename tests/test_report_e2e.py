@@ -132,3 +132,19 @@ def test_real_pages_render_offline_in_chromium(built):
     assert "runs/tiny.html" in index["links"] and "results.csv" in index["links"]
     for page in (report_dir / "index.html", report_dir / "runs/tiny.html"):
         assert page.stat().st_size < 1.5e6
+
+
+def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("defaults:\n  max_samples: 200\n  epochs: 1\nruns:\n"
+                     "  - name: first\n    hidden_layers: [10]\n"
+                     "  - name: second\n    hidden_layers: [12]\n")
+    report_dir = tmp_path / "report"
+    result = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
+                    "--only", "first")
+    assert result.returncode == 0, result.stderr
+    assert (report_dir / "runs/first.json").exists()
+    assert not list((report_dir / "runs").glob("second*"))
+    manifest = json.loads((report_dir / "manifest.json").read_text())
+    assert [e["status"] for e in manifest] == ["ok", "not run"]
+    assert "not run yet" in (report_dir / "index.html").read_text()

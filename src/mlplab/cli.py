@@ -7,7 +7,6 @@ kernel starts, and the command exits 2; failed runs make it exit 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -17,61 +16,6 @@ from mlplab.data import DataError
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
 BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
-
-
-def _manifest(specs, keys, runs_dir: Path, report_dir: Path) -> list[dict]:
-    """Which result stands for each run now: a good one with the current key, or a failure."""
-    entries = []
-    for spec in specs:
-        paths = runner.Paths(runs_dir, spec.name)
-        failed = paths.file(".json", failed=True)
-        ok = runner.cached_ok(paths, keys[spec.name])
-        record = paths.file(".json") if ok else failed
-        entry = {"name": spec.name, "params": spec.params, "status": "ok" if ok else "failed",
-                 "record": str(record.relative_to(report_dir)),
-                 "page": str(paths.file(".html", not ok).relative_to(report_dir)),
-                 "student_page": str(paths.file(".student.html", not ok).relative_to(report_dir)),
-                 "cache_key": keys[spec.name]}
-        if not ok:
-            error = "not run" if not failed.exists() else results.load(failed).get("error")
-            entry["error"] = error
-            if not (report_dir / entry["page"]).exists():
-                entry["page"] = entry["student_page"] = None
-        entries.append(entry)
-    return entries
-
-
-def build_index(root: Path, report_dir: Path, manifest: list[dict], force: bool) -> bool:
-    """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
-    import papermill
-
-    from mlplab import html
-
-    key = runner._hash_bytes(
-        (root / runner.SUMMARY_NOTEBOOK).read_bytes(),
-        runner.shared_inputs_hash(root).encode(),
-        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in manifest]).encode(),
-        *[p.read_bytes() for p in [report_dir / BENCH_FILE] if p.exists()])
-    key_file = report_dir / ".index-key"
-    index = report_dir / "index.html"
-    if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
-        return False
-    results.write_json_atomic(report_dir / report.MANIFEST, manifest)
-    records = report.load_records(report_dir, manifest)
-    csv = report.tidy(records).to_csv(index=False).encode()
-    results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
-    executed = report_dir / ".index.tmp.ipynb"
-    try:
-        papermill.execute_notebook(str(root / runner.SUMMARY_NOTEBOOK), str(executed),
-                                   parameters={"report_dir": str(report_dir.resolve())},
-                                   kernel_name="python3", language="python", cwd=str(root),
-                                   progress_bar=False)
-        html.render(executed, index, assets_href="assets", hide_input=True)
-        results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
-    finally:
-        executed.unlink(missing_ok=True)
-    key_file.write_text(key)
-    return True
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -101,9 +45,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         progress.update(outcome)
 
     runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
-    manifest = _manifest(specs, keys, runs_dir, report_dir)
-    rebuilt = build_index(root, report_dir, manifest, args.force or bool(jobs))
-    failed = [e for e in manifest if e["status"] != "ok"]
+    manifest = runner.manifest(specs, keys, runs_dir, report_dir)
+    rebuilt = runner.build_index(root, report_dir, manifest, report_dir / BENCH_FILE,
+                                 args.force or bool(jobs))
+    failed = [e for e in manifest if e["status"] == "failed"]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
     for entry in failed:

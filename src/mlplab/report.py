@@ -31,7 +31,10 @@ def load_manifest(report_dir: Path) -> list[dict[str, Any]]:
 
 
 def load_records(report_dir: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [results.load(Path(report_dir) / entry["record"]) for entry in manifest]
+    """Each run's record; a run never executed (e.g. left out by --only) gets a stub."""
+    return [results.load(Path(report_dir) / entry["record"]) if entry["status"] != "not run"
+            else {"name": entry["name"], "status": "not run", "params": entry["params"]}
+            for entry in manifest]
 
 
 def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -189,6 +192,8 @@ def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
             cells += [f"{100 * s['mean']:.1f}% ± {100 * s['std']:.1f}",
                       f"{s['epochs_run']:.1f}", f"{s['train_seconds']:.1f} s",
                       f"{int(s['param_count']):,}", "ok"]
+        elif entry["status"] == "not run":
+            cells += ["—", "—", "—", "—", "not run yet"]
         else:
             error = html.escape(entry.get("error") or "")
             cells += ["—", "—", "—", "—", f"<b class='failed'>FAILED</b> {error}"]

@@ -46,7 +46,7 @@ class Paths:
 OUTPUT_SUFFIXES = (".ipynb", ".html", ".student.html", ".json")
 
 
-def _hash_bytes(*chunks: bytes) -> str:
+def hash_bytes(*chunks: bytes) -> str:
     h = hashlib.sha256()
     for chunk in chunks:
         h.update(hashlib.sha256(chunk).digest())
@@ -57,19 +57,19 @@ def package_source_hash() -> str:
     """Hash of the mlplab package's code and templates (a change may change any result)."""
     files = sorted(p for p in PACKAGE_DIR.rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts)
-    return _hash_bytes(*(str(p.relative_to(PACKAGE_DIR)).encode() + p.read_bytes()
+    return hash_bytes(*(str(p.relative_to(PACKAGE_DIR)).encode() + p.read_bytes()
                          for p in files))
 
 
 def cache_key(spec: RunSpec, notebook_text: str, shared: str, data_sha: str) -> str:
     """Everything that can change a run's result: notebook, package, lock, params, data."""
     params = json.dumps(spec.params, sort_keys=True).encode()
-    return _hash_bytes(notebook_text.encode(), shared.encode(), params, data_sha.encode())
+    return hash_bytes(notebook_text.encode(), shared.encode(), params, data_sha.encode())
 
 
 def shared_inputs_hash(root: Path) -> str:
     lock = root / LOCK_FILE
-    return _hash_bytes(package_source_hash().encode(),
+    return hash_bytes(package_source_hash().encode(),
                        lock.read_bytes() if lock.exists() else b"")
 
 
@@ -229,3 +229,60 @@ def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
                          "notebook_text": notebook_text, "cwd": str(root),
                          "timeout": timeout})
     return jobs, keys
+
+
+def manifest(specs: list[RunSpec], keys: dict[str, str], runs_dir: Path,
+             report_dir: Path) -> list[dict[str, Any]]:
+    """Which result stands for each run now: a good one with the current key, or a failure."""
+    entries = []
+    for spec in specs:
+        paths = Paths(runs_dir, spec.name)
+        failed = paths.file(".json", failed=True)
+        ok = cached_ok(paths, keys[spec.name])
+        record = paths.file(".json") if ok else failed
+        status = "ok" if ok else "failed" if failed.exists() else "not run"
+        entry = {"name": spec.name, "params": spec.params, "status": status,
+                 "record": str(record.relative_to(report_dir)),
+                 "page": str(paths.file(".html", not ok).relative_to(report_dir)),
+                 "student_page": str(paths.file(".student.html", not ok).relative_to(report_dir)),
+                 "cache_key": keys[spec.name]}
+        if not ok:
+            entry["error"] = results.load(failed).get("error") if failed.exists() else "not run"
+            if not (report_dir / entry["page"]).exists():
+                entry["page"] = entry["student_page"] = None
+        entries.append(entry)
+    return entries
+
+
+def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
+                bench_file: Path, force: bool) -> bool:
+    """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
+    import papermill
+
+    from mlplab import html, report
+
+    key = hash_bytes(
+        (root / SUMMARY_NOTEBOOK).read_bytes(),
+        shared_inputs_hash(root).encode(),
+        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in entries]).encode(),
+        bench_file.read_bytes() if bench_file.exists() else b"")
+    key_file = report_dir / ".index-key"
+    index = report_dir / "index.html"
+    if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
+        return False
+    results.write_json_atomic(report_dir / report.MANIFEST, entries)
+    records = report.load_records(report_dir, entries)
+    csv = report.tidy(records).to_csv(index=False).encode()
+    results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
+    executed = report_dir / ".index.tmp.ipynb"
+    try:
+        papermill.execute_notebook(str(root / SUMMARY_NOTEBOOK), str(executed),
+                                   parameters={"report_dir": str(report_dir.resolve())},
+                                   kernel_name="python3", language="python", cwd=str(root),
+                                   progress_bar=False)
+        html.render(executed, index, assets_href="assets", hide_input=True)
+        results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
+    finally:
+        executed.unlink(missing_ok=True)
+    key_file.write_text(key)
+    return True
