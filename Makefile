@@ -44,7 +44,7 @@ env: $(STAMP)
 # On failure the index is marked out of date so the next `make report` retries.
 $(REPORT_DIR)/index.html: $(STAMP) $(SOURCES) $(NOTEBOOKS) $(EXPERIMENTS) $(wildcard data/*)
 	$(BIN)/mlplab report --experiments $(EXPERIMENTS) --report-dir $(REPORT_DIR) \
-	  --jobs $(JOBS) $(REPORT_ARGS) || { touch -d @0 $@ 2>/dev/null; exit 1; }
+	  --jobs $(JOBS) $(REPORT_ARGS) || { touch -c -d @0 $@; exit 1; }
 
 report: $(REPORT_DIR)/index.html
 
