@@ -143,6 +143,7 @@ def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
     result = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
                     "--only", "first")
     assert result.returncode == 0, result.stderr
+    assert "first: seed 0, epoch 1/1" in result.stdout  # a single run reports its epochs
     assert (report_dir / "runs/first.json").exists()
     assert not list((report_dir / "runs").glob("second*"))
     manifest = json.loads((report_dir / "manifest.json").read_text())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -192,8 +193,15 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
     if not jobs:
         return
     if scheduler is None and n_jobs <= 1:
-        for job in jobs:
-            on_done(execute_run(job))
+        from mlplab.train import EPOCH_PROGRESS_ENV
+
+        if len(jobs) == 1:  # one run: its kernel reports epochs on this terminal
+            os.environ[EPOCH_PROGRESS_ENV] = "1"
+        try:
+            for job in jobs:
+                on_done(execute_run(job))
+        finally:
+            os.environ.pop(EPOCH_PROGRESS_ENV, None)
         return
     from dask.distributed import Client, LocalCluster, as_completed
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,9 @@ from mlplab.seeding import seed_training
 # as Keras' default loop (same batches, same order); only Python overhead is saved.
 STEPS_PER_EXECUTION = 256
 VALIDATION_BATCH = 1024
+# Set by the runner for a single run: epochs are then reported on the terminal running
+# `make report` (the kernel's own stdout), not in the notebook.
+EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
 
 
 @dataclass
@@ -68,6 +73,19 @@ def compile_model(model, params: dict[str, Any]) -> None:
     )
 
 
+def _terminal_progress(params: dict[str, Any], seed: int):
+    """A callback printing one line per epoch to the kernel's terminal, not the notebook."""
+    import keras
+
+    class TerminalProgress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            print(f"  {params['run_name']}: seed {seed}, epoch {epoch + 1}/{params['epochs']}, "
+                  f"val_accuracy {logs.get('val_accuracy', float('nan')):.3f}",
+                  file=sys.__stdout__, flush=True)
+
+    return TerminalProgress()
+
+
 def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int = 0,
              n_classes: int = 10) -> SeedResult:
     """Train one network from ``seed`` and evaluate it on the held-out test set."""
@@ -87,6 +105,8 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
             epoch_seconds.append(time.perf_counter() - self.start)
 
     callbacks: list[Any] = [EpochTimer()]
+    if os.environ.get(EPOCH_PROGRESS_ENV):
+        callbacks.append(_terminal_progress(params, seed))
     if params["early_stopping_patience"] is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=params["early_stopping_patience"],
