@@ -150,3 +150,10 @@ def test_install_assets_copies_once(tmp_path):
     html.install_assets(tmp_path)
     assert dest.read_bytes() == html.mathjax_source().read_bytes()
     assert [p.name for p in dest.parent.iterdir()] == ["tex-svg-full.js"]
+
+
+def test_code_pages_get_a_hide_code_switch_code_hidden_pages_do_not(nb, tmp_path):
+    html.render(nb, tmp_path / "code.html", assets_href="assets")
+    html.render(nb, tmp_path / "nocode.html", assets_href="assets", hide_input=True)
+    assert 'id="mlplab-hide-code"' in (tmp_path / "code.html").read_text()
+    assert "mlplab-hide-code" not in (tmp_path / "nocode.html").read_text()

@@ -149,3 +149,24 @@ def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
     manifest = json.loads((report_dir / "manifest.json").read_text())
     assert [e["status"] for e in manifest] == ["ok", "not run"]
     assert "not run yet" in (report_dir / "index.html").read_text()
+
+
+@pytest.mark.browser
+def test_hide_code_switch_hides_every_code_input(built):
+    browser = pytest.importorskip("test_browser")
+    if not browser.CHROMIUM.exists():
+        pytest.skip(f"Debian chromium not found at {browser.CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    _, report_dir, _ = built
+    inputs = ("els => els.filter(e => e.offsetParent !== null).length")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(browser.CHROMIUM),
+                                     args=browser.CHROMIUM_ARGS)
+        page = chromium.new_page()
+        page.goto((report_dir / "runs/tiny.html").as_uri())
+        shown = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper", inputs)
+        page.click("#mlplab-hide-code")
+        hidden = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper", inputs)
+        chromium.close()
+    assert shown >= 10 and hidden == 0
