@@ -117,3 +117,20 @@ def test_declared_defaults_pass_validation():
                                            ([30], 23_860), ([70, 70], 60_630)])
 def test_param_count_formula(layers, count):
     assert param_count(layers) == count
+
+
+def test_readme_documents_every_parameter_from_the_declaration():
+    assert params.markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_environment_yml_pins_match_the_lock_file():
+    import re
+
+    lock = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (ROOT / "requirements.lock")
+                           .read_text(), re.M))
+    lock = {k.lower(): v for k, v in lock.items()}
+    pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "environment.yml").read_text(),
+                      re.M)
+    assert len(pins) >= 15
+    for name, version in pins:
+        assert lock.get(name.lower()) == version, name
