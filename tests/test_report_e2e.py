@@ -170,3 +170,19 @@ def test_hide_code_switch_hides_every_code_input(built):
         hidden = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper", inputs)
         chromium.close()
     assert shown >= 10 and hidden == 0
+
+
+def test_dask_local_cluster_reproduces_the_local_run(built, tmp_path):
+    from mlplab import experiments, runner
+
+    suite, report_dir, _ = built
+    specs = [s for s in experiments.load(suite) if s.name == "tiny"]
+    jobs, _ = runner.plan(specs, ROOT, tmp_path / "runs", force=True, timeout=600)
+    outcomes = []
+    runner.run_jobs(jobs, 2, None, outcomes.append)
+    assert [o["status"] for o in outcomes] == ["ok"]
+    on_dask = json.loads(outcomes[0]["files"][".json"])
+    local = json.loads((report_dir / "runs/tiny.json").read_text())
+    assert [s["metrics"] for s in on_dask["seeds"]] == [s["metrics"] for s in local["seeds"]]
+    assert [s["history"]["loss"] for s in on_dask["seeds"]] == \
+        [s["history"]["loss"] for s in local["seeds"]]

@@ -9,6 +9,7 @@ change its result, matches the key stored in its results record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,20 @@ class Progress:
               flush=True)
 
 
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
              on_done: Callable[[dict[str, Any]], None]) -> None:
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler."""
@@ -195,20 +210,21 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
     if scheduler is None and n_jobs <= 1:
         from mlplab.train import EPOCH_PROGRESS_ENV
 
-        if len(jobs) == 1:  # one run: its kernel reports epochs on this terminal
-            os.environ[EPOCH_PROGRESS_ENV] = "1"
-        try:
+        progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
+        with _environ(**progress):  # one run: its kernel reports epochs on this terminal
             for job in jobs:
                 on_done(execute_run(job))
-        finally:
-            os.environ.pop(EPOCH_PROGRESS_ENV, None)
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        # Kernels inherit the workers' environment: share the cores between the runs instead
+        # of every TensorFlow using them all (faster here, and the results are identical).
+        threads = str(max(1, (os.cpu_count() or 1) // n_jobs))
+        with _environ(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1"):
+            cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
     client = Client(scheduler or cluster)
     try:
         futures = [client.submit(execute_run, job, key=f"mlplab-run-{job['name']}-"
