@@ -35,6 +35,15 @@ def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+@pytest.fixture
+def browser():
+    """tests/test_browser.py's Chromium helpers, or a skip where Chromium is missing."""
+    module = pytest.importorskip("test_browser")
+    if not module.CHROMIUM.exists():
+        pytest.skip(f"Debian chromium not found at {module.CHROMIUM}")
+    return module
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
@@ -117,10 +126,7 @@ def test_bad_experiment_file_fails_before_any_run(built, tmp_path):
 
 
 @pytest.mark.browser
-def test_real_pages_render_offline_in_chromium(built):
-    browser = pytest.importorskip("test_browser")
-    if not browser.CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not found at {browser.CHROMIUM}")
+def test_real_pages_render_offline_in_chromium(built, browser):
     _, report_dir, _ = built
     shots = browser.artifacts_dir()
     run_page = browser.check_page_offline(report_dir / "runs/tiny.html", shots / "run-tiny.png")
@@ -152,10 +158,7 @@ def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
 
 
 @pytest.mark.browser
-def test_hide_code_switch_hides_every_code_input(built):
-    browser = pytest.importorskip("test_browser")
-    if not browser.CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not found at {browser.CHROMIUM}")
+def test_hide_code_switch_hides_every_code_input(built, browser):
     from playwright.sync_api import sync_playwright
 
     _, report_dir, _ = built
