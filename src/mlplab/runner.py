@@ -109,6 +109,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     started = results.now()
     clock = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix=f"mlplab-{name}-"))
+    sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
         notebook_in = scratch / "master.ipynb"
         notebook_in.write_text(job["notebook_text"])
@@ -121,6 +122,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
                 str(notebook_in), str(notebook_out), parameters=parameters,
                 kernel_name="python3", language="python", cwd=job["cwd"],
                 progress_bar=False, execution_timeout=job["timeout"], log_output=False,
+                kernel_manager_class=ipc_kernel_manager(sockets),
             )
         except Exception as err:  # the notebook's own error, a timeout or a dead kernel
             error = _one_line(err)
@@ -146,6 +148,23 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
                 "seconds": record["wall_seconds"]}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def ipc_kernel_manager(sockets: Path) -> type:
+    """A kernel manager that talks over Unix sockets in the folder ``sockets``, not TCP.
+
+    Kernels started at once each pick free TCP ports, and can race for the same one;
+    sockets in a private folder cannot collide (and are not open to other users). The
+    folder's path must be short: a socket path has a limit of about 100 characters.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(transport="ipc", ip=str(sockets / "s"), **kwargs)
+
+    return IPCKernelManager
 
 
 def _one_line(err: BaseException) -> str:
@@ -299,14 +318,17 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     csv = report.tidy(records).to_csv(index=False).encode()
     results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
     executed = report_dir / ".index.tmp.ipynb"
+    sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
         papermill.execute_notebook(str(root / SUMMARY_NOTEBOOK), str(executed),
                                    parameters={"report_dir": str(report_dir.resolve())},
                                    kernel_name="python3", language="python", cwd=str(root),
-                                   progress_bar=False)
+                                   progress_bar=False,
+                                   kernel_manager_class=ipc_kernel_manager(sockets))
         html.render(executed, index, assets_href="assets", hide_input=True)
         results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
     finally:
         executed.unlink(missing_ok=True)
+        shutil.rmtree(sockets, ignore_errors=True)
     key_file.write_text(key)
     return True
