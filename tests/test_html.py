@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mlplab import html
+from mlplab import html, results
 
 DISPLAY_MATH = r"$$L = -\frac{1}{N}\sum_n \sum_k y_{nk} \log \hat y_{nk}$$"
 SOLUTION_TEXT = "SOLUTION_MARKER_42"
@@ -132,11 +132,16 @@ def test_failed_write_leaves_old_page_and_no_temp(nb, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(html.os, "replace", boom)
+    monkeypatch.setattr(results.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         html.render(nb, path, assets_href="../assets")
     assert path.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+def test_pages_are_world_readable(nb, tmp_path):
+    html.render(nb, tmp_path / "page.html", assets_href="assets")
+    assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
 
 
 def test_install_assets_copies_once(tmp_path):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import filecmp
 import importlib.util
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Set
+from collections.abc import Set
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 from traitlets.config import Config
+
+from mlplab.results import write_bytes_atomic
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "offline"
@@ -30,20 +29,6 @@ def mathjax_source() -> Path:
     return src
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp_path)`` on a temp file beside ``path``, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; pages must stay readable when served/copied
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def install_assets(report_dir: Path) -> Path:
     """Copy MathJax to ``report_dir/assets/mathjax/tex-svg-full.js`` if missing or different.
 
@@ -52,7 +37,7 @@ def install_assets(report_dir: Path) -> Path:
     src = mathjax_source()
     dest = Path(report_dir) / "assets" / "mathjax" / MATHJAX_FILE
     if not (dest.is_file() and filecmp.cmp(src, dest, shallow=False)):
-        _atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+        write_bytes_atomic(dest, src.read_bytes())
     return dest
 
 
@@ -88,4 +73,4 @@ def render(
     )
     resources = {"metadata": {"name": name, "path": str(html_path.parent)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    _atomic_write(html_path, lambda tmp: tmp.write_text(body, encoding="utf-8"))
+    write_bytes_atomic(html_path, body.encode("utf-8"))

@@ -108,6 +108,7 @@ def write_bytes_atomic(path: Path | str, content: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report must stay readable when served
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
