@@ -8,69 +8,152 @@ import pytest
 
 from mlplab import theory
 
+EPS = 1e-7
+
+
+def naive_cross_entropy(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """-log p_true: the textbook formula with neither Keras' rescaling nor its clipping."""
+    with np.errstate(divide="ignore"):
+        return -np.log(np.sum(y * p, axis=-1))
+
+
+def probability_rows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(10), size=64)
+    y = np.eye(10)[rng.integers(0, 10, size=64)]
+    probs[0], y[0] = np.eye(10)[3], np.eye(10)[3]  # certain and right: log(1 - eps)
+    probs[1], y[1] = np.eye(10)[4], np.eye(10)[0]  # certain and wrong: log 0 clipped to log eps
+    probs[2, 5], y[2] = 0.0, np.eye(10)[5]  # a zero on the true class among other mass
+    probs[3:8] *= np.array([[0.5], [2.0], [3.0], [0.8], [1.3]])  # rows not summing to 1
+    return y, probs
+
 
 def test_cross_entropy_by_hand_equals_keras_including_clipping():
-    rng = np.random.default_rng(0)
-    probs = rng.dirichlet(np.ones(10), size=64)
-    probs[0] = np.eye(10)[3]  # certain and right: clipped log(1 - eps)
-    probs[1] = np.eye(10)[4]  # certain and wrong: clipped log(eps)
-    y = np.eye(10)[rng.integers(0, 10, size=64)]
-    y[0], y[1] = np.eye(10)[3], np.eye(10)[0]
+    y, probs = probability_rows()
     assert theory.cross_entropy_by_hand(y, probs) == pytest.approx(
         theory.cross_entropy_keras(y, probs), abs=1e-6)
-    # the sign: a loss is positive, and higher for the wrong certain answer
-    assert theory.cross_entropy_by_hand(y[1:2], probs[1:2]) == pytest.approx(-np.log(1e-7),
-                                                                          rel=1e-6)
+    for row in range(10):  # the special rows one by one, so none hides in the mean
+        assert theory.cross_entropy_by_hand(y[[row]], probs[[row]]) == pytest.approx(
+            theory.cross_entropy_keras(y[[row]], probs[[row]]), rel=1e-6, abs=1e-6)
+    assert theory.cross_entropy_by_hand(y[[1]], probs[[1]]) == pytest.approx(-np.log(EPS))
+    assert theory.cross_entropy_by_hand(y[[0]], probs[[0]]) == pytest.approx(EPS, rel=1e-3)
+    # The data really exercise Keras' two adjustments: without them the formula disagrees.
+    naive = naive_cross_entropy(y, probs)
+    assert np.isinf(naive[1]) and np.isinf(naive[2])
+    assert np.abs(naive[3:8] - [theory.cross_entropy_keras(y[[r]], probs[[r]])
+                                for r in range(3, 8)]).min() > 0.2
 
 
 def test_worked_example_uniform_guess_is_log_k():
     worked = theory.worked_example(np.full(10, 0.1), 3)
+    assert worked["true_class"] == 3 and worked["p_true"] == pytest.approx(0.1)
+    assert not worked["clipped"]
+    assert worked["log_p_true"] == pytest.approx(np.log(0.1))
     assert worked["loss_by_hand"] == pytest.approx(np.log(10))
     assert worked["loss_keras"] == pytest.approx(np.log(10), abs=1e-6)
-
-
-def test_gradient_table_autodiff_matches_closed_form_and_mse_vanishes():
-    table = theory.gradient_table((0.0, 5.0, 10.0))
-    np.testing.assert_allclose(table["ce_autodiff"], table["ce_closed_form"], rtol=1e-6)
-    np.testing.assert_allclose(table["mse_autodiff"], table["mse_closed_form"], rtol=1e-6)
-    np.testing.assert_allclose(table["ce_closed_form"], [-0.9, -0.99365, -0.99995], atol=1e-4)
-    np.testing.assert_allclose(table["mse_closed_form"], [-1.8e-2, -2.384e-3, -1.8e-5],
-                               rtol=2e-2)
-    assert table["ce_autodiff"].abs().min() >= 0.9 - 1e-6  # Keras computes in float32
-    assert abs(table["mse_autodiff"].iloc[-1]) < 1e-3 * abs(table["ce_autodiff"].iloc[-1])
-
-
-def test_loss_curves_are_monotone_where_they_should_be():
-    curves = theory.loss_curves(np.linspace(0, 15, 31))
-    assert np.all(np.diff(curves["ce_loss"]) > 0)
-    assert np.all(np.diff(curves["mse_grad"]) < 0)  # MSE's push fades as it gets more wrong
-    assert curves["ce_grad"].min() > 0.89
-
-
-@pytest.mark.slow
-def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
-    from mlplab import data, params, train
-
-    ds = data.load("mnist-5k")
-    split = data.split(ds, 0.3, 0.3, max_samples=600)
-    prepared = train.prepare(ds, split, scale=True)
-    result = train.fit_seed(params.validate({"epochs": 3, "hidden_layers": [20]}), prepared, 0)
-    before = [w.copy() for w in result.model.get_weights()]
-    scan = theory.weight_line_scan(result.model, prepared.x_val, prepared.y_val, steps=81,
-                                   span=0.2)
-    acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
-    assert len(np.unique(acc)) < len(acc) / 2  # few distinct values...
-    assert np.sum(np.diff(acc) == 0) > len(acc) / 3  # ...with flat runs: zero gradient
-    assert len(np.unique(ce)) == len(ce)  # cross-entropy changes at every step
-    assert np.abs(np.diff(ce, 2)).max() < 0.1 * (ce.max() - ce.min())  # and smoothly
-    for w, w0 in zip(result.model.get_weights(), before, strict=True):
-        assert np.array_equal(w, w0)  # the model is left as it was
 
 
 def test_worked_example_clips_a_zero_probability_like_keras():
     probs = np.zeros(10)
     probs[2] = 1.0
     worked = theory.worked_example(probs, 0)
-    assert worked["clipped"] and np.isfinite(worked["log_p_true"])
-    assert worked["loss_by_hand"] == pytest.approx(-np.log(1e-7), rel=1e-6)
-    assert worked["loss_keras"] == pytest.approx(worked["loss_by_hand"], rel=1e-5)
+    assert worked["clipped"] and worked["log_p_true"] == pytest.approx(np.log(EPS))
+    assert worked["loss_by_hand"] == pytest.approx(-worked["log_p_true"])
+    assert worked["loss_keras"] == pytest.approx(worked["loss_by_hand"], rel=1e-6)
+
+
+def test_gradient_table_autodiff_matches_closed_form_and_mse_vanishes():
+    table = theory.gradient_table((0.0, 5.0, 10.0))
+    assert list(table.columns) == ["gap", "p_true", "ce_autodiff", "ce_closed_form",
+                                   "mse_autodiff", "mse_closed_form"]
+    np.testing.assert_allclose(table["ce_autodiff"], table["ce_closed_form"], rtol=1e-4)
+    np.testing.assert_allclose(table["mse_autodiff"], table["mse_closed_form"], rtol=1e-4)
+    # p_true = 1 / (K - 1 + e^gap) with K = 10
+    np.testing.assert_allclose(table["p_true"], 1 / (9 + np.exp([0.0, 5.0, 10.0])), rtol=1e-12)
+    np.testing.assert_allclose(table["ce_closed_form"], [-0.9, -0.993647, -0.999955], atol=1e-6)
+    np.testing.assert_allclose(table["mse_closed_form"], [-1.8e-2, -2.38427e-3, -1.81443e-5],
+                               rtol=1e-5)
+    ce, mse = table["ce_autodiff"].abs(), table["mse_autodiff"].abs()
+    assert (table["ce_autodiff"] < 0).all() and (table["mse_autodiff"] < 0).all()  # both push up
+    assert ce.min() >= 0.9 - 1e-6  # cross-entropy keeps pushing (Keras computes in float32)
+    assert mse.iloc[-1] < 1e-3 * ce.iloc[-1]  # MSE has almost stopped
+    assert mse.iloc[0] / mse.iloc[-1] > 500  # ...having shrunk by orders of magnitude
+
+
+def test_loss_curves_are_monotone_and_agree_with_the_table():
+    gaps = np.linspace(0, 15, 31)
+    curves = theory.loss_curves(gaps)
+    assert set(curves) == {"gap", "p_true", "ce_loss", "mse_loss", "ce_grad", "mse_grad"}
+    assert all(len(v) == len(gaps) for v in curves.values())
+    np.testing.assert_allclose(curves["ce_loss"], -np.log(curves["p_true"]), rtol=1e-9)
+    assert np.all(np.diff(curves["ce_loss"]) > 0)  # cross-entropy keeps growing...
+    assert curves["mse_loss"].max() < 2 / 10  # ...while MSE is capped at 2/K
+    assert np.all(np.diff(np.abs(curves["mse_grad"])) < 0)  # MSE's push fades
+    assert np.abs(curves["ce_grad"]).min() >= 0.9
+    table = theory.gradient_table((0.0, 5.0, 10.0))
+    at = np.searchsorted(gaps, [0.0, 5.0, 10.0])
+    np.testing.assert_allclose(curves["ce_grad"][at], table["ce_autodiff"], rtol=1e-4)
+    np.testing.assert_allclose(curves["mse_grad"][at], table["mse_autodiff"], rtol=1e-4)
+
+
+def clustered_digits(n: int = 600, noise: float = 0.6, seed: int = 0):
+    """MNIST-shaped synthetic data: 10 random sparse binary 'prototype digits' + noise."""
+    rng = np.random.default_rng(seed)
+    prototypes = (rng.random((10, 784)) < 0.2).astype(np.float32)
+    labels = np.arange(n) % 10
+    x = np.clip(prototypes[labels] + noise * rng.standard_normal((n, 784)), 0, 1)
+    return x.astype(np.float32), np.eye(10, dtype=np.float32)[labels]
+
+
+@pytest.mark.slow
+def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
+    import keras
+
+    from mlplab import models
+
+    x, y = clustered_digits()
+    keras.utils.set_random_seed(0)
+    model = models.build({"hidden_layers": [16], "activation": "relu"})
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x[:400], y[:400], epochs=2, batch_size=32, verbose=0)
+    x_val, y_val = x[400:], y[400:]
+    before = [w.copy() for w in model.get_weights()]
+    probs_before = np.asarray(model(x_val, training=False))
+
+    scan = theory.weight_line_scan(model, x_val, y_val, steps=81, span=0.1, seed=0)
+
+    assert list(scan.columns) == ["t", "accuracy", "cross_entropy"]
+    np.testing.assert_allclose(scan["t"], np.linspace(-0.1, 0.1, 81))
+    acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
+    # t = 0 is the trained network itself, which has learned something
+    centre = np.argmin(np.abs(scan["t"].to_numpy()))
+    assert acc[centre] == np.mean(probs_before.argmax(1) == y_val.argmax(1)) > 0.5
+    assert ce[centre] == pytest.approx(theory.cross_entropy_keras(y_val, probs_before), abs=1e-5)
+    # accuracy: a staircase, with steps (not one flat line) but few of them
+    assert 2 <= len(np.unique(acc)) < len(acc) / 4
+    assert np.sum(np.diff(acc) == 0) > len(acc) / 2  # flat between most neighbours
+    # cross-entropy: changes at every step, and smoothly (accuracy would fail this test)
+    assert len(np.unique(ce)) == len(ce)
+
+    def roughness(v: np.ndarray) -> float:
+        return float(np.abs(np.diff(v, 2)).max() / np.ptp(v))
+
+    assert roughness(ce) < 0.01 < roughness(acc)
+    # the model is left exactly as it was
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        assert np.array_equal(w, w0)
+    assert np.array_equal(np.asarray(model(x_val, training=False)), probs_before)
+
+
+def test_weight_line_scan_restores_weights_when_evaluation_fails():
+    import keras
+
+    from mlplab import models
+
+    keras.utils.set_random_seed(0)
+    model = models.build({"hidden_layers": [4], "activation": "relu"})
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError):  # 783 features for a 784-input model
+        theory.weight_line_scan(model, np.zeros((5, 783)), np.eye(10)[:5], steps=3)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        assert np.array_equal(w, w0)

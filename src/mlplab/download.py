@@ -56,6 +56,9 @@ def fetch(remote: Remote, dest_dir: Path, *, timeout: float = 30,
     dest_dir.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + ".part")
     resumed = part.exists() and part.stat().st_size > 0
+    if resumed and _sha256(part) == remote.sha256:  # finished but not yet renamed
+        os.replace(part, final)
+        return final
     _transfer(remote.url, part, timeout, progress)
     actual = _sha256(part)
     if actual != remote.sha256 and resumed:  # a stale .part may not match: start over once
@@ -82,6 +85,8 @@ def _transfer(url: str, part: Path, timeout: float,
             part.unlink()
             return _transfer(url, part, timeout, progress)
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
+    except http.client.HTTPException as err:  # not an HTTP server, or a garbled reply
+        raise DownloadError(f"{url}: bad HTTP response ({err!r})") from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise DownloadError(

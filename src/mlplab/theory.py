@@ -1,32 +1,58 @@
 """The loss-function maths the notebook teaches, computed two ways so each checks the other.
 
-Hand formulas in NumPy sit beside TensorFlow's own losses and automatic differentiation;
-the tests hold them equal. TensorFlow is imported inside the functions that need it.
+Why we train on categorical cross-entropy, report accuracy, and avoid mean squared error
+on a softmax: hand formulas in NumPy sit beside Keras' own losses and TensorFlow's
+automatic differentiation, and the tests hold them equal. TensorFlow, Keras and pandas are
+imported inside the functions that need them, so importing this module costs only NumPy.
+
+Conventions: ``K`` classes, one-hot targets ``y``, softmax outputs ``p`` (written ŷ in the
+notebook), logits ``z``. In the gradient experiments the true class is class 0 with logit 0,
+one wrong class (class 1) has logit ``gap`` and the others 0, so the true class trails the
+wrong one by ``gap``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-EPSILON = 1e-7  # keras.config.epsilon(): probabilities are clipped to [eps, 1 - eps]
+if TYPE_CHECKING:
+    import pandas as pd
+
+EPSILON = 1e-7  # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
+TRUE_CLASS, WRONG_CLASS = 0, 1  # the two classes of the gradient experiments
 
 
-def cross_entropy_by_hand(y_true: Any, probs: Any, eps: float = EPSILON) -> float:
-    """L = -(1/N) sum_n sum_k y_nk log p_nk, as Keras computes it on probabilities.
+# --- Cross-entropy by hand and by Keras ------------------------------------------------
 
-    Keras first rescales each row to sum to 1, then clips to [eps, 1 - eps].
-    """
-    y = np.asarray(y_true, dtype=np.float64)
+def _cross_entropy_rows(y_true_onehot: Any, probs: Any, eps: float) -> np.ndarray:
+    """Per-example -sum_k y_k log p_k, exactly as Keras computes it from probabilities."""
+    y = np.asarray(y_true_onehot, dtype=np.float64)
     p = np.asarray(probs, dtype=np.float64)
-    p = p / p.sum(axis=-1, keepdims=True)
-    p = np.clip(p, eps, 1 - eps)
-    return float(np.mean(-np.sum(y * np.log(p), axis=-1)))
+    p = p / p.sum(axis=-1, keepdims=True)  # Keras rescales each row to sum to 1 ...
+    p = np.clip(p, eps, 1 - eps)  # ... then clips, so log never sees 0
+    return -np.sum(y * np.log(p), axis=-1)
 
 
-def cross_entropy_keras(y_true: Any, probs: Any) -> float:
+def cross_entropy_by_hand(y_true_onehot: np.ndarray, probs: np.ndarray,
+                          eps: float = EPSILON) -> float:
+    """L = -(1/N) sum_n sum_k y_nk log p_nk: the mean cost of the true classes' probabilities.
+
+    Matches ``keras.losses.CategoricalCrossentropy`` on probabilities step by step: each row
+    is first divided by its sum, then clipped to [eps, 1 - eps] (a probability of exactly 0
+    would give log 0 = -inf), then the log is taken and the batch averaged. In float64; Keras
+    works in float32, so the two agree to about 1e-6.
+    """
+    return float(np.mean(_cross_entropy_rows(y_true_onehot, probs, eps)))
+
+
+def cross_entropy_keras(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Keras' own CategoricalCrossentropy (mean over the batch), the reference for the hand
+    formula. ``probs`` are probabilities (a model's softmax output), not logits."""
+    from mlplab.backend import tensorflow
+
+    tensorflow()
     import keras
 
     loss = keras.losses.CategoricalCrossentropy()
@@ -34,105 +60,173 @@ def cross_entropy_keras(y_true: Any, probs: Any) -> float:
 
 
 def worked_example(probs_row: np.ndarray, true_class: int) -> dict[str, Any]:
-    """The numbers a student needs to follow the loss of one digit by hand."""
-    y = np.zeros_like(probs_row, dtype=np.float64)
+    """The numbers a student needs to follow the loss of one digit by hand.
+
+    Only the true class's term survives the sum over classes, so the loss is -log p_true.
+    Returns ``true_class``, ``p_true`` (the network's raw probability), ``clipped`` (whether
+    Keras' [eps, 1 - eps] clip changed it), ``log_p_true`` (log of the rescaled, clipped
+    probability: the loss is exactly its negative), ``loss_by_hand`` and ``loss_keras``.
+    """
+    probs_row = np.asarray(probs_row, dtype=np.float64)
+    y = np.zeros_like(probs_row)
     y[true_class] = 1.0
     p_true = float(probs_row[true_class])
-    return {"true_class": true_class, "p_true": p_true,
+    p_used = float(np.clip(p_true / probs_row.sum(), EPSILON, 1 - EPSILON))
+    return {"true_class": int(true_class), "p_true": p_true,
             "clipped": not EPSILON <= p_true <= 1 - EPSILON,
-            "log_p_true": float(np.log(np.clip(p_true, EPSILON, 1 - EPSILON))),
+            "log_p_true": float(np.log(p_used)),
             "loss_by_hand": cross_entropy_by_hand(y[None], probs_row[None]),
             "loss_keras": cross_entropy_keras(y[None], probs_row[None])}
 
 
-def _logits(gap: float, n_classes: int) -> np.ndarray:
-    """Logits all 0 except one wrong class (index 1) at ``gap``; class 0 is the true one."""
-    z = np.zeros(n_classes)
-    z[1] = gap
+# --- Gradients on the true class's logit -------------------------------------------------
+
+def _logits(gaps: Any, n_classes: int) -> np.ndarray:
+    """One row of logits per gap: all 0 except the wrong class, at ``gap``."""
+    gaps = np.atleast_1d(np.asarray(gaps, dtype=np.float64))
+    z = np.zeros((len(gaps), n_classes))
+    z[:, WRONG_CLASS] = gaps
     return z
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max())
-    return e / e.sum()
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
-def closed_form_gradients(gap: float, n_classes: int = 10) -> tuple[float, float, float]:
-    """p_true, dCE/dz_true = p - y, and Keras-MSE's gradient
-    (2/K) p_j [(p_j - y_j) - sum_k (p_k - y_k) p_k] at j = true class."""
-    p = _softmax(_logits(gap, n_classes))
-    y = np.eye(n_classes)[0]
-    ce = p[0] - y[0]
-    mse = (2 / n_classes) * p[0] * ((p[0] - y[0]) - np.sum((p - y) * p))
-    return float(p[0]), float(ce), float(mse)
+def closed_form_gradients(gaps: Any, n_classes: int = 10) -> dict[str, np.ndarray]:
+    """p_true and both losses' gradients on the true logit, from the closed forms.
+
+    Cross-entropy: dL/dz_j = p_j - y_j, which stays near -1 however wrong the network is.
+    Keras' MSE, (1/K) sum_k (p_k - y_k)^2, through the softmax:
+    dL/dz_j = (2/K) p_j [(p_j - y_j) - sum_k (p_k - y_k) p_k]; the factor p_j makes it
+    vanish exactly when the true class is confidently wrong. The closed forms ignore Keras'
+    1e-7 clip, which only matters once p_true < 1e-7 (see ``autodiff_gradients``).
+    """
+    p = _softmax(_logits(gaps, n_classes))
+    y = np.zeros(n_classes)
+    y[TRUE_CLASS] = 1.0
+    j = TRUE_CLASS
+    inner = np.sum((p - y) * p, axis=-1)
+    return {"p_true": p[:, j], "ce_grad": p[:, j] - y[j],
+            "mse_grad": (2 / n_classes) * p[:, j] * ((p[:, j] - y[j]) - inner)}
 
 
 def autodiff_gradients(gap: float, n_classes: int = 10) -> tuple[float, float]:
-    """The same two gradients by tf.GradientTape through softmax and Keras' losses."""
-    import keras
-    import tensorflow as tf
+    """dL/dz_true for Keras' CategoricalCrossentropy and MeanSquaredError on softmax outputs,
+    by tf.GradientTape: an independent check of the closed forms.
 
-    z = tf.Variable(_logits(gap, n_classes)[None], dtype=tf.float64)
-    y = tf.constant(np.eye(n_classes)[:1], dtype=tf.float64)
+    The softmax is ``tf.nn.softmax``, so both losses see plain probabilities and the tape
+    differentiates through softmax, Keras' rescale-and-clip and log (Keras computes in
+    float32). Caveat for gaps where p_true < 1e-7 (gap > ~16 with 10 classes): there the clip
+    makes this cross-entropy gradient exactly 0. A Keras model does not suffer this: its
+    softmax activation hands the logits to the loss, which then uses the fused, unclipped
+    softmax-cross-entropy whose gradient is p - y.
+    """
+    from mlplab.backend import tensorflow
+
+    tf = tensorflow()
+    import keras
+
+    z = tf.Variable(_logits(gap, n_classes), dtype=tf.float64)
+    y = tf.constant(np.eye(n_classes)[[TRUE_CLASS]], dtype=tf.float64)
     grads = []
-    for loss in (keras.losses.CategoricalCrossentropy(from_logits=True),
-                 keras.losses.MeanSquaredError()):
+    for loss in (keras.losses.CategoricalCrossentropy(), keras.losses.MeanSquaredError()):
         with tf.GradientTape() as tape:
-            outputs = z if getattr(loss, "from_logits", False) else tf.nn.softmax(z)
-            value = loss(y, outputs)
-        grads.append(float(tape.gradient(value, z).numpy()[0, 0]))
+            value = loss(y, tf.nn.softmax(z))
+        grads.append(float(tape.gradient(value, z).numpy()[0, TRUE_CLASS]))
     return grads[0], grads[1]
 
 
 def gradient_table(gaps: tuple[float, ...] = (0.0, 5.0, 10.0),
                    n_classes: int = 10) -> pd.DataFrame:
-    """Gradient on the true class's logit as it trails a wrong class by ``gap``."""
+    """How hard each loss pushes the true class's logit up as it trails a wrong class by
+    ``gap``: autodiff beside closed form, for cross-entropy and MSE.
+
+    Columns: gap, p_true, ce_autodiff, ce_closed_form, mse_autodiff, mse_closed_form (each
+    gradient is dL/dz_true; negative means gradient descent raises the true logit).
+    """
+    import pandas as pd
+
+    closed = closed_form_gradients(gaps, n_classes)
     rows = []
-    for gap in gaps:
-        p_true, ce_closed, mse_closed = closed_form_gradients(gap, n_classes)
+    for i, gap in enumerate(gaps):
         ce_auto, mse_auto = autodiff_gradients(gap, n_classes)
-        rows.append({"gap": gap, "p_true": p_true, "ce_autodiff": ce_auto,
-                     "ce_closed_form": ce_closed, "mse_autodiff": mse_auto,
-                     "mse_closed_form": mse_closed})
+        rows.append({"gap": float(gap), "p_true": float(closed["p_true"][i]),
+                     "ce_autodiff": ce_auto, "ce_closed_form": float(closed["ce_grad"][i]),
+                     "mse_autodiff": mse_auto,
+                     "mse_closed_form": float(closed["mse_grad"][i])})
     return pd.DataFrame(rows)
 
 
-def loss_curves(gaps: np.ndarray | None = None, n_classes: int = 10) -> pd.DataFrame:
-    """Loss and gradient magnitude of both losses as the prediction gets more wrong."""
-    gaps = np.linspace(-5, 15, 201) if gaps is None else np.asarray(gaps)
-    rows = []
-    for gap in gaps:
-        p = _softmax(_logits(gap, n_classes))
-        p_true, ce_grad, mse_grad = closed_form_gradients(gap, n_classes)
-        y = np.eye(n_classes)[0]
-        rows.append({"gap": gap, "p_true": p_true, "ce_loss": -np.log(p_true),
-                     "mse_loss": float(np.mean((p - y) ** 2)),
-                     "ce_grad": abs(ce_grad), "mse_grad": abs(mse_grad)})
-    return pd.DataFrame(rows)
+def loss_curves(gaps: np.ndarray | None = None, n_classes: int = 10) -> dict[str, np.ndarray]:
+    """Both losses and their gradients on the true logit as the prediction gets more wrong.
+
+    For the loss-and-gradient figure. Keys: gap, p_true, ce_loss (-log p_true, computed
+    stably from the logits as Keras does in training), mse_loss (Keras' mean over classes),
+    ce_grad and mse_grad (signed dL/dz_true, closed forms; ``gradient_table`` checks them
+    against autodiff). ``gaps`` defaults to 0 to 15 in steps of 0.1.
+    """
+    gaps = np.linspace(0, 15, 151) if gaps is None else np.asarray(gaps, dtype=np.float64)
+    z = _logits(gaps, n_classes)
+    p = _softmax(z)
+    y = np.zeros(n_classes)
+    y[TRUE_CLASS] = 1.0
+    z_max = z.max(axis=-1)
+    log_sum_exp = z_max + np.log(np.exp(z - z_max[:, None]).sum(axis=-1))
+    closed = closed_form_gradients(gaps, n_classes)
+    return {"gap": gaps, "p_true": closed["p_true"],
+            "ce_loss": log_sum_exp - z[:, TRUE_CLASS],
+            "mse_loss": np.mean((p - y) ** 2, axis=-1),
+            "ce_grad": closed["ce_grad"], "mse_grad": closed["mse_grad"]}
+
+
+# --- Accuracy against cross-entropy along a line in weight space -----------------------
+
+def _predict(model, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    """Softmax outputs in float64, by direct calls in batches (no Keras predict loop)."""
+    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False),
+                                      dtype=np.float64)
+                           for i in range(0, len(x), batch_size)])
 
 
 def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81,
-                     span: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """Accuracy and cross-entropy at w + t*d along one random direction d of weight space.
+                     span: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Accuracy and cross-entropy at weights w + t*d, t in linspace(-span, span, steps).
 
-    Each layer's slice of d is scaled to that layer's weight norm (so t = 1 moves every
-    layer by its own size). The model's weights are restored afterwards.
+    Shows why we do not train on accuracy: along any line through the weights it is a
+    staircase (flat almost everywhere, so its gradient is zero), while cross-entropy changes
+    smoothly at every step. The direction d is one Gaussian draw (``seed``) per trainable
+    weight tensor, rescaled to that tensor's norm (a simple, per-layer form of filter
+    normalisation): at t = 1 every kernel and bias has moved by its own size. The default
+    span, 10% of each layer's size, is where a trained MLP's accuracy shows its flat steps;
+    at span 1 accuracy falls towards chance and the steps, each one validation image, look
+    like a continuous curve. The model's weights are restored exactly afterwards, even if
+    evaluation fails. Returns columns t, accuracy (fraction correct), cross_entropy (as
+    ``cross_entropy_by_hand``).
     """
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
-    original = model.get_weights()
+    variables = list(model.trainable_variables)
+    original = [np.array(v.numpy()) for v in variables]
     direction = []
     for w in original:
         d = rng.standard_normal(w.shape)
-        direction.append(d * (np.linalg.norm(w) / (np.linalg.norm(d) + 1e-12)))
+        norm = np.linalg.norm(d)
+        direction.append(d * (np.linalg.norm(w) / norm) if norm > 0 else d)
+    x = np.asarray(x, dtype=np.float32)
     labels = np.argmax(y_onehot, axis=1)
     rows = []
     try:
         for t in np.linspace(-span, span, steps):
-            model.set_weights([w + t * d for w, d in zip(original, direction, strict=True)])
-            probs = np.asarray(model(x, training=False), dtype=np.float64)
+            for v, w, d in zip(variables, original, direction, strict=True):
+                v.assign((w + t * d).astype(w.dtype))
+            probs = _predict(model, x)
             rows.append({"t": float(t),
                          "accuracy": float(np.mean(np.argmax(probs, axis=1) == labels)),
                          "cross_entropy": cross_entropy_by_hand(y_onehot, probs)})
     finally:
-        model.set_weights(original)
+        for v, w in zip(variables, original, strict=True):
+            v.assign(w)
     return pd.DataFrame(rows)
