@@ -35,6 +35,7 @@ def tensorflow():
             import keras  # noqa: F401
             import tensorflow as tf
 
+            tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notices
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0  # first op: device initialisation logs here
     return sys.modules["tensorflow"]

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplab.data import N_PIXELS
 
-def param_count(hidden_layers: list[int], n_inputs: int = 784, n_classes: int = 10) -> int:
+
+def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: int = 10) -> int:
     """Weights plus biases of a dense 784-...-10 network (no TensorFlow needed)."""
     sizes = [n_inputs, *hidden_layers, n_classes]
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
-def build(params: dict[str, Any], n_classes: int = 10):
-    """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output."""
+def build(params: dict[str, Any], n_classes: int = 10, seed: int | None = None):
+    """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output.
+
+    With ``seed`` the initial weights are those of that training seed, so a page that shows
+    an untrained network shows the same one every time it is built."""
     from mlplab.backend import tensorflow
 
     tensorflow()
     import keras
 
-    layers = [keras.Input(shape=(784,), name="pixels")]
+    if seed is not None:
+        from mlplab.seeding import seed_training
+
+        seed_training(seed)
+    layers = [keras.Input(shape=(N_PIXELS,), name="pixels")]
     for i, units in enumerate(params["hidden_layers"], start=1):
         layers.append(keras.layers.Dense(units, activation=params["activation"],
                                          name=f"hidden_{i}"))

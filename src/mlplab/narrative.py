@@ -1,7 +1,10 @@
 """Sentences for the master notebook, generated from the run's own numbers.
 
-No number in the notebook's prose is typed by hand: each paragraph here is a function
-of the parameters and results, so it follows them when they change.
+No number in the notebook's prose is typed by hand: each paragraph here is a function of the
+parameters and results, so it follows them when they change. Each function first decides
+which case its numbers fall into (a network that learned, collapsed to one class, did not
+learn or diverged; a flat scan; one seed; one epoch; ties) and words that case, so no
+sentence claims a change, a winner or a slope that the numbers do not show.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ from typing import Any
 import numpy as np
 
 from mlplab import data as data_mod
+from mlplab import outcomes
 from mlplab.models import param_count
-from mlplab.report import layers_label
+from mlplab.outcomes import Kind
 from mlplab.results import seed_summary
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+from mlplab.theory import EPSILON
+from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
 
 
 def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
@@ -34,37 +36,49 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
         f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**, "
         f"**{len(split.val):,} validation** ({pct(params['validation_fraction'])} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params['test_fraction'])}). "
-        f"Training examples per class: {_range(list(counts), '{:,}')}. "
+        f"Training examples per class: {span(list(counts), '{:,}')}. "
         f"Pixels are {scaled}. The row numbers of each part are saved in this run's "
         f"results record (`data.rows`)."
     )
 
 
-def model_paragraph(params: dict[str, Any], keras_count: int) -> str:
-    sizes = [784, *params["hidden_layers"], 10]
+def model_paragraph(params: dict[str, Any], keras_count: int, n_classes: int = 10) -> str:
+    sizes = [data_mod.N_PIXELS, *params["hidden_layers"], n_classes]
     terms = " + ".join(f"({a}+1)×{b}" for a, b in zip(sizes, sizes[1:], strict=False))
-    ours = param_count(params["hidden_layers"])
+    ours = param_count(params["hidden_layers"], n_classes=n_classes)
     check = "matches" if ours == keras_count else f"does NOT match ({ours:,})"
     return (
-        f"The network is **{layers_label(params['hidden_layers'])}** with "
+        f"The network is **{layers_label(params['hidden_layers'], n_classes)}** with "
         f"`{params['activation']}` hidden units and a softmax output. Each dense layer has one "
         f"weight per input–unit pair plus one bias per unit: {terms} = **{keras_count:,} "
         f"parameters** (Keras' count; the formula {check})."
     )
 
 
-def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...]) -> str:
+def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...],
+                             params: dict[str, Any]) -> str:
     true = class_names[worked["true_class"]]
-    clip = (" (clipped to 10⁻⁷ first, as Keras does, since log 0 is −∞)"
-            if worked["clipped"] else "")
+    k = len(class_names)
+    uniform = math.log(k)
+    loss = worked["loss_by_hand"]
+    clip = (" ŷ is below 10⁻⁷, so both clip it to 10⁻⁷ first (as Keras does when the loss "
+            "is called on probabilities; log 0 would be −∞)." if worked["clipped"] else "")
+    if abs(loss - uniform) < 0.5:
+        start = ("this untrained network is close to that: small random initial weights "
+                 "give nearly equal probabilities to every class")
+    else:
+        why = (": raw 0–255 pixels make the first layer's sums large, so even untrained "
+               "weights give confident, arbitrary answers" if not params["scale_inputs"] else "")
+        start = f"this untrained network is {'above' if loss > uniform else 'below'} that{why}"
+    mse = (" (This run trains on mean squared error; the cross-entropy is shown because it is "
+           "what the next section explains.)" if params["loss"] == "mean_squared_error" else "")
     return (
-        f"Before training, the network gives the true class (*{true}*) of the first test "
-        f"image probability ŷ = {worked['p_true']:.4g}. Its loss is −log ŷ{clip} = "
-        f"{-worked['log_p_true']:.6f}, by hand **{worked['loss_by_hand']:.6f}**; Keras' "
-        f"`CategoricalCrossentropy` gives **{worked['loss_keras']:.6f}**. A network that "
-        f"guesses uniformly among {len(class_names)} classes would score "
-        f"ln {len(class_names)} = {math.log(len(class_names)):.4f}: that is where training "
-        f"starts."
+        f"Before training (initial weights from seed {params['seeds'][0]}), the network gives "
+        f"the true class (*{true}*) of the first test image probability ŷ = "
+        f"{worked['p_true']:.4g}. Its loss is −log ŷ = {-worked['log_p_true']:.6f}: by hand "
+        f"**{loss:.6f}**, Keras' `CategoricalCrossentropy` on the same probabilities "
+        f"**{worked['loss_keras']:.6f}**.{clip} A network that gives all {k} classes the same "
+        f"probability would score ln {k} = {uniform:.4f}; {start}.{mse}"
     )
 
 
@@ -72,64 +86,196 @@ def training_paragraph(params: dict[str, Any], seeds: list) -> str:
     epochs = [s.epochs_run for s in seeds]
     seconds = [s.train_seconds for s in seeds]
     per_epoch = [s.seconds_per_epoch for s in seeds]
+    patience = params["early_stopping_patience"]
     stop = ""
-    if params["early_stopping_patience"] is not None:
+    if patience is not None:
         best = [s.best_epoch for s in seeds]
+        ran_out = [s.seed for s in seeds if s.epochs_run == params["epochs"]
+                   and s.best_epoch > s.epochs_run - patience]
         stop = (
-            f" Early stopping (patience {params['early_stopping_patience']}) ended training "
-            f"after {_range(epochs)} epochs; the lowest validation loss came at epoch "
-            f"{_range(best)}. "
-            + ("The weights of that best epoch were restored before testing."
+            f" Early stopping (patience {patience}) ended training after "
+            f"{plural(epochs[0], 'epoch') if len(set(epochs)) == 1 else span(epochs) + ' epochs'}"
+            f"; the lowest validation loss came at epoch {span(best)}. By construction, a run "
+            f"that stops runs exactly {plural(patience, 'epoch')} past its best one"
+            + (f" ({seeds_phrase(ran_out)} reached the limit of {params['epochs']} epochs "
+               f"first)" if ran_out else "")
+            + ". "
+            + ("The weights of the best epoch were restored before testing."
                if params["restore_best_weights"] else
-               "The weights were *not* restored, so the network tested is the one from the "
-               "last epoch run, not the best one.")
+               f"The weights were *not* restored: the network tested is the last one, "
+               f"{plural(patience, 'epoch')} after the lowest validation loss (the index "
+               f"measures whether restoring changes test accuracy).")
         )
     return (
-        f"Trained {len(seeds)} network(s) (seeds {', '.join(str(s.seed) for s in seeds)}) "
-        f"for up to {params['epochs']} epochs, batch size {params['batch_size']}, optimizer "
-        f"`{params['optimizer']}` (learning rate {params['learning_rate']:g}), loss "
+        f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "
+        f"for up to {plural(params['epochs'], 'epoch')}, batch size {params['batch_size']}, "
+        f"optimizer `{params['optimizer']}` (learning rate {params['learning_rate']:g}), loss "
         f"`{params['loss']}`.{stop} Wall-clock training time per network: "
-        f"{_range(seconds, '{:.1f}')} s ({_range(per_epoch, '{:.2f}')} s per epoch, the "
-        f"first epoch including one-off compilation). This is time measured around "
-        f"training, unlike the µs/step in Keras' progress bar, which is per batch."
+        f"{span(seconds, '{:.1f}')} s ({span(per_epoch, '{:.2f}')} s per epoch on average, "
+        f"one-off compilation included). This is time measured around training, unlike the "
+        f"µs/step in Keras' progress bar, which is the time of one batch."
     )
 
 
-def _range(values: list[float], pattern: str = "{}") -> str:
-    lo, hi = min(values), max(values)
-    return pattern.format(lo) if lo == hi else f"{pattern.format(lo)}–{pattern.format(hi)}"
+def seed_outcomes(seed_records: list[dict[str, Any]], n_classes: int) -> list[outcomes.Outcome]:
+    return [outcomes.classify(s["history"], s["test_predicted_counts"],
+                              s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
 
 
-def results_paragraph(seeds: list, class_names: tuple[str, ...]) -> str:
-    accs = [s.metrics["test_accuracy"] for s in seeds]
+def learning_paragraph(params: dict[str, Any], seed_records: list[dict[str, Any]],
+                       class_names: tuple[str, ...]) -> str:
+    """What the curves show: collapse, no learning or divergence first, then over- or
+    underfitting for the networks that learned."""
+    found = seed_outcomes(seed_records, len(class_names))
+    out = [_fate_sentence(params, seed_records, found, class_names)]
+    learned = [s for s, o in zip(seed_records, found, strict=True) if o.kind == Kind.LEARNED]
+    if not learned:
+        return " ".join(x for x in out if x)
+    if all(len(s["history"]["loss"]) == 1 for s in learned):
+        train = [s["history"]["accuracy"][0] for s in learned]
+        val = [s["history"]["val_accuracy"][0] for s in learned]
+        out.append(f"One epoch gives each curve a single point, so no trend can be read; after "
+                   f"it, training accuracy is {span(train, '{:.1%}')} and validation accuracy "
+                   f"{span(val, '{:.1%}')}.")
+        return " ".join(x for x in out if x)
+    fits = [outcomes.fit_of(s["history"]) for s in learned]
+    seeds = [s["seed"] for s in learned]
+    over = [(sd, f) for sd, f in zip(seeds, fits, strict=True) if f.overfitting]
+    improving = [sd for sd, f in zip(seeds, fits, strict=True) if f.still_improving]
+    if over:
+        o_seeds, o_fits = zip(*over, strict=True)
+        out.append(
+            f"**Overfitting** ({seeds_phrase(list(o_seeds))}): validation loss is lowest at "
+            f"epoch {span([f.best_epoch for f in o_fits])} "
+            f"({span([f.best_val_loss for f in o_fits], '{:.3f}')}) and then rises to "
+            f"{span([f.final_val_loss for f in o_fits], '{:.3f}')} by the last epoch, while "
+            f"the training loss keeps falling and training accuracy reaches "
+            f"{span([f.final_train_accuracy for f in o_fits], '{:.1%}')} against "
+            f"{span([f.final_val_accuracy for f in o_fits], '{:.1%}')} on validation: the "
+            f"network fits its training images better than it generalises.")
+    if improving:
+        out.append(
+            f"For {seeds_phrase(improving)} the validation loss was still at its lowest in "
+            f"the last epoch: no sign of overfitting yet, and more epochs might still help.")
+    rest = [sd for sd in seeds if sd not in improving and sd not in {o[0] for o in over}]
+    if rest:
+        rest_fits = [f for sd, f in zip(seeds, fits, strict=True) if sd in rest]
+        out.append(
+            f"For {seeds_phrase(rest)} validation loss is lowest at epoch "
+            f"{span([f.best_epoch for f in rest_fits])} and ends within "
+            f"{outcomes.RISE_TOLERANCE:.0%} of that minimum: no clear overfitting.")
+    return " ".join(x for x in out if x)
+
+
+def _fate_sentence(params: dict[str, Any], seed_records: list[dict[str, Any]],
+                   found: list[outcomes.Outcome], class_names: tuple[str, ...]) -> str:
+    k = len(class_names)
+    parts = []
+    for kind in (Kind.COLLAPSED, Kind.NO_LEARNING, Kind.DIVERGED):
+        hit = [(s, o) for s, o in zip(seed_records, found, strict=True) if o.kind == kind]
+        if not hit:
+            continue
+        who = seeds_phrase([s["seed"] for s, _ in hit])
+        if kind == Kind.COLLAPSED:
+            each = join([f"seed {s['seed']} predicts *{class_names[o.collapsed_class]}* for "
+                         + ("every test image" if o.predicted_share == 1
+                            else f"{o.predicted_share:.0%} of the test images")
+                         for s, o in hit])
+            early = [(s["seed"], o) for s, o in hit
+                     if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
+            text = (f"**Collapsed to one class** ({who}): {each}, so the accuracy "
+                    f"({span([o.test_accuracy for _, o in hit], '{:.1%}')}) is about that "
+                    f"class's share of the test set.")
+            if early:
+                text += (f" {seeds_phrase([sd for sd, _ in early]).capitalize()} learned a "
+                         f"little at first (training accuracy peaked at "
+                         f"{span([o.peak_train_accuracy for _, o in early], '{:.1%}')} in epoch "
+                         f"{span([o.peak_epoch for _, o in early])}) and then fell back.")
+            final = [s["history"]["loss"][-1] for s, _ in hit]
+            one_class = (1 - 1 / k) * 2 / k
+            if params["loss"] == "mean_squared_error" and all(
+                    abs(x - one_class) < 0.01 for x in final):
+                text += (f" The final training loss, {span(final, '{:.3f}')}, is the loss of a "
+                         f"network certain of one class for every image: "
+                         f"{1 - 1 / k:.1f} × 2/{k} = {one_class:.3f}. With a saturated softmax "
+                         f"MSE's gradient is almost zero, so it cannot climb out.")
+            parts.append(text)
+        elif kind == Kind.NO_LEARNING:
+            parts.append(f"**Did not learn** ({who}): test accuracy "
+                         f"{span([o.test_accuracy for _, o in hit], '{:.1%}')} stays below "
+                         f"{outcomes.NO_LEARNING_FACTOR:g}× chance ({pct(1 / k)}).")
+        else:
+            parts.append(f"**Diverged** ({who}): the training loss became NaN (not a "
+                         f"number), so the weights are meaningless.")
+    return " ".join(parts)
+
+
+def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str, ...]) -> str:
+    accs = [s["metrics"]["test_accuracy"] for s in seed_records]
+    found = seed_outcomes(seed_records, len(class_names))
+    chance = f" Guessing at random would score {pct(1 / len(class_names))}."
     if len(accs) == 1:
-        spread = (" With a single seed there is no estimate of seed-to-seed spread: treat "
-                  "differences of a point or so between runs with caution.")
-        head = f"Test accuracy: **{pct(accs[0])}**."
-    else:
-        s = seed_summary(accs)
-        head = (f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])} ± {pct(s['std'])}** "
-                f"(mean ± standard deviation; range {pct(min(accs))}–{pct(max(accs))}, 95% "
-                f"interval of the mean {pct(s['ci95_low'])}–{pct(s['ci95_high'])}).")
+        return (f"Test accuracy: **{pct(accs[0])}** (seed {seed_records[0]['seed']})."
+                + chance + " With a single seed there is no estimate of seed-to-seed "
+                "spread: treat differences of a point or so between runs with caution.")
+    s = seed_summary(accs)
+    head = (f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, standard deviation "
+            f"{points(s['std'])} (range {pct(min(accs))}–{pct(max(accs))}; 95% interval of "
+            f"the mean {pct(s['ci95_low'])}–{pct(s['ci95_high'])}).")
+    learned = [a for a, o in zip(accs, found, strict=True) if o.kind == Kind.LEARNED]
+    if len(learned) == len(accs):
         spread = (f" Training the same network from a different seed moves test accuracy by "
-                  f"up to {100 * (max(accs) - min(accs)):.1f} points: a smaller difference "
-                  f"between two settings is not evidence that one is better.")
-    chance = 1 / len(class_names)
-    return head + f" Guessing would score {pct(chance)}." + spread
+                  f"up to {points(max(accs) - min(accs))}: a smaller difference between two "
+                  f"settings is not, by itself, evidence that one is better.")
+    elif learned:
+        spread = (" The spread mixes networks that learned with ones that did not (see "
+                  "above), so it says nothing about ordinary seed-to-seed noise.")
+    else:
+        spread = " No seed learned, so these numbers describe failures, not a spread."
+    return head + chance + spread
 
 
-def confusion_paragraph(matrix: np.ndarray, class_names: tuple[str, ...]) -> str:
+def confusion_paragraph(matrix: np.ndarray, class_names: tuple[str, ...], seed: int) -> str:
+    """Most frequent confusion and hardest/easiest class, naming ties and collapse."""
+    total = int(matrix.sum())
+    predicted = matrix.sum(axis=0)
+    who = f"For seed {seed}"
+    if total == 0:
+        return f"{who} there are no test images."
+    top = int(np.argmax(predicted))
+    if predicted[top] == total:
+        return (f"{who} the network predicts *{class_names[top]}* for every test image: it "
+                f"has collapsed to one class. It recognises all of that class and none of "
+                f"the others, so the matrix has a single filled column.")
     off = matrix.copy()
     np.fill_diagonal(off, 0)
-    i, j = np.unravel_index(np.argmax(off), off.shape)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
-    worst = int(np.argmin(per_class))
-    return (
-        f"The most frequent confusion is true *{class_names[i]}* predicted as "
-        f"*{class_names[j]}* ({off[i, j]} test images). The hardest class is "
-        f"*{class_names[worst]}* ({pct(per_class[worst])} recognised); the easiest is "
-        f"*{class_names[int(np.argmax(per_class))]}* ({pct(per_class.max())})."
-    )
+
+    def named(indices) -> str:
+        return join([f"*{class_names[i]}*" for i in indices])
+
+    if off.max() == 0:
+        confusion = f"{who} every test image is classified correctly."
+    else:
+        pairs = np.argwhere(off == off.max())
+        listed = join([f"true *{class_names[i]}* predicted as *{class_names[j]}*"
+                       for i, j in pairs[:4]], "or")
+        confusion = (f"{who} the most frequent confusion"
+                     + (f"s, tied at {off.max()} test images each, are {listed}"
+                        if len(pairs) > 1 else f" is {listed} ({off.max()} test images)")
+                     + (f" and {len(pairs) - 4} more" if len(pairs) > 4 else "") + ".")
+    lo, hi = per_class.min(), per_class.max()
+    if lo == hi:
+        return confusion + f" Every class is recognised equally often ({pct(lo)})."
+    hardest, easiest = np.flatnonzero(per_class == lo), np.flatnonzero(per_class == hi)
+
+    def ranked(word: str, indices: np.ndarray, value: float) -> str:
+        if len(indices) == 1:
+            return f"the {word} class is {named(indices)} ({pct(value)} recognised)"
+        return f"{len(indices)} classes tie as {word} ({named(indices)}, {pct(value)} each)"
+
+    return (confusion + f" Per class, {ranked('hardest', hardest, lo)}; "
+            f"{ranked('easiest', easiest, hi)}.")
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -140,15 +286,13 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -
 
 def gradient_paragraph(table) -> str:
     first, last = table.iloc[0], table.iloc[-1]
-    shrink = abs(first["mse_autodiff"] / last["mse_autodiff"])
     return (
         f"As the true class falls behind by a logit gap of {first['gap']:g} to {last['gap']:g}, "
         f"its probability drops from {first['p_true']:.3f} to {last['p_true']:.1e}. The "
         f"cross-entropy gradient on its logit goes from {first['ce_autodiff']:.3f} to "
-        f"{last['ce_autodiff']:.3f}: it stays near −1, a strong push. The MSE gradient goes "
-        f"from {first['mse_autodiff']:.2e} to {last['mse_autodiff']:.2e}, {shrink:,.0f} times "
-        f"smaller: the more wrong the network, the less MSE tells it. Autodiff and closed form "
-        f"agree to within {max_disagreement(table):.1e}."
+        f"{last['ce_autodiff']:.3f}; the MSE gradient from {first['mse_autodiff']:.2e} to "
+        f"{last['mse_autodiff']:.2e}. Autodiff and closed form agree to within "
+        f"{max_disagreement(table):.1e}. (Exercise 2 asks what the ratio means.)"
     )
 
 
@@ -158,14 +302,48 @@ def max_disagreement(table) -> float:
                      (table["mse_autodiff"] - table["mse_closed_form"]).abs().max()))
 
 
-def weight_line_paragraph(scan) -> str:
+def weight_line_titles(scan) -> tuple[str, str]:
+    """Panel titles for the weight-line figure that describe what this scan shows."""
     acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
+    acc_title = ("Accuracy: constant along the line" if np.ptp(acc) == 0
+                 else "Accuracy: flat steps, zero gradient")
+    ce_title = ("Cross-entropy: constant along the line" if np.ptp(ce) == 0
+                else "Cross-entropy: changes at every step" if np.all(np.diff(ce) != 0)
+                else "Cross-entropy")
+    return acc_title, ce_title
+
+
+def weight_line_paragraph(scan, span_used: float) -> str:
+    """Accuracy vs cross-entropy along one line through the weights, for any scan shape."""
+    acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
+    pairs = len(scan) - 1
     flat = int(np.sum(np.diff(acc) == 0))
-    return (
-        f"Along {len(scan)} evenly spaced points, accuracy takes only "
-        f"{len(np.unique(acc))} distinct values and is exactly flat between {flat} of the "
-        f"{len(scan) - 1} neighbouring pairs: there, its gradient is zero. Cross-entropy takes "
-        f"{len(np.unique(ce))} distinct values and changes smoothly, from "
-        f"{ce.min():.3f} at its lowest to {ce.max():.3f}, so it always tells gradient descent "
-        f"which way is downhill."
-    )
+    ce_moves = int(np.sum(np.diff(ce) != 0))
+    where = (f"Along {len(scan)} evenly spaced points (each layer moved by up to "
+             f"{span_used:.1%} of its own size)")
+    if np.ptp(acc) == 0 and np.ptp(ce) == 0:
+        pinned = -math.log(EPSILON) * (1 - acc[0])
+        clip = (f" That value is {1 - acc[0]:.2f} × −ln 10⁻⁷: for every image the network "
+                f"gets wrong, the true class's probability is below 10⁻⁷ and is clipped "
+                f"there, so the loss cannot move." if abs(ce[0] - pinned) < 1e-3 else "")
+        return (f"{where}, neither measure changes: accuracy stays at {pct(acc[0])} and "
+                f"cross-entropy at {ce[0]:.3f}.{clip} This network is saturated: here neither "
+                f"gives gradient descent a direction, which is why it stopped learning. Look "
+                f"at this section on a run that learned to see the contrast.")
+    if np.ptp(acc) == 0:
+        acc_text = (f"accuracy is {pct(acc[0])} at every point: completely flat, so its "
+                    f"gradient is zero along the whole line")
+    else:
+        acc_text = (f"accuracy takes only {len(np.unique(acc))} distinct values and is "
+                    f"exactly flat between {flat} of the {pairs} neighbouring pairs: there, "
+                    f"its gradient is zero, and it only changes in jumps of whole images")
+    if ce_moves == pairs:
+        ce_text = (f"cross-entropy changes between every neighbouring pair, from "
+                   f"{ce.min():.3f} at its lowest to {ce.max():.3f}, so it always tells "
+                   f"gradient descent which way is downhill")
+    elif ce_moves == 0:
+        ce_text = f"cross-entropy stays at {ce[0]:.3f}"
+    else:
+        ce_text = (f"cross-entropy changes between {ce_moves} of the {pairs} pairs, from "
+                   f"{ce.min():.3f} to {ce.max():.3f}")
+    return f"{where}, {acc_text}; {ce_text}."

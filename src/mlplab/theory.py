@@ -230,3 +230,29 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
         for v, w in zip(variables, original, strict=True):
             v.assign(w)
     return pd.DataFrame(rows)
+
+
+# Spans tried by ``staircase_scan``, widest first (fractions of each layer's size).
+STAIRCASE_SPANS = (0.1, 0.03, 0.01, 0.003, 0.001)
+STAIRCASE_FLAT_SHARE = 0.75  # "a staircase": flat between at least this share of pairs
+
+
+def staircase_scan(model, x: np.ndarray, y_onehot: np.ndarray, seed: int = 0,
+                   steps: int = 81) -> tuple[pd.DataFrame, float]:
+    """A weight-line scan at the widest span where accuracy reads as a staircase.
+
+    How wide a step is depends on the network and the data: at a span that is too wide,
+    flips of single validation images crowd together and accuracy looks continuous. Tries
+    ``STAIRCASE_SPANS`` from widest to narrowest and keeps the first where accuracy both
+    changes and is flat between at least ``STAIRCASE_FLAT_SHARE`` of neighbouring points;
+    if none qualifies (e.g. a collapsed network whose accuracy never changes), the widest.
+    Returns the scan and its span.
+    """
+    first = None
+    for span in STAIRCASE_SPANS:
+        scan = weight_line_scan(model, x, y_onehot, steps=steps, span=span, seed=seed)
+        first = first if first is not None else scan
+        acc = scan["accuracy"].to_numpy()
+        if np.ptp(acc) > 0 and np.mean(np.diff(acc) == 0) >= STAIRCASE_FLAT_SHARE:
+            return scan, span
+    return first, STAIRCASE_SPANS[0]

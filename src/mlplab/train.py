@@ -128,23 +128,35 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
     history["epoch_seconds"] = epoch_seconds
     epochs_run = len(history["loss"])
     best_epoch = int(np.argmin(history["val_loss"])) + 1
-    test_loss, test_accuracy = model.evaluate(prepared.x_test, prepared.y_test, verbose=0,
-                                              batch_size=1024)
-    metrics = {
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
-        "val_accuracy": history["val_accuracy"][-1],
-        "val_loss": history["val_loss"][-1],
-        "train_accuracy": history["accuracy"][-1],
-        "train_loss": history["loss"][-1],
-    }
+    with native_stderr_silenced():
+        test_loss, test_accuracy = model.evaluate(prepared.x_test, prepared.y_test, verbose=0,
+                                                  batch_size=1024)
+    restored = params["early_stopping_patience"] is not None and params["restore_best_weights"]
+    metrics = tested_metrics(history, best_epoch if restored else epochs_run)
+    metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
     return SeedResult(seed=seed, metrics=metrics, history=history, epochs_run=epochs_run,
                       best_epoch=best_epoch, train_seconds=train_seconds,
                       seconds_per_epoch=train_seconds / epochs_run, model=model)
 
 
+def tested_metrics(history: dict[str, list[float]], epoch: int) -> dict[str, float]:
+    """Training and validation metrics of the network that is tested: the one after
+    ``epoch`` (1-based), which is the best epoch when early stopping restored its weights."""
+    keys = {"val_accuracy": "val_accuracy", "val_loss": "val_loss",
+            "train_accuracy": "accuracy", "train_loss": "loss"}
+    metrics = {name: history[key][epoch - 1] for name, key in keys.items()}
+    metrics["tested_epoch"] = epoch
+    return metrics
+
+
+def predict_probabilities(model, x: np.ndarray) -> np.ndarray:
+    """Softmax outputs, with TensorFlow's native log lines kept off the page."""
+    with native_stderr_silenced():
+        return model.predict(x, batch_size=1024, verbose=0)
+
+
 def predict_labels(model, x: np.ndarray) -> np.ndarray:
-    return np.argmax(model.predict(x, batch_size=1024, verbose=0), axis=1)
+    return np.argmax(predict_probabilities(model, x), axis=1)
 
 
 @dataclass
@@ -161,6 +173,16 @@ class Experiment:
     def first(self) -> SeedResult:
         """The first seed's network, shown in the per-run figures."""
         return self.seeds[0]
+
+    def seed_records(self) -> list[dict[str, Any]]:
+        """Each seed's JSON-ready record plus how many test images it assigned to each class:
+        a network that collapsed assigns them all to one, which the report must say."""
+        n_classes = len(self.dataset.class_names)
+        return [{**s.record(),
+                 "test_predicted_counts": np.bincount(
+                     predict_labels(s.model, self.prepared.x_test),
+                     minlength=n_classes).tolist()}
+                for s in self.seeds]
 
     def data_record(self) -> dict[str, Any]:
         return {"source": self.dataset.source, "files": self.dataset.files,

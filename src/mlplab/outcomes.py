@@ -1,0 +1,103 @@
+"""What happened to one trained network, read from its numbers alone.
+
+Shared by the run pages (kernel side) and the index (summary side), so both name the same
+cases the same way: a network that learned, one that collapsed to predicting a single class,
+one that never got past chance, one whose loss became NaN; and, for a network that learned,
+whether its curves show overfitting. Pure NumPy on plain lists: no TensorFlow, no pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+# A network "collapsed" when this share of the test images get the same predicted class
+# (a balanced 10-class test set has 10% per class).
+COLLAPSE_SHARE = 0.9
+# Below this multiple of chance accuracy a network "did not learn".
+NO_LEARNING_FACTOR = 1.5
+# Validation loss must end this much (relative) above its minimum to call it a rise.
+RISE_TOLERANCE = 0.05
+
+
+class Kind(StrEnum):
+    LEARNED = "learned"
+    COLLAPSED = "collapsed to one class"
+    NO_LEARNING = "did not learn"
+    DIVERGED = "diverged"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One network's fate; ``collapsed_class`` is set only for ``Kind.COLLAPSED``."""
+
+    kind: Kind
+    test_accuracy: float
+    collapsed_class: int | None = None
+    predicted_share: float = 0.0  # share of test images given the most-predicted class
+    peak_train_accuracy: float = math.nan  # best training accuracy over the epochs run
+    peak_epoch: int = 0
+    final_train_accuracy: float = math.nan
+
+
+def classify(history: dict[str, list[float]], predicted_counts: list[int],
+             test_accuracy: float, n_classes: int) -> Outcome:
+    """Name the case a trained network falls into, from its history and test predictions."""
+    counts = np.asarray(predicted_counts, dtype=float)
+    share = float(counts.max() / counts.sum()) if counts.sum() else 0.0
+    train_acc = np.asarray(history.get("accuracy", []), dtype=float)
+    losses = np.asarray(history.get("loss", []), dtype=float)
+    peak = int(np.nanargmax(train_acc)) if np.isfinite(train_acc).any() else 0
+    common = {"test_accuracy": float(test_accuracy), "predicted_share": share,
+              "peak_train_accuracy": float(train_acc[peak]) if len(train_acc) else math.nan,
+              "peak_epoch": peak + 1,
+              "final_train_accuracy": float(train_acc[-1]) if len(train_acc) else math.nan}
+    if len(losses) and not np.isfinite(losses).all():
+        return Outcome(Kind.DIVERGED, **common)
+    if share >= COLLAPSE_SHARE:
+        return Outcome(Kind.COLLAPSED, collapsed_class=int(counts.argmax()), **common)
+    if test_accuracy < NO_LEARNING_FACTOR / n_classes:
+        return Outcome(Kind.NO_LEARNING, **common)
+    return Outcome(Kind.LEARNED, **common)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How validation loss moved: where it was lowest and whether it then rose."""
+
+    best_epoch: int
+    best_val_loss: float
+    final_val_loss: float
+    epochs_run: int
+    train_loss_fell_after_best: bool
+    final_train_accuracy: float
+    final_val_accuracy: float
+
+    @property
+    def val_loss_rose(self) -> bool:
+        return (self.best_epoch < self.epochs_run
+                and self.final_val_loss > self.best_val_loss * (1 + RISE_TOLERANCE))
+
+    @property
+    def overfitting(self) -> bool:
+        """Validation loss rose after its minimum while the training loss kept falling."""
+        return self.val_loss_rose and self.train_loss_fell_after_best
+
+    @property
+    def still_improving(self) -> bool:
+        """Validation loss was lowest at the last epoch: more epochs might still help."""
+        return self.best_epoch == self.epochs_run and self.epochs_run > 1
+
+
+def fit_of(history: dict[str, list[float]]) -> Fit:
+    val_loss = np.asarray(history["val_loss"], dtype=float)
+    train_loss = np.asarray(history["loss"], dtype=float)
+    best = int(np.nanargmin(val_loss))
+    return Fit(best_epoch=best + 1, best_val_loss=float(val_loss[best]),
+               final_val_loss=float(val_loss[-1]), epochs_run=len(val_loss),
+               train_loss_fell_after_best=bool(train_loss[-1] < train_loss[best]),
+               final_train_accuracy=float(history["accuracy"][-1]),
+               final_val_accuracy=float(history["val_accuracy"][-1]))
