@@ -52,24 +52,185 @@ def _set(row: int, col: int, value: str):
     return mutate
 
 
+def _drop_class(label: str, keep: int):
+    def mutate(header, rows):
+        kept = [r for r in rows if r[0] == label][:keep]
+        return header, [r for r in rows if r[0] != label] + kept
+    return mutate
+
+
+def _only_class(header, rows):
+    for r in rows:
+        r[0] = "4"
+    return header, rows
+
+
+def _ragged(header, rows):
+    rows[6] = rows[6][:-1]
+    return header, rows
+
+
+def _scaled(header, rows):
+    return header, [[r[0]] + [f"{int(v) / 255:.4f}" for v in r[1:]] for r in rows]
+
+
+PIXELS = ",".join(f"pixel{i}" for i in range(784))
+
+
 @pytest.mark.parametrize("mutate, expected", [
-    (lambda h, r: (h.replace("pixel5,", ""), [x[:6] + x[7:] for x in r]), "missing pixel5"),
-    (lambda h, r: (h.replace("label", "digit"), r), "missing label"),
-    (_set(2, 10, "abc"), "non-numeric"),
-    (_set(4, 3, ""), "missing value (NaN) in data row 5"),
-    (_set(1, 0, "10"), "label 10 in data row 2 is outside 0-9"),
-    (_set(3, 0, "-1"), "outside 0-9"),
-    (_set(0, 100, "256"), "pixel value 256 in data row 1 is outside 0-255"),
-    (_set(0, 100, "-3"), "outside 0-255"),
-    (_set(0, 100, "1.5"), "whole numbers"),
-    (lambda h, r: (h, [x for x in r if x[0] != "7"] + [r[21]]), "class 7 (1)"),
+    (lambda h, r: (h.replace("pixel5,", ""), [x[:6] + x[7:] for x in r]),
+     "expected the Kaggle 'Digit Recognizer' header label,pixel0,...,pixel783 (missing pixel5)"),
+    (lambda h, r: (h.replace("label", "digit"), r),
+     "expected the Kaggle 'Digit Recognizer' header label,pixel0,...,pixel783 "
+     "(missing label; unexpected digit)"),
+    (lambda h, r: (h.replace("pixel6,", "pixel5,"), r),
+     "column 'pixel5' appears twice (columns 7 and 8); expected the Kaggle 'Digit Recognizer' "
+     "header label,pixel0,...,pixel783"),
+    (lambda h, r: (PIXELS, [x[1:] for x in r]),
+     "no label column: this looks like Kaggle's test.csv (pixel0..pixel783 only), whose labels "
+     "are not published; train on train.csv, whose first column is the label"),
+    (lambda h, r: (",".join(r[0]), r[1:]),
+     "the first line is data, not the header label,pixel0,...,pixel783 that a Kaggle-layout "
+     "CSV starts with"),
+    (_ragged, "data row 7 (line 8) has 784 fields, expected 785 (a label and 784 pixels)"),
+    (_set(2, 10, "abc"), "non-numeric value 'abc' in data row 3 (line 4), column 11"),
+    (_set(4, 3, ""), "missing value (NaN) in data row 5 (line 6), column 4"),
+    (_set(1, 0, "10"), "label 10 in data row 2 (line 3) is outside 0-9"),
+    (_set(3, 0, "-1"), "label -1 in data row 4 (line 5) is outside 0-9"),
+    (_set(0, 100, "256"), "pixel value 256 in data row 1 (line 2) is outside 0-255"),
+    (_set(0, 100, "-3"), "pixel value -3 in data row 1 (line 2) is outside 0-255"),
+    (_set(0, 100, "1.5"), "pixel values must be whole numbers, found 1.5 in data row 1 (line 2)"),
+    (_scaled, "every pixel value lies in [0, 1] (largest 1), so the pixels look already scaled; "
+     "mlplab expects raw intensities 0-255 and scales them itself (scale_inputs): save the "
+     "unscaled pixels, or multiply them by 255 and round"),
+    (_only_class, "all 30 examples have label 4; classification needs at least two classes"),
+    (_drop_class("7", 1), "too few examples of class 7 (1): the stratified split needs at least 3 "
+     "of every class (one each for training, validation and test)"),
+    (_drop_class("2", 2), "too few examples of class 2 (2): the stratified split needs at least 3 "
+     "of every class (one each for training, validation and test)"),
 ])
 def test_bad_csv_one_line_error_naming_file(tmp_path: Path, mutate, expected):
     path = _csv_with(tmp_path, mutate)
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
-    message = str(err.value)
-    assert str(path) in message and expected in message and "\n" not in message
+    assert str(err.value) == f"{path}: {expected}"
+
+
+# How real tools save the same Kaggle-layout table. Each must load to the very same arrays.
+def _lines(labels, pixels, sep=",", quote="", index=None, fmt=str):
+    """Rows as text; quote: '' (none), 'header' (R) or 'all' (csv.QUOTE_ALL)."""
+    def q(value, where):
+        return f'"{value}"' if quote in (where, "all") else value
+
+    names = ["label"] + [f"pixel{i}" for i in range(784)]
+    out = [sep.join(([index[0]] if index else []) + [q(n, "header") for n in names])]
+    for i, (lab, row) in enumerate(zip(labels, pixels, strict=True)):
+        first = [index[1](i)] if index else []
+        out.append(sep.join(first + [q(fmt(v), "data") for v in [lab, *row]]))
+    return out
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _variants() -> dict[str, tuple[str, bytes]]:
+    """Variant name -> (file name, bytes)."""
+    import bz2
+    import gzip
+    import lzma
+
+    labels, pixels = kaggle_rows()
+    plain = "\n".join(_lines(labels, pixels)) + "\n"
+    crlf = plain.replace("\n", "\r\n")
+    tabs = "\r\n".join(_lines(labels, pixels, sep="\t")) + "\r\n"
+    as_csv = {
+        "Excel 'CSV UTF-8' (BOM, CRLF)": b"\xef\xbb\xbf" + crlf.encode(),
+        "Excel 'CSV (Comma delimited)', Google Sheets (CRLF)": crlf.encode(),
+        "Excel 2011 'CSV (Macintosh)' (CR)": plain.replace("\n", "\r").encode(),
+        "Excel 'Unicode Text' (UTF-16 LE BOM, tabs, CRLF)": tabs.encode("utf-16"),
+        "Excel 'Text (Tab delimited)'": tabs.encode(),
+        "PowerShell 5 Out-File (UTF-16 LE BOM, CRLF)": b"\xff\xfe" + crlf.encode("utf-16-le"),
+        "UTF-16 BE with BOM": b"\xfe\xff" + plain.encode("utf-16-be"),
+        "UTF-16 LE without BOM": plain.encode("utf-16-le"),
+        "European Excel (semicolons, CRLF)":
+            ("\r\n".join(_lines(labels, pixels, sep=";")) + "\r\n").encode("cp1252"),
+        "every field quoted (csv.QUOTE_ALL, LibreOffice)":
+            ("\n".join(_lines(labels, pixels, quote="all")) + "\n").encode(),
+        "R write.csv (row names, quoted header)":
+            ("\n".join(_lines(labels, pixels, quote="header",
+                              index=('""', lambda i: f'"{i + 1}"'))) + "\n").encode(),
+        "pandas to_csv() with index and float columns":
+            ("\n".join(_lines(labels, pixels, index=("", str), fmt=lambda v: f"{float(v)}"))
+             + "\n").encode(),
+        "no final newline": plain.rstrip("\n").encode(),
+        "several trailing empty lines": (plain + "\n\n\r\n  \n").encode(),
+        "spreadsheet's empty rows at the end": (plain + "," * 784 + "\n" + ",,\n").encode(),
+        "blank line between rows": plain.replace("\n", "\n\n", 5).encode(),
+        "trailing whitespace": plain.replace("\n", " \t\n").encode(),
+        "spaces after commas": plain.replace(",", ", ").encode(),
+    }
+    return {
+        **{name: ("train.csv", content) for name, content in as_csv.items()},
+        "gzip": ("train.csv.gz", gzip.compress(plain.encode())),
+        "gzip, saved without .gz": ("train.csv", gzip.compress(crlf.encode())),
+        "bzip2": ("train.csv.bz2", bz2.compress(plain.encode())),
+        "xz": ("train.csv.xz", lzma.compress(plain.encode())),
+        "Windows 'Send to > Compressed folder'": ("train.zip", _zip({"train.csv": crlf.encode()})),
+        "macOS Finder 'Compress'": ("train.csv.zip", _zip({
+            "train.csv": plain.encode(), "__MACOSX/._train.csv": b"\x00\x05\x16\x07"})),
+    }
+
+
+VARIANTS = _variants()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_real_world_csv_variants_load_exactly_like_the_plain_file(tmp_path: Path, variant):
+    labels, pixels = kaggle_rows()
+    plain = data.load(str(write_kaggle_csv(tmp_path / "plain.csv", labels, pixels)))
+    name, content = VARIANTS[variant]
+    path = tmp_path / name
+    path.write_bytes(content)
+    loaded = data.load(str(path))
+    assert np.array_equal(loaded.x, plain.x) and loaded.x.dtype == np.uint8
+    assert np.array_equal(loaded.y, plain.y) and loaded.y.dtype == np.int64
+    assert loaded.class_names == plain.class_names
+    assert loaded.sha256 == data.sha256_files([path])  # the cache keys the bytes as given
+
+
+@pytest.mark.parametrize("content, expected", [
+    (_zip({"a.csv": b"x", "b.csv": b"y"}),
+     "a zip archive must hold exactly one CSV file, found 2 (a.csv, b.csv)"),
+    (_zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}),
+     "an Excel workbook, not a CSV file: in Excel use File > Save As > 'CSV UTF-8 (Comma "
+     "delimited)'"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100),
+     "an Excel 97-2003 workbook, not a CSV file: in Excel use File > Save As > 'CSV UTF-8 "
+     "(Comma delimited)'"),
+    (b"7z\xbc\xaf\x27\x1c" + bytes(10),
+     "a 7-Zip archive: extract the CSV first (gzip, bzip2, xz and single-file zip are read "
+     "directly)"),
+    (b"\x1f\x8b\x08\x00garbage",
+     "damaged or unreadable compressed file (Compressed file ended before the end-of-stream "
+     "marker was reached)"),
+    (b"label,pixel0\n\xff\xfe\xfa,1\n",
+     "not a text file in UTF-8 or UTF-16 (byte 0xff at offset 13 is not utf-8); save it as "
+     "'CSV UTF-8'"),
+])
+def test_files_that_are_not_csv_text_are_named(tmp_path: Path, content: bytes, expected: str):
+    path = tmp_path / "train.csv"
+    path.write_bytes(content)
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: {expected}"
 
 
 def test_missing_file_and_empty_file(tmp_path: Path):
@@ -110,10 +271,20 @@ def test_max_samples_caps_and_stays_stratified():
     assert np.bincount(ds.y[rows]).tolist() == [40] * 10
 
 
+def test_max_samples_too_small_for_every_class_is_refused_before_training():
+    ds = data.load("mnist-5k")
+    with pytest.raises(data.DataError) as err:
+        data.split(ds, 0.3, 0.3, max_samples=20)
+    assert str(err.value) == (
+        "mnist-5k (max_samples=20): too few examples of class 0 (2), class 1 (2), class 2 (2) "
+        "and 7 more: the stratified split needs at least 3 of every class (one each for "
+        "training, validation and test)")
+
+
 def test_write_kaggle_helper_roundtrip(tmp_path: Path):
-    labels, pixels = kaggle_rows(n_per_class=2)
+    labels, pixels = kaggle_rows(n_per_class=4)
     path = write_kaggle_csv(tmp_path / "x.csv", labels, pixels)
-    assert data.load(str(path)).n == 20
+    assert data.load(str(path)).n == 40
 
 
 FASHION = data.FASHION_MNIST_DIR
