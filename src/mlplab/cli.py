@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from mlplab import experiments, params, report, results, runner
+from mlplab import experiments, params, results, runner
 from mlplab.data import DataError
+from mlplab.wording import layers_label
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
 BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
@@ -46,7 +47,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
     manifest = runner.manifest(specs, keys, runs_dir, report_dir)
-    rebuilt = runner.build_index(root, report_dir, manifest, report_dir / BENCH_FILE,
+    # One benchmark per checkout (`make bench`), shown by every report built from it.
+    rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
                                  args.force or bool(jobs))
     failed = [e for e in manifest if e["status"] == "failed"]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
@@ -74,7 +76,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     for spec in experiments.load(args.experiments):
         p = spec.params
-        print(f"{spec.name:24} {report.layers_label(p['hidden_layers']):16} epochs={p['epochs']:<3}"
+        print(f"{spec.name:24} {layers_label(p['hidden_layers']):16} epochs={p['epochs']:<3}"
               f" seeds={p['seeds']} loss={p['loss']} scaled={p['scale_inputs']}")
     return 0
 

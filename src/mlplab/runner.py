@@ -302,7 +302,8 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
     import papermill
 
-    from mlplab import html, report
+    from mlplab import html
+    from mlplab.summary import records as summary_records
 
     key = hash_bytes(
         (root / SUMMARY_NOTEBOOK).read_bytes(),
@@ -313,15 +314,16 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     index = report_dir / "index.html"
     if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
         return False
-    results.write_json_atomic(report_dir / report.MANIFEST, entries)
-    records = report.load_records(report_dir, entries)
-    csv = report.tidy(records).to_csv(index=False).encode()
-    results.write_bytes_atomic(report_dir / report.RESULTS_CSV, csv)
+    results.write_json_atomic(report_dir / summary_records.MANIFEST, entries)
+    records = summary_records.load_records(report_dir, entries)
+    csv = summary_records.tidy(records).to_csv(index=False).encode()
+    results.write_bytes_atomic(report_dir / summary_records.RESULTS_CSV, csv)
     executed = report_dir / ".index.tmp.ipynb"
     sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
         papermill.execute_notebook(str(root / SUMMARY_NOTEBOOK), str(executed),
-                                   parameters={"report_dir": str(report_dir.resolve())},
+                                   parameters={"report_dir": str(report_dir.resolve()),
+                                               "bench_file": str(bench_file.resolve())},
                                    kernel_name="python3", language="python", cwd=str(root),
                                    progress_bar=False,
                                    kernel_manager_class=ipc_kernel_manager(sockets))

@@ -1,0 +1,102 @@
+"""Results records in, one tidy table out: one row per (run, seed), parameters as columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlplab import params, results
+from mlplab.wording import layers_label
+
+MANIFEST = "manifest.json"
+RESULTS_CSV = "results.csv"
+# Parameters a comparison holds at their defaults unless it names them, so a run added
+# with another optimizer, loss or batch size is never compared by mistake.
+MATCHED = ("loss", "scale_inputs", "early_stopping_patience", "restore_best_weights",
+           "optimizer", "learning_rate", "activation", "batch_size")
+
+
+class AmbiguousRun(LookupError):
+    """Several runs fit a comparison's description: the suite must say which one it means."""
+
+
+def load_manifest(report_dir: Path) -> list[dict[str, Any]]:
+    """The suite's runs in file order, with status and page links (written by the CLI)."""
+    return json.loads((Path(report_dir) / MANIFEST).read_text())
+
+
+def load_records(report_dir: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run's record; a run never executed (e.g. left out by --only) gets a stub."""
+    return [results.load(Path(report_dir) / entry["record"]) if entry["status"] != "not run"
+            else {"name": entry["name"], "status": "not run", "params": entry["params"]}
+            for entry in manifest]
+
+
+def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (run, seed) with the parameters as columns; failed runs get one row."""
+    rows = []
+    for record in records:
+        p = {k: v for k, v in record["params"].items()
+             if k not in ("results_path", "seeds", "run_name")}
+        base = {"run": record["name"], "status": record["status"], **p,
+                "architecture": layers_label(p["hidden_layers"]),
+                "hidden_layers": "x".join(map(str, p["hidden_layers"])),
+                "depth": len(p["hidden_layers"]), "width": p["hidden_layers"][0],
+                "param_count": record.get("param_count")}
+        for seed in record.get("seeds") or [None]:
+            row = dict(base)
+            if seed is not None:
+                metrics = {k: v for k, v in seed["metrics"].items() if k != "tested_epoch"}
+                row.update({"seed": seed["seed"], **metrics,
+                            "epochs_run": seed["epochs_run"], "best_epoch": seed["best_epoch"],
+                            "train_seconds": seed["train_seconds"],
+                            "seconds_per_epoch": seed["seconds_per_epoch"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Per run: seeds, mean ± std and 95% interval of ``metric``, epochs and time."""
+    ok = df[df["status"] == "ok"]
+    rows = []
+    for run, group in ok.groupby("run", sort=False):
+        s = results.seed_summary(list(group[metric]))
+        rows.append({"run": run, "architecture": group["architecture"].iloc[0],
+                     "epochs": group["epochs"].iloc[0], "seeds": s["n"], "mean": s["mean"],
+                     "std": s["std"], "ci95_low": s["ci95_low"], "ci95_high": s["ci95_high"],
+                     "epochs_run": group["epochs_run"].mean(),
+                     "best_epoch": group["best_epoch"].mean(),
+                     "train_seconds": group["train_seconds"].mean(),
+                     "param_count": group["param_count"].iloc[0]})
+    return pd.DataFrame(rows, columns=["run", "architecture", "epochs", "seeds", "mean", "std",
+                                       "ci95_low", "ci95_high", "epochs_run", "best_epoch",
+                                       "train_seconds", "param_count"])
+
+
+def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str | None:
+    """The one successful run with these hidden layers and criteria, the parameters in
+    ``MATCHED`` at their defaults unless given; None if absent, AmbiguousRun if several."""
+    defaults = params.defaults()
+    wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
+              "hidden_layers": "x".join(map(str, hidden_layers))}
+    mask = df["status"] == "ok"
+    for key, value in wanted.items():
+        mask &= df[key].isna() if value is None else (df[key] == value)
+    names = list(df.loc[mask, "run"].unique())
+    if len(names) > 1:
+        raise AmbiguousRun(f"runs {', '.join(names)} all match {wanted}: give them different "
+                           f"parameters or compare them by name")
+    return str(names[0]) if names else None
+
+
+def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
+    """Successful default-setting runs (cross-entropy, scaled, no early stopping) of ``epochs``."""
+    defaults = params.defaults()
+    ok = df[df["status"] == "ok"]
+    mask = ok["epochs"] == epochs
+    for key in MATCHED:
+        mask &= ok[key].isna() if defaults[key] is None else ok[key] == defaults[key]
+    return ok[mask]

@@ -1,0 +1,209 @@
+"""The index's sections: generated sentences plus what each figure needs.
+
+Each section finds its runs by parameters, so a renamed or partial suite still gets what it
+has. Every comparison any section states is declared in ``page_pairs`` first, so the whole
+page is one Holm family.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlplab import outcomes
+from mlplab.summary import claims
+from mlplab.summary.claims import E1, E20, ES, Question, net
+from mlplab.summary.records import find_run, plain_runs
+from mlplab.summary.stats import ALPHA, Family, Method, sentence
+from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
+
+
+def bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+DEPTH_EPOCH = [
+    Question(net([50, 50], **E1), net([50], **E1), "784-50-50-10 after 1 epoch",
+             "784-50-10 after 1 epoch"),
+    Question(net([50, 50], **E20), net([50], **E20), "784-50-50-10 after 20 epochs",
+             "784-50-10 after 20 epochs"),
+    Question(net([50, 50], **E20), net([50, 50], **E1), "784-50-50-10 after 20 epochs",
+             "after 1 epoch"),
+    Question(net([50], **E20), net([50], **E1), "784-50-10 after 20 epochs", "after 1 epoch"),
+]
+
+
+def width_questions(df: pd.DataFrame) -> list[Question]:
+    """Neighbouring widths of the plain 20-epoch runs, at each depth present."""
+    plain = plain_runs(df)
+    out = []
+    for depth in sorted(plain["depth"].unique()):
+        widths = sorted(plain.loc[plain["depth"] == depth, "width"].unique())
+        for narrow, wide in zip(widths, widths[1:], strict=False):
+            a, b = [int(wide)] * int(depth), [int(narrow)] * int(depth)
+            out.append(Question(net(a, **E20), net(b, **E20), layers_label(a), layers_label(b)))
+    return out
+
+
+def early_stopping_questions() -> list[Question]:
+    out = []
+    for layers in ([50], [50, 50]):
+        label = layers_label(layers)
+        out += [Question(net(layers, **E20), net(layers, **ES),
+                         f"{label} with 20 full epochs", "with early stopping"),
+                Question(net(layers, **ES, restore_best_weights=True), net(layers, **ES),
+                         f"{label} restoring the best epoch", "keeping the last")]
+    return out
+
+
+LOSS_QUESTION = Question(net([50, 50], **E20),
+                         net([50, 50], **E20, loss="mean_squared_error"),
+                         "Cross-entropy", "MSE (both on scaled pixels)")
+
+
+def page_pairs(df: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Every (run a, run b, metric) the index compares: one family for the correction."""
+    questions = DEPTH_EPOCH + width_questions(df) + early_stopping_questions() + [
+        LOSS_QUESTION]
+    pairs = [(*runs, q.metric) for q in questions if (runs := q.runs(df))]
+    return pairs + claims.claim_pairs(df) + claims.mistake_pairs(df)
+
+
+def page_family(df: pd.DataFrame) -> Family:
+    return Family(df, page_pairs(df))
+
+
+def answer(df: pd.DataFrame, family: Family, questions: list[Question]) -> list[str]:
+    return [sentence(family.get(*runs, q.metric), q.label_a, q.label_b, len(family))
+            for q in questions if (runs := q.runs(df))]
+
+
+def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Family) -> str:
+    """How to read every interval on the page, and what they leave out."""
+    ok = df[df["status"] == "ok"]
+    if not len(ok):
+        return ""
+    seeds = sorted(ok["seed"].dropna().unique())
+    n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == "ok"})
+    typical = float(ok["test_accuracy"].median())
+    se = np.sqrt(typical * (1 - typical) / min(n_test))
+    methods = {c.method for c in family.by_key.values()}
+    paired = ", as every comparison here did" if methods == {Method.PAIRED} else ""
+    return (
+        f"**How to read the statistics.** Each setting was trained from "
+        f"{plural(len(seeds), 'seed')}. A difference between two settings is the mean over "
+        f"seeds with a 95% t-interval. When both used the same seeds{paired}, it is a "
+        f"**paired** interval over the per-seed differences (with one seed, the 1-epoch run "
+        f"*is* epoch 1 of the 20-epoch run, so the two are not independent); otherwise "
+        f"Welch's. The page states {len(family)} "
+        f"comparisons at once, so their p-values are **Holm-adjusted**: a difference is called "
+        f"*resolved* (and a claim *supported* or *contradicted*) only when its adjusted p is "
+        f"below {ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
+        f"difference.\n\n"
+        f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
+        f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
+        f"They leave out which images happened to land in the test set: at {pct(typical)} "
+        f"accuracy the binomial standard error of one accuracy on {min(n_test):,} images is "
+        f"about {points(se)}. A supported difference smaller than about {points(2 * se)} says "
+        f"these networks differ on these images; a fresh test set of the same size could "
+        f"well shift it."
+    )
+
+
+def depth_epoch_section(df: pd.DataFrame, summary: pd.DataFrame,
+                        family: Family) -> tuple[list[str], pd.DataFrame]:
+    runs = {r for q in DEPTH_EPOCH for r in (q.runs(df) or ())}
+    chosen = summary[summary["run"].isin(runs)].sort_values(["epochs", "architecture"])
+    return answer(df, family, DEPTH_EPOCH), chosen
+
+
+def width_section(df: pd.DataFrame, summary: pd.DataFrame,
+                  family: Family) -> tuple[list[str], dict[str, pd.DataFrame]]:
+    """Neighbouring widths compared at each depth; per-depth summaries for the figure."""
+    plain = plain_runs(df)
+    by_depth = {}
+    for depth in sorted(plain["depth"].unique()):
+        widths_of = plain.loc[plain["depth"] == depth, ["run", "width"]].drop_duplicates()
+        s = summary.merge(widths_of, on="run").sort_values("width")
+        if len(s) >= 2:
+            by_depth[plural(int(depth), "hidden layer")] = s
+    return answer(df, family, width_questions(df)), by_depth
+
+
+def cost_sentence(plain_summary: pd.DataFrame) -> str:
+    """Whether training time followed the parameter count, as measured here."""
+    if len(plain_summary) < 2:
+        return ""
+    s = plain_summary.sort_values("param_count")
+    seconds = s["train_seconds"].to_numpy()
+    smallest, largest = s.iloc[0], s.iloc[-1]
+    head = (f"From the smallest network ({smallest['architecture']}, "
+            f"{int(smallest['param_count']):,} parameters, {smallest['train_seconds']:.1f} s) to "
+            f"the largest ({largest['architecture']}, {int(largest['param_count']):,}, "
+            f"{largest['train_seconds']:.1f} s)")
+    if np.all(np.diff(seconds) > 0):
+        return head + ", training time grows with every step up in size."
+    return (head + ", training time does not follow the parameter count in order: at this "
+            "size the fixed cost of each training step, not the arithmetic, sets the time.")
+
+
+def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFrame, list[str]]:
+    """Epochs run, best epoch, accuracy and time of early-stopped runs, and what they cost."""
+    ok = df[df["status"] == "ok"]
+    es = ok[ok["early_stopping_patience"].notna()]
+    table = es.groupby("run", sort=False).agg(
+        network=("architecture", "first"), restore_best=("restore_best_weights", "first"),
+        epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"),
+        test_accuracy=("test_accuracy", "mean"), train_seconds=("train_seconds", "mean"))
+    return table, answer(df, family, early_stopping_questions())
+
+
+def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
+                 family: Family) -> tuple[dict[str, str], list[str]]:
+    """Cross-entropy vs MSE on scaled and raw inputs: which learned, which collapsed."""
+    variants = {}
+    for loss, loss_label in (("categorical_crossentropy", "cross-entropy"),
+                             ("mean_squared_error", "MSE")):
+        for scaled in (True, False):
+            run = find_run(df, **net([50, 50], **E20, loss=loss, scale_inputs=scaled))
+            if run:
+                variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
+    by_name = {r["name"]: r for r in records}
+    lines = [f"**{label}**: " + fate(by_name[run]) for label, run in variants.items()]
+    runs = LOSS_QUESTION.runs(df)
+    if runs:
+        c = family.get(*runs)
+        lines.append(sentence(c, LOSS_QUESTION.label_a, LOSS_QUESTION.label_b, len(family)))
+        if not c.resolved or abs(c.diff) < 0.01:
+            lines.append(
+                "On scaled inputs the two losses end close. That fits the theory: MSE's "
+                "weakness is its vanishing gradient when the softmax saturates, which scaled "
+                "inputs avoid. (Nielsen, ch. 3, explains that slowdown and argues for "
+                "cross-entropy; Hui & Belkin, 2021, find square loss competitive, but applied "
+                "to the logits without a softmax, which is not what Keras' MSE on a softmax "
+                "output does.)")
+    return variants, lines
+
+
+def fate(record: dict[str, Any]) -> str:
+    """What happened to a run's seeds, in one sentence: mean accuracy and each case found."""
+    k = len(record["data"]["class_names"])
+    seeds = record["seeds"]
+    found = [outcomes.classify(s["history"], s["test_predicted_counts"],
+                               s["metrics"]["test_accuracy"], k) for s in seeds]
+    mean = float(np.mean([o.test_accuracy for o in found]))
+    cases = []
+    for kind in outcomes.Kind:
+        hit = [s["seed"] for s, o in zip(seeds, found, strict=True) if o.kind == kind]
+        if hit:
+            who = "every seed" if len(hit) == len(seeds) else seeds_phrase(hit)
+            cases.append(f"{who} {kind.value}")
+    collapsed = [o for o in found if o.kind == outcomes.Kind.COLLAPSED]
+    early = [o for o in collapsed if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
+    detail = (f"; {plural(len(early), 'collapsed seed')} first learned a little (training "
+              f"accuracy up to {span([o.peak_train_accuracy for o in early], '{:.1%}')}) and "
+              f"then fell to predicting one class" if early else "")
+    return (f"{pct(mean)} mean test accuracy (chance is {pct(1 / k)}); {join(cases)}"
+            f"{detail}.")

@@ -1,0 +1,255 @@
+"""Statistics and generated wording of the index, from small fake results records.
+
+Every sentence is checked against the numbers it was made from: a paired or Welch interval
+named as such, Holm's correction applied to the whole page, verdicts that follow the
+corrected test, and words that follow each run's fate (learned, collapsed, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from mlplab import params
+from mlplab.summary import claims, records, sections, stats, tables
+
+
+def history(accuracy: float, epochs: int, collapse: bool = False) -> dict:
+    """Per-epoch curves: a network that learns and then overfits, or one that collapses."""
+    e = np.arange(1, epochs + 1)
+    if collapse:
+        acc = np.r_[0.2, np.full(epochs - 1, 0.1)][:epochs]
+        return {"loss": [0.18] * epochs, "accuracy": list(acc), "val_loss": [0.18] * epochs,
+                "val_accuracy": [0.1] * epochs}
+    val_loss = 0.3 + 0.01 * (e - 6) ** 2 / 6
+    return {"loss": list(1 / e), "accuracy": list(np.minimum(1, accuracy + 0.01 * e)),
+            "val_loss": list(val_loss), "val_accuracy": list(np.full(epochs, accuracy))}
+
+
+def record(name: str, accuracies: list[float], epochs_run: int = 20, seeds=None,
+           collapse: bool = False, n_test: int = 1500, **overrides) -> dict:
+    seeds = list(range(len(accuracies))) if seeds is None else seeds
+    p = params.validate({"run_name": name, "seeds": seeds, **overrides})
+    counts = [n_test] + [0] * 9 if collapse else [n_test // 10] * 10
+    per_seed = [{"seed": s, "metrics": {"test_accuracy": a, "test_loss": 1 - a,
+                                        "val_accuracy": a, "val_loss": 1 - a,
+                                        "train_accuracy": 1.0, "train_loss": 0.01},
+                 "history": history(a, epochs_run, collapse), "epochs_run": epochs_run,
+                 "best_epoch": max(1, epochs_run - 2), "train_seconds": 2.0,
+                 "seconds_per_epoch": 0.1, "test_predicted_counts": counts}
+                for s, a in zip(seeds, accuracies, strict=True)]
+    return {"name": name, "status": "ok", "params": p, "param_count": 1, "seeds": per_seed,
+            "data": {"n_train": 2450, "n_test": n_test, "source": "mnist-5k",
+                     "class_names": [str(d) for d in range(10)]}}
+
+
+@pytest.fixture
+def runs():
+    return [
+        record("wide", [0.95, 0.951, 0.949], hidden_layers=[70], epochs=20),
+        record("narrow", [0.90, 0.901, 0.899], hidden_layers=[30], epochs=20),
+        record("noisy", [0.91, 0.96, 0.88], hidden_layers=[50], epochs=20),
+        record("single", [0.93], hidden_layers=[50, 50], epochs=1),
+        record("other-seeds", [0.90, 0.905, 0.895], seeds=[5, 6, 7], hidden_layers=[30, 30],
+               epochs=20),
+        {"name": "broken", "status": "failed", "params": params.validate({"run_name": "broken"}),
+         "error": "boom"},
+    ]
+
+
+@pytest.fixture
+def df(runs):
+    return records.tidy(runs)
+
+
+def test_tidy_has_one_row_per_run_and_seed(df):
+    assert len(df) == 3 + 3 + 3 + 1 + 3 + 1
+    assert set(df.loc[df["run"] == "wide", "seed"]) == {0, 1, 2}
+    assert df.loc[df["run"] == "broken", "status"].item() == "failed"
+    assert df.loc[df["run"] == "wide", "hidden_layers"].iloc[0] == "70"
+
+
+def test_same_seeds_are_compared_pairwise(df):
+    c = stats.compare(df, "noisy", "narrow")
+    d = np.array([0.91, 0.96, 0.88]) - np.array([0.90, 0.901, 0.899])
+    half = scipy_stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    assert c.method == stats.Method.PAIRED
+    assert (c.low, c.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert c.p == pytest.approx(scipy_stats.ttest_rel([0.91, 0.96, 0.88],
+                                                      [0.90, 0.901, 0.899]).pvalue)
+
+
+def test_different_seeds_get_welch(df):
+    c = stats.compare(df, "wide", "other-seeds")
+    assert c.method == stats.Method.WELCH
+    assert c.p == pytest.approx(scipy_stats.ttest_ind([0.95, 0.951, 0.949],
+                                                      [0.90, 0.905, 0.895],
+                                                      equal_var=False).pvalue)
+    assert "Welch t over 3 and 3 seeds" in c.how
+
+
+def test_holm_adjusts_the_whole_family(df):
+    pairs = [("wide", "narrow", "test_accuracy"), ("noisy", "narrow", "test_accuracy"),
+             ("wide", "other-seeds", "test_accuracy")]
+    family = stats.Family(df, pairs)
+    ps = sorted(c.p for c in family.by_key.values())
+    adjusted = sorted(c.p_adjusted for c in family.by_key.values())
+    expected = np.maximum.accumulate([min(1, (3 - i) * p) for i, p in enumerate(ps)])
+    assert adjusted == pytest.approx(list(expected))
+    with pytest.raises(KeyError):  # a comparison the page did not declare
+        family.get("narrow", "wide")
+
+
+def test_resolved_difference_is_stated_with_interval_and_method(df):
+    family = stats.Family(df, [("wide", "narrow", "test_accuracy")])
+    c = family.get("wide", "narrow")
+    assert c.diff == pytest.approx(0.05) and c.resolved
+    assert stats.verdict(c) == "supported"
+    assert stats.verdict(c, claim_a_greater=False) == "contradicted"
+    text = stats.sentence(c, "784-70-10", "784-30-10")
+    assert "784-70-10 is higher by 5.0 points" in text
+    assert "paired t over 3 seeds, Holm-adjusted p" in text
+    assert "95.0%" in text and "90.0%" in text
+
+
+def test_correction_can_unresolve_and_the_page_says_why():
+    c = stats.Comparison("a", "b", "test_accuracy", 0.9, 0.89, 0.01, 0.001, 0.019, 3, 3,
+                         stats.Method.PAIRED, p=0.04)
+    stats.holm([c, stats.Comparison("c", "d", "test_accuracy", 0.9, 0.9, 0, -1, 1, 3, 3,
+                                    stats.Method.PAIRED, p=0.5)])
+    assert c.p_adjusted == pytest.approx(0.08) and not c.resolved
+    assert stats.verdict(c) == "not resolved"
+    text = stats.sentence(c, "A", "B", family_size=2)
+    assert "not resolved" in text and "not the same as no difference" in text
+    assert "excludes zero, but not once the 2 comparisons" in text
+
+
+def test_single_seed_cannot_be_judged(df):
+    c = stats.compare(df, "single", "narrow")
+    assert not c.resolved and c.method == stats.Method.SINGLE
+    assert "single seed" in stats.sentence(c, "a", "b")
+
+
+def test_number_formats_have_no_negative_zero_or_plural_slips():
+    assert stats.diff_fmt("test_accuracy", -0.00001) == "+0.0 points"
+    assert stats.fmt("epochs_run", 1) == "1 epoch" and stats.fmt("epochs_run", 12.0) == "12 epochs"
+    assert stats.fmt("epochs_run", 10.333) == "10.3 epochs"
+    assert stats.diff_fmt("epochs_run", -2.0) == "−2.0 epochs"
+
+
+def test_find_run_fails_loudly_on_ambiguity(runs):
+    df = records.tidy(runs + [record("sgd-twin", [0.9, 0.9, 0.9], hidden_layers=[70], epochs=20,
+                                     optimizer="sgd"),
+                              record("twin", [0.9, 0.9, 0.9], hidden_layers=[70], epochs=20)])
+    with pytest.raises(records.AmbiguousRun, match="wide, twin"):
+        records.find_run(df, hidden_layers=[70], epochs=20)
+    assert records.find_run(df, hidden_layers=[70], epochs=20, optimizer="sgd") == "sgd-twin"
+
+
+def test_claims_table_finds_runs_by_parameters(df):
+    family = sections.page_family(df)
+    table = claims.claims_table(df, family).set_index("claim")
+    row = table.loc["70 units beat 50 (784-70-10 vs 784-50-10)"]
+    assert row["runs"] == "wide vs noisy" and row["verdict"] == "not resolved"
+    assert "paired t over 3 seeds" in row["test"]
+    assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "not tested"
+    assert table.loc["50 units beat 30 (784-50-10 vs 784-30-10)",
+                     "assignment (one run)"] == "92.5% vs 88.8%"
+
+
+def test_epoch_claims_are_counted_and_fewer_is_the_claim():
+    df = records.tidy([
+        record("two", [0.91, 0.90, 0.92], epochs_run=8, hidden_layers=[50, 50], epochs=50,
+               early_stopping_patience=2),
+        record("one", [0.92, 0.93, 0.925], epochs_run=12, hidden_layers=[50], epochs=50,
+               early_stopping_patience=2)])
+    df.loc[df["run"] == "one", "epochs_run"] = [12, 13, 11]
+    table = claims.claims_table(df, sections.page_family(df)).set_index("claim")
+    quicker = table.loc["With early stopping, two hidden layers converge quicker than one "
+                        "(fewer epochs)"]
+    assert quicker["assignment (one run)"] == "8 epochs vs 12 epochs"
+    assert quicker["verdict"] == "supported"  # fewer epochs, as claimed
+    assert "opposite" in table.loc["… and to a better accuracy", "note"]
+
+
+def test_runs_table_marks_failures_and_links_pages(df):
+    manifest = [{"name": "wide", "status": "ok", "page": "runs/wide.html",
+                 "params": params.validate({"hidden_layers": [70], "seeds": [0, 1, 2]})},
+                {"name": "broken", "status": "failed", "page": None, "error": "boom <x>",
+                 "params": params.validate({})}]
+    html = tables.runs_table_html(manifest, df)
+    assert "<a href='runs/wide.html'>wide</a>" in html and "95.0% ± 0.1" in html
+    assert "FAILED</b> boom &lt;x&gt;" in html
+
+
+def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
+    family = sections.page_family(df)
+    text = sections.statistics_note(df, runs, family)
+    assert "**paired**" in text and "Holm-adjusted" in text
+    assert f"states {len(family)} comparisons" in text
+    typical = df.loc[df["status"] == "ok", "test_accuracy"].median()
+    se = 100 * np.sqrt(typical * (1 - typical) / 1500)
+    assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
+
+
+def test_assignment_mistakes_are_generated_from_runs():
+    runs = [
+        record("ce", [0.92, 0.93, 0.925], hidden_layers=[50, 50], epochs=20),
+        record("raw", [0.80, 0.85, 0.83], hidden_layers=[50, 50], epochs=20,
+               scale_inputs=False),
+        record("stop", [0.91, 0.90, 0.92], hidden_layers=[50, 50], epochs=50,
+               early_stopping_patience=2, epochs_run=8),
+    ]
+    df = records.tidy(runs)
+    items = claims.assignment_mistakes(df, runs, sections.page_family(df))
+    text = "\n".join(items)
+    assert "784-50-50-10 on pixels scaled to [0, 1]: 92.5%" in text
+    assert "not what raw pixels cost it" in text and "2,450 training images" in text
+    assert "by construction" in text and "stopped after 8.0 epochs" in text
+    assert "*(reasoning from its code, not a measurement)*" in text
+    assert "43% more data" in text
+    assert "varies by up to 5.0 points (run `raw`" in text
+    gap = claims.smallest_claimed_gap()
+    assert f"as small as {100 * gap:.2f} points" in text and round(100 * gap, 2) == 0.23
+    assert "ratio of 1." not in text  # no timing number from a different loop
+
+
+def test_regime_is_stated_beside_the_claims():
+    runs = [record("ce", [0.92, 0.93, 0.925], hidden_layers=[50, 50], epochs=20)]
+    text = claims.regime_paragraph(records.tidy(runs), runs)
+    assert "2,450 images" in text and "20,580" in text
+    assert "100.0%" in text and "almost perfectly" in text
+    assert "*not resolved* cannot refute" in text
+
+
+def test_loss_section_names_collapse_and_fixes_the_literature():
+    runs = [
+        record("ce", [0.92, 0.93, 0.925], hidden_layers=[50, 50], epochs=20),
+        record("mse", [0.921, 0.926, 0.93], hidden_layers=[50, 50], epochs=20,
+               loss="mean_squared_error"),
+        record("mse-raw", [0.10, 0.10, 0.10], hidden_layers=[50, 50], epochs=20,
+               loss="mean_squared_error", scale_inputs=False, collapse=True),
+    ]
+    df = records.tidy(runs)
+    variants, lines = sections.loss_section(df, runs, sections.page_family(df))
+    assert variants == {"cross-entropy, scaled inputs": "ce", "MSE, scaled inputs": "mse",
+                        "MSE, raw inputs": "mse-raw"}
+    text = "\n".join(lines)
+    assert "**MSE, raw inputs**: 10.0% mean test accuracy" in text
+    assert "every seed collapsed to one class" in text and "first learned a little" in text
+    assert "chance" not in text.split("MSE, raw inputs")[1].split("collapsed")[1]
+    assert "**cross-entropy, scaled inputs**: 92.5% mean test accuracy (chance is 10.0%); " \
+           "every seed learned" in text
+    assert "not resolved" in text and "without a softmax" in text
+
+
+def test_cost_sentence_follows_the_timings():
+    s = records.summarise(records.tidy([
+        record("small", [0.9] * 3, hidden_layers=[30], epochs=20),
+        record("big", [0.9] * 3, hidden_layers=[70], epochs=20)]))
+    s["param_count"] = [23_860, 55_660]
+    s["train_seconds"] = [2.7, 2.6]
+    assert "does not follow the parameter count" in sections.cost_sentence(s)
+    s["train_seconds"] = [2.0, 3.0]
+    assert "grows with every step up in size" in sections.cost_sentence(s)
