@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from mlplab import bench, cli, report
+from mlplab import bench, cli
+from mlplab.summary import tables
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def test_bench_compares_loops_side_by_side(tmp_path):
     assert set(result["overheads_seconds"]) == {"python_start", "import_tensorflow",
                                                 "papermill_empty_notebook", "nbconvert_html"}
     assert result["peak_memory_mb"] > 0
-    text = report.bench_paragraph(result)
+    text = tables.bench_paragraph(result)
     assert f"{result['speedup_per_epoch']:.2f}× faster per epoch" in text
 
 
