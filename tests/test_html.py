@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from mlplab import html, results
@@ -121,7 +122,7 @@ def test_render_from_path_is_atomic(nb, tmp_path):
     (out / "lecture.html").write_text("old", encoding="utf-8")
     html.render(src, out / "lecture.html", assets_href="../assets")
     page = (out / "lecture.html").read_text(encoding="utf-8")
-    assert "<title>lecture</title>" in page
+    assert "<title>lecture: Cross-entropy</title>" in page
     assert [p.name for p in out.iterdir()] == ["lecture.html"]
 
 
@@ -162,3 +163,46 @@ def test_code_pages_get_a_hide_code_switch_code_hidden_pages_do_not(nb, tmp_path
     html.render(nb, tmp_path / "nocode.html", assets_href="assets", hide_input=True)
     assert 'id="mlplab-hide-code"' in (tmp_path / "code.html").read_text()
     assert "mlplab-hide-code" not in (tmp_path / "nocode.html").read_text()
+
+
+def test_every_page_has_a_language_and_a_title_that_says_what_it_is(nb, tmp_path):
+    def title(path: Path, **kwargs) -> str:
+        page = render_text(nb, path, **kwargs)
+        assert '<html lang="en">' in page
+        return re.search(r"<title>(.*)</title>", page).group(1)
+
+    assert title(tmp_path / "runs" / "mlp50-e1.html") == "mlp50-e1: Cross-entropy"
+    assert title(tmp_path / "runs" / "mlp50-e1.student.html") == \
+        "mlp50-e1 (student edition): Cross-entropy"
+    assert title(tmp_path / "index.html") == "Cross-entropy"  # the front page: its heading
+    assert title(tmp_path / "x.html", title="Chosen") == "Chosen"
+    untitled = new_notebook(cells=[new_markdown_cell("No heading here.")])
+    html.render(untitled, tmp_path / "plain.html", assets_href="assets")
+    assert "<title>plain</title>" in (tmp_path / "plain.html").read_text()
+
+
+def test_first_heading_drops_markup():
+    nb = new_notebook(cells=[new_markdown_cell("## Not this\n\n# The *real* `one` [here](x.html)")])
+    assert html.first_heading(nb) == "The real one here"
+
+
+def figure_notebook(**metadata) -> nbformat.NotebookNode:
+    """One PNG output per keyword: its output metadata, or ('cell', alt) for the cell's."""
+    cells = []
+    for where, alt in metadata.values():
+        out_meta = {"image/png": {"alt": alt}} if where == "output" else {}
+        cells.append(new_code_cell(
+            "plot()", execution_count=1, metadata={"alt": alt} if where == "cell" else {},
+            outputs=[new_output("display_data", data={"image/png": small_png()},
+                                metadata=out_meta)]))
+    return new_notebook(cells=cells)
+
+
+def test_images_carry_the_alt_text_of_their_metadata(tmp_path):
+    nb = figure_notebook(described=("output", 'Loss falls from 2.3 to 0.1 & "flat"'),
+                         decorative=("output", ""), by_cell=("cell", "Accuracy 91.2%"),
+                         missing=("none", None))
+    page = BeautifulSoup(render_text(nb, tmp_path / "page.html"), "html.parser")
+    assert [img.get("alt") for img in page.find_all("img")] == [
+        'Loss falls from 2.3 to 0.1 & "flat"', "", "Accuracy 91.2%",
+        "No description has been provided for this image"]  # nbconvert's: a11y tests fail it

@@ -1,19 +1,36 @@
 """Every figure in the report, in one style that reads on a classroom projector.
 
-Colours are the Okabe-Ito palette (distinguishable with colour-blindness); fonts are
-large; every axis says what it measures and in what unit.
+Colours are the Okabe-Ito palette (distinguishable with colour-blindness), reordered so the
+first five have at least 3:1 contrast against white and without its yellow (1.3:1); no figure
+relies on colour alone: lines also differ by marker or line style. Fonts are large; every
+axis says what it measures and in what unit.
+
+Each function displays its own figure through ``show``: a PNG whose alt text, generated
+from the plotted data by ``mlplab.alt_text``, tells a screen-reader user what the figure
+shows, followed by the numbers as a table in a ``<details>`` element where a reader may want
+them. It returns the (closed) figure; end the call with ``;`` in a notebook.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-             "#000000")
+from mlplab import alt_text
+
+# Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
+# white), then orange and sky blue (about 2.3:1: used only with a marker and line style).
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+LINESTYLES = ("-", "--", "-.", ":")
 STYLE = {
     "figure.dpi": 90,
     "savefig.dpi": 90,
@@ -36,6 +53,38 @@ def use_style() -> None:
 use_style()
 
 
+def details_html(table: pd.DataFrame, summary: str) -> str:
+    """``table`` as an HTML table inside a closed ``<details>`` element labelled ``summary``."""
+    body = table.to_html(index=False, border=0, na_rep="–",
+                         float_format=lambda v: f"{v:.4g}")
+    return (f"<details class='mlplab-figure-data'><summary>{html.escape(summary)}</summary>"
+            f"{body}</details>")
+
+
+def show(fig: Figure, alt: str, table: pd.DataFrame | None = None) -> Figure:
+    """Display ``fig`` once, as a PNG with ``alt`` as its text alternative, then close it.
+
+    The inline backend would show an open figure again, without alt text, so it is closed.
+    ``table`` (the plotted numbers) follows in a ``<details>`` element. Outside IPython
+    (a script), nothing is displayed and the figure stays open for ``plt.show``/``savefig``.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import HTML, display
+
+    if not InteractiveShell.initialized():
+        return fig
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    display({"image/png": png, "text/plain": alt}, raw=True,
+            metadata={"image/png": {"alt": alt}})
+    if table is not None:
+        display(HTML(details_html(table, f"The numbers behind this figure "
+                                          f"({len(table):,} rows)")))
+    plt.close(fig)
+    return fig
+
+
 def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int = 10,
                colours: Sequence[str] | None = None):
     """Small multiples of 28x28 images, each captioned (e.g. 'true 3 / predicted 5')."""
@@ -51,27 +100,33 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
                          color=colours[i] if colours is not None else "black")
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return show(fig, alt_text.digit_grid(labels, title))
 
 
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
                     loss_name: str):
     """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.2))
+    rows = []
     for i, (history, seed) in enumerate(zip(histories, seeds, strict=True)):
-        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        style = {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": MARKERS[i % len(MARKERS)],
+                 "markersize": 5}
         epochs = np.arange(1, len(history["loss"]) + 1)
         for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            ax.plot(epochs, history[key], color=colour, label=f"train, seed {seed}")
-            ax.plot(epochs, history[f"val_{key}"], color=colour, linestyle="--",
-                    label=f"validation, seed {seed}")
+            ax.plot(epochs, history[key], label=f"train, seed {seed}", **style)
+            ax.plot(epochs, history[f"val_{key}"], linestyle="--", markerfacecolor="white",
+                    label=f"validation, seed {seed}", **style)
+        rows += [{"seed": seed, "epoch": int(e), "training loss": history["loss"][e - 1],
+                  "validation loss": history["val_loss"][e - 1],
+                  "training accuracy": history["accuracy"][e - 1],
+                  "validation accuracy": history["val_accuracy"][e - 1]} for e in epochs]
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name.replace('_', ' ')}", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (fraction correct)", title="Accuracy")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax_acc.legend(loc="lower right")
     fig.tight_layout()
-    return fig
+    return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows))
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str]):
@@ -83,72 +138,100 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str]):
            xlabel="predicted class", ylabel="true class", title="Confusion matrix (test set)")
     ax.grid(False)
     plt.setp(ax.get_xticklabels(), rotation=45 if len(class_names[0]) > 2 else 0, ha="right")
-    threshold = matrix.max() / 2
     for (i, j), count in np.ndenumerate(matrix):
+        # The count in whichever of black and white contrasts more with its cell.
+        red, green, blue, _ = image.cmap(image.norm(count))
+        luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
         ax.text(j, i, str(count), ha="center", va="center", fontsize=9,
-                color="white" if count > threshold else "black")
+                color="black" if luminance > 0.18 else "white")
     fig.colorbar(image, ax=ax, label="number of test images")
     fig.tight_layout()
-    return fig
+    table = pd.DataFrame(np.asarray(matrix), columns=[f"predicted {c}" for c in class_names])
+    table.insert(0, "true class", list(class_names))
+    return show(fig, alt_text.confusion(matrix, class_names), table)
+
+
+def _percent_intervals(summary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% interval bounds of a ``report.summarise`` frame, in percent."""
+    return (100 * summary["mean"].to_numpy(dtype=float),
+            100 * summary["ci95_low"].to_numpy(dtype=float),
+            100 * summary["ci95_high"].to_numpy(dtype=float))
+
+
+def _interval_table(first: dict, mean, low, high, seeds) -> pd.DataFrame:
+    return pd.DataFrame({**first, "mean (%)": mean, "95% interval low (%)": low,
+                         "95% interval high (%)": high, "seeds": seeds})
 
 
 def seed_errorbars(summary, labels: Sequence[str], title: str, ylabel: str = "test accuracy (%)"):
     """Mean over seeds with 95% intervals, one bar per run, seeds' spread made visible."""
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(summary) + 2), 4.2))
     x = np.arange(len(summary))
-    mean = 100 * summary["mean"].to_numpy()
-    err = np.vstack([mean - 100 * summary["ci95_low"].to_numpy(),
-                     100 * summary["ci95_high"].to_numpy() - mean])
+    mean, low, high = _percent_intervals(summary)
+    err = np.vstack([mean - low, high - mean])
     ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", capsize=6, markersize=8,
                 color=OKABE_ITO[0], label="mean, 95% interval")
     ax.set(xticks=x, xticklabels=labels, ylabel=ylabel, title=title)
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     ax.legend(loc="best")
     fig.tight_layout()
-    return fig
+    table = _interval_table({"run": list(labels)}, mean, low, high, summary["seeds"].to_numpy())
+    return show(fig, alt_text.seed_errorbars(labels, mean, low, high, title, ylabel), table)
 
 
 def width_curves(summary_by_depth: dict[str, object]):
     """Test accuracy against hidden-layer width, one line per depth, 95% intervals."""
+    title = "Wider networks, 20 epochs"
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    described, tables = {}, []
     for i, (label, s) in enumerate(summary_by_depth.items()):
-        mean = 100 * s["mean"].to_numpy()
-        err = np.vstack([mean - 100 * s["ci95_low"].to_numpy(),
-                         100 * s["ci95_high"].to_numpy() - mean])
-        ax.errorbar(s["width"], mean, yerr=np.nan_to_num(err), marker="os"[i % 2], capsize=5,
-                    color=OKABE_ITO[i], label=label)
-    ax.set(xlabel="units per hidden layer", ylabel="test accuracy (%)",
-           title="Wider networks, 20 epochs")
+        mean, low, high = _percent_intervals(s)
+        err = np.vstack([mean - low, high - mean])
+        ax.errorbar(s["width"], mean, yerr=np.nan_to_num(err), marker=MARKERS[i % len(MARKERS)],
+                    linestyle=LINESTYLES[i % len(LINESTYLES)], capsize=5,
+                    color=OKABE_ITO[i % len(OKABE_ITO)], label=label)
+        described[label] = (s["width"].to_numpy(), mean, low, high)
+        tables.append(_interval_table({"depth": label, "units per layer": s["width"].to_numpy()},
+                                      mean, low, high, s["seeds"].to_numpy()))
+    ax.set(xlabel="units per hidden layer", ylabel="test accuracy (%)", title=title)
     ax.legend()
     fig.tight_layout()
-    return fig
+    return show(fig, alt_text.width_curves(described, title), pd.concat(tables))
 
 
 def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
-    """Per-epoch mean across seeds (line) and min-max spread (band), one colour per run."""
+    """Per-epoch mean across seeds (line) and min-max spread (band), one style per run."""
     fig, ax = plt.subplots(figsize=(8, 4.4))
+    rows = []
     for i, (label, curves) in enumerate(groups.items()):
         length = min(len(c) for c in curves)
         arr = np.array([c[:length] for c in curves])
         epochs = np.arange(1, length + 1)
         colour = OKABE_ITO[i % len(OKABE_ITO)]
-        ax.plot(epochs, arr.mean(axis=0), color=colour, label=label)
+        ax.plot(epochs, arr.mean(axis=0), color=colour, marker=MARKERS[i % len(MARKERS)],
+                markersize=5, linestyle=LINESTYLES[i % len(LINESTYLES)], label=label)
         ax.fill_between(epochs, arr.min(axis=0), arr.max(axis=0), color=colour, alpha=0.2)
+        rows += [{"network": label, "epoch": int(e), "mean": arr[:, e - 1].mean(),
+                  "lowest seed": arr[:, e - 1].min(), "highest seed": arr[:, e - 1].max()}
+                 for e in epochs]
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.legend(fontsize=10)
     fig.tight_layout()
-    return fig
+    return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows))
 
 
 def pareto(summary, x: str, xlabel: str):
     """Accuracy against a cost (parameters or seconds): is the extra accuracy worth it?"""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    mean = 100 * summary["mean"].to_numpy()
-    ax.errorbar(summary[x], mean, yerr=100 * summary["std"].to_numpy(), fmt="o", capsize=4,
-                color=OKABE_ITO[0])
+    mean = 100 * summary["mean"].to_numpy(dtype=float)
+    std = 100 * summary["std"].to_numpy(dtype=float)
+    ax.errorbar(summary[x], mean, yerr=std, fmt="o", capsize=4, color=OKABE_ITO[0])
     for xi, yi, label in zip(summary[x], mean, summary["architecture"], strict=True):
         ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=10)
     ax.set(xlabel=xlabel, ylabel="test accuracy (%), mean ± sd",
            title=f"Accuracy against {xlabel.split(' (')[0]}")
     fig.tight_layout()
-    return fig
+    names = list(summary["architecture"])
+    table = pd.DataFrame({"network": names, xlabel: summary[x].to_numpy(), "mean (%)": mean,
+                          "sd (%)": std, "seeds": summary["seeds"].to_numpy()})
+    return show(fig, alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel), table)
