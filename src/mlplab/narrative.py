@@ -83,28 +83,31 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
 
 
 def training_paragraph(params: dict[str, Any], seeds: list) -> str:
-    epochs = [s.epochs_run for s in seeds]
     seconds = [s.train_seconds for s in seeds]
     per_epoch = [s.seconds_per_epoch for s in seeds]
     patience = params["early_stopping_patience"]
     stop = ""
     if patience is not None:
+        stopped = [s for s in seeds if s.epochs_run < params["epochs"]]
+        full = [s.seed for s in seeds if s.epochs_run == params["epochs"]]
         best = [s.best_epoch for s in seeds]
-        ran_out = [s.seed for s in seeds if s.epochs_run == params["epochs"]
-                   and s.best_epoch > s.epochs_run - patience]
+        # Keras stops once `patience` epochs in a row fail to improve (at least one).
+        past = max(patience, 1)
+        ended = (f" ended training of {seeds_phrase([s.seed for s in stopped])} after "
+                 f"{span([s.epochs_run for s in stopped])} epochs" if stopped else
+                 " never triggered")
         stop = (
-            f" Early stopping (patience {patience}) ended training after "
-            f"{plural(epochs[0], 'epoch') if len(set(epochs)) == 1 else span(epochs) + ' epochs'}"
-            f"; the lowest validation loss came at epoch {span(best)}. By construction, a run "
-            f"that stops runs exactly {plural(patience, 'epoch')} past its best one"
-            + (f" ({seeds_phrase(ran_out)} reached the limit of {params['epochs']} epochs "
-               f"first)" if ran_out else "")
-            + ". "
-            + ("The weights of the best epoch were restored before testing."
+            f" Early stopping (patience {patience}){ended}"
+            + (f"; {seeds_phrase(full)} ran all {params['epochs']} epochs" if stopped and full
+               else "")
+            + f". The lowest validation loss came at epoch {span(best)}."
+            + (f" By construction, a run that stops has run exactly {plural(past, 'epoch')} "
+               f"past its best one." if stopped else "")
+            + (" The weights of the best epoch were restored before testing."
                if params["restore_best_weights"] else
-               f"The weights were *not* restored: the network tested is the last one, "
-               f"{plural(patience, 'epoch')} after the lowest validation loss (the index "
-               f"measures whether restoring changes test accuracy).")
+               " The weights were *not* restored: the network tested is the last one"
+               + (f", {plural(past, 'epoch')} after the lowest validation loss" if stopped
+                  else "") + " (the index measures whether restoring changes test accuracy).")
         )
     return (
         f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "
@@ -219,9 +222,12 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
                 + chance + " With a single seed there is no estimate of seed-to-seed "
                 "spread: treat differences of a point or so between runs with caution.")
     s = seed_summary(accs)
+    low, high = max(0.0, s["ci95_low"]), min(1.0, s["ci95_high"])
+    clipped = " (cut at the possible range 0–100%)" if (low, high) != (s["ci95_low"],
+                                                                       s["ci95_high"]) else ""
     head = (f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, standard deviation "
             f"{points(s['std'])} (range {pct(min(accs))}–{pct(max(accs))}; 95% interval of "
-            f"the mean {pct(s['ci95_low'])}–{pct(s['ci95_high'])}).")
+            f"the mean {pct(low)}–{pct(high)}{clipped}).")
     learned = [a for a, o in zip(accs, found, strict=True) if o.kind == Kind.LEARNED]
     if len(learned) == len(accs):
         spread = (f" Training the same network from a different seed moves test accuracy by "
@@ -258,12 +264,14 @@ def confusion_paragraph(matrix: np.ndarray, class_names: tuple[str, ...], seed: 
         confusion = f"{who} every test image is classified correctly."
     else:
         pairs = np.argwhere(off == off.max())
-        listed = join([f"true *{class_names[i]}* predicted as *{class_names[j]}*"
-                       for i, j in pairs[:4]], "or")
+        listed = [f"true *{class_names[i]}* predicted as *{class_names[j]}*"
+                  for i, j in pairs[:4]]
+        listed_text = (f"{', '.join(listed)} and {len(pairs) - 4} more" if len(pairs) > 4
+                       else join(listed))
         confusion = (f"{who} the most frequent confusion"
-                     + (f"s, tied at {off.max()} test images each, are {listed}"
-                        if len(pairs) > 1 else f" is {listed} ({off.max()} test images)")
-                     + (f" and {len(pairs) - 4} more" if len(pairs) > 4 else "") + ".")
+                     + (f"s, tied at {off.max()} test images each, are {listed_text}"
+                        if len(pairs) > 1 else f" is {listed_text} ({off.max()} test images)")
+                     + ".")
     lo, hi = per_class.min(), per_class.max()
     if lo == hi:
         return confusion + f" Every class is recognised equally often ({pct(lo)})."

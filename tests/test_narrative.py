@@ -1,0 +1,141 @@
+"""Run-page sentences for every case their numbers can fall into, without training.
+
+The adversarial notebook runs in test_truth.py check whole pages; these check each case of
+each sentence directly: ties, collapse, flat scans, one seed, one epoch, early stopping that
+never triggered, overfitting and its absence.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplab import narrative, params, theory
+
+DIGITS = tuple(str(d) for d in range(10))
+
+
+def seed_record(seed: int, accuracy: float, counts: list[int], curves: dict) -> dict:
+    return {"seed": seed, "metrics": {"test_accuracy": accuracy}, "history": curves,
+            "test_predicted_counts": counts}
+
+
+def overfitting_curves(epochs: int = 20) -> dict:
+    e = np.arange(1, epochs + 1)
+    return {"loss": list(1 / e), "accuracy": list(np.minimum(1.0, 0.8 + 0.02 * e)),
+            "val_loss": list(0.33 + 0.003 * (e - 7) ** 2), "val_accuracy": [0.92] * epochs}
+
+
+def improving_curves(epochs: int = 5) -> dict:
+    e = np.arange(1, epochs + 1)
+    return {"loss": list(1 / e), "accuracy": list(0.5 + 0.05 * e),
+            "val_loss": list(1 / e), "val_accuracy": list(0.5 + 0.05 * e)}
+
+
+BALANCED = [150] * 10
+
+
+def test_collapse_is_named_with_its_class_and_loss():
+    curves = {"loss": [0.17, 0.157, 0.18, 0.18], "accuracy": [0.15, 0.212, 0.1, 0.1],
+              "val_loss": [0.18] * 4, "val_accuracy": [0.1] * 4}
+    records = [seed_record(1, 0.1, [0, 1500] + [0] * 8, curves)]
+    p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 4})
+    text = narrative.learning_paragraph(p, records, DIGITS)
+    assert "**Collapsed to one class** (seed 1): seed 1 predicts *1* for every test image" in text
+    assert "peaked at 21.2% in epoch 2" in text and "0.9 × 2/10 = 0.180" in text
+    assert "Overfitting" not in text
+    results = narrative.results_paragraph(records * 2, DIGITS)
+    assert "No seed learned" in results and "moves test accuracy" not in results
+
+
+def test_overfitting_is_named_only_where_the_curves_show_it():
+    p = params.validate({})
+    text = narrative.learning_paragraph(
+        p, [seed_record(0, 0.92, BALANCED, overfitting_curves())], DIGITS)
+    assert "**Overfitting** (seed 0): validation loss is lowest at epoch 7 (0.330)" in text
+    assert "rises to 0.837" in text and "100.0%" in text
+    text = narrative.learning_paragraph(
+        p, [seed_record(0, 0.7, BALANCED, improving_curves())], DIGITS)
+    assert "Overfitting" not in text and "still at its lowest in the last epoch" in text
+
+
+def test_one_epoch_reads_no_trend():
+    p = params.validate({"epochs": 1})
+    curves = {k: v[:1] for k, v in improving_curves().items()}
+    text = narrative.learning_paragraph(p, [seed_record(0, 0.55, BALANCED, curves)], DIGITS)
+    assert "single point, so no trend can be read" in text and "Overfitting" not in text
+
+
+def test_single_seed_results_make_no_spread_claim():
+    text = narrative.results_paragraph([seed_record(4, 0.9, BALANCED, improving_curves())],
+                                       DIGITS)
+    assert "**90.0%** (seed 4)" in text and "no estimate of seed-to-seed spread" in text
+
+
+def test_interval_of_the_mean_stays_within_0_and_100_percent():
+    records = [seed_record(0, 0.11, BALANCED, improving_curves()),
+               seed_record(1, 0.22, BALANCED, improving_curves())]
+    text = narrative.results_paragraph(records, DIGITS)
+    assert "−" not in text and "-5" not in text and "cut at the possible range" in text
+
+
+def test_confusion_sentences_handle_collapse_ties_and_perfection():
+    collapsed = np.zeros((10, 10), int)
+    collapsed[:, 3] = 150
+    text = narrative.confusion_paragraph(collapsed, DIGITS, seed=2)
+    assert "predicts *3* for every test image" in text and "hardest" not in text
+    tied = np.diag([10] * 10)
+    tied[0, 1] = tied[2, 3] = 2
+    tied[4, 4], tied[4, 5] = 4, 1
+    text = narrative.confusion_paragraph(tied, DIGITS, seed=0)
+    assert "tied at 2 test images each" in text and "true *0* predicted as *1*" in text
+    assert "the hardest class is *4*" in text
+    assert "7 classes tie as easiest" in text
+    assert "every test image is classified correctly" in narrative.confusion_paragraph(
+        np.diag([5] * 10), DIGITS, seed=0)
+
+
+def test_flat_scan_is_not_called_a_slope():
+    pinned = 0.9 * -np.log(theory.EPSILON)
+    scan = pd.DataFrame({"t": np.linspace(-0.1, 0.1, 5), "accuracy": [0.1] * 5,
+                         "cross_entropy": [pinned] * 5})
+    text = narrative.weight_line_paragraph(scan, 0.1)
+    assert "neither measure changes" in text and "0.90 × −ln 10⁻⁷" in text
+    assert "smoothly" not in text and "distinct values" not in text
+    assert narrative.weight_line_titles(scan) == ("Accuracy: constant along the line",
+                                                  "Cross-entropy: constant along the line")
+    stairs = pd.DataFrame({"t": np.linspace(-0.1, 0.1, 5), "accuracy": [0.9, 0.9, 0.91, 0.91, 0.91],
+                           "cross_entropy": [0.30, 0.29, 0.28, 0.285, 0.29]})
+    text = narrative.weight_line_paragraph(stairs, 0.01)
+    assert "2 distinct values" in text and "flat between 3 of the 4" in text
+    assert "changes between every neighbouring pair" in text
+
+
+def test_early_stopping_that_never_triggered_says_so():
+    p = params.validate({"epochs": 6, "early_stopping_patience": 0, "restore_best_weights": True})
+    seeds = [SimpleNamespace(seed=0, epochs_run=6, best_epoch=6, train_seconds=1.0,
+                             seconds_per_epoch=0.2)]
+    text = narrative.training_paragraph(p, seeds)
+    assert "never triggered" in text and "By construction" not in text
+    p = params.validate({"epochs": 50, "early_stopping_patience": 0})
+    seeds = [SimpleNamespace(seed=0, epochs_run=5, best_epoch=4, train_seconds=1.0,
+                             seconds_per_epoch=0.2)]
+    text = narrative.training_paragraph(p, seeds)
+    assert "exactly 1 epoch past its best one" in text and "1 epochs" not in text
+
+
+@pytest.mark.parametrize("loss,scale,expect", [
+    ("categorical_crossentropy", True, "close to that"),
+    ("mean_squared_error", False, "raw 0–255 pixels make"),
+])
+def test_worked_example_says_where_this_network_starts(loss, scale, expect):
+    p = params.validate({"loss": loss, "scale_inputs": scale})
+    probs = np.full(10, 0.1) if scale else np.r_[1e-30, np.full(9, 1 / 9)]
+    worked = theory.worked_example(probs, 0)
+    text = narrative.worked_example_paragraph(worked, DIGITS, p)
+    assert expect in text and "that is where training starts" not in text
+    assert ("mean squared error" in text) == (loss == "mean_squared_error")
+    assert ("below 10⁻⁷" in text) == (not scale)
