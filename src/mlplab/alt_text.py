@@ -187,7 +187,7 @@ def weight_line(t: Sequence[float], accuracy: Sequence[float],
     """Accuracy and cross-entropy along a line through trained weights: how often each
     changes between neighbouring points (steps or a slope), its value at the trained
     weights and its range. ``titles`` are the panels' titles."""
-    t = np.asarray(t, dtype=float)
+    t = np.round(np.asarray(t, dtype=float), 12)  # linspace's centre, 1e-17, reads as 0
     acc = np.asarray(accuracy, dtype=float)
     ce = np.asarray(cross_entropy, dtype=float)
     zero = int(np.argmin(np.abs(t)))

@@ -1,0 +1,435 @@
+"""Every page meets WCAG 2.1 AA as axe-core checks it, and every figure is described in words.
+
+``check_page`` is reusable for any page the project makes (handouts, slides...):
+
+    from test_a11y import check_page, describe
+    violations = check_page(Path("report/index.html"))
+    assert violations == [], describe(violations)
+
+It opens the page in Debian's Chromium, offline, waits for MathJax, and runs axe-core (the
+copy bundled by the pinned ``axe-playwright-python``) with the WCAG 2.0 and 2.1 level A and
+AA rules. Axe cannot judge what an image shows, so the figures' text alternatives are
+checked here too: generated from the data (``mlplab.alt_text``), each names its subject and
+the numbers that matter.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+from mlplab import alt_text, html, plots, theory, theory_plots
+from mlplab.alt_text import num, pct
+
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
+HAS_BROWSER = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+needs_chromium = pytest.mark.skipif(not HAS_BROWSER, reason=f"needs playwright and {CHROMIUM}")
+
+# After MathJax has typeset: how many formulas, how many with MathML for screen readers,
+# heading levels in order, and the "Hide code" switch's state.
+PAGE_FACTS_JS = """async () => {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) { await mj.startup.promise; }
+  return {
+    formulas: document.querySelectorAll('mjx-container').length,
+    assistive: document.querySelectorAll('mjx-container mjx-assistive-mml math').length,
+    headings: Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+      .filter(h => h.offsetParent !== null).map(h => Number(h.tagName[1])),
+  };
+}"""
+
+
+@contextmanager
+def chromium():
+    """One offline Chromium for several pages: every non-file request is aborted."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(b, path: Path):
+    page = b.new_page()
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("file:", "data:", "blob:", "about:")) else route.abort())
+    page.goto(Path(path).resolve().as_uri(), wait_until="load")
+    return page
+
+
+def check_page(path: Path, b=None) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page at ``path`` (empty: none).
+
+    Each violation is axe's own record: ``id``, ``impact``, ``help`` and ``nodes`` (each
+    with ``target``, ``html`` and ``failureSummary``). Pass an open browser (``chromium()``)
+    as ``b`` to check several pages without starting Chromium for each.
+    """
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if b is None:
+        with chromium() as own:
+            return check_page(path, own)
+    page = _open(b, path)
+    try:
+        page.evaluate(PAGE_FACTS_JS)  # waits for MathJax: axe sees the typeset page
+        page.evaluate(AXE_SCRIPT)
+        result = page.evaluate("options => axe.run(document, options)", {
+            "runOnly": {"type": "tag", "values": list(AXE_TAGS)},
+            "resultTypes": ["violations"]})
+    finally:
+        page.close()
+    return result["violations"]
+
+
+def describe(violations: Iterable[dict], per_rule: int = 3) -> str:
+    """A readable list of violations for an assertion message."""
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}")
+        for node in v["nodes"][:per_rule]:
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    {node['html'][:120]!r}: {summary[:300]}")
+    return "\n".join(lines)
+
+
+def image_alts(path: Path) -> list[str | None]:
+    """The alt attribute of every image on the page (None where it has none)."""
+    soup = BeautifulSoup(Path(path).read_text(encoding="utf-8"), "html.parser")
+    return [img.get("alt") for img in soup.find_all("img")]
+
+
+def assert_described(alt: str | None) -> None:
+    """A real description: not nbconvert's placeholder, with words and at least one number."""
+    assert alt is not None and alt != NBCONVERT_PLACEHOLDER, alt
+    assert len(alt.split()) >= 8 and re.search(r"\d", alt), alt
+
+
+# --- Alt text from data: subject and numbers -----------------------------------------------
+
+def curves(epochs: int, low_at: int, rise: float = 0.06) -> dict[str, list[float]]:
+    """A seed's history: training loss falls; validation loss bottoms out at ``low_at``."""
+    e = np.arange(1, epochs + 1)
+    val = 0.33 + 0.05 * np.maximum(low_at - e, 0) + rise * np.maximum(e - low_at, 0) / epochs
+    return {"loss": list(1 / e), "val_loss": list(val), "accuracy": list(0.8 + 0.009 * e),
+            "val_accuracy": list(0.79 + 0.005 * np.minimum(e, low_at))}
+
+
+def test_learning_curves_say_what_falls_rises_and_when_it_overfits():
+    text = alt_text.learning_curves([curves(20, 7), curves(20, 7)], [0, 1],
+                                    "categorical_crossentropy")
+    assert text.startswith("Learning curves for seeds 0 and 1, over 20 epochs")
+    val = np.array(curves(20, 7)["val_loss"])
+    assert f"lowest {num(val.min())} at epoch 7" in text
+    assert f"to {num(val[-1])} at epoch 20" in text
+    assert "After epoch 7 the validation loss rises" in text and "overfit" in text
+
+
+def test_learning_curves_one_epoch_and_early_stopping():
+    one = alt_text.learning_curves([curves(1, 1)], [3], "mean_squared_error")
+    assert "seed 3, over 1 epoch:" in one and "after epoch 1" in one
+    assert "overfit" not in one and "falls" not in one and "rises" not in one
+    stopped = alt_text.learning_curves([curves(9, 7), curves(12, 10)], [0, 1],
+                                       "categorical_crossentropy")
+    assert "trained for 9 to 12 epochs (early stopping)" in stopped
+    assert "first 9 epochs" in stopped
+
+
+def test_learning_curves_that_keep_falling_claim_no_overfitting():
+    text = alt_text.learning_curves([curves(20, 20)], [0], "categorical_crossentropy")
+    assert "validation loss falls" in text and "overfit" not in text
+
+
+def test_confusion_names_accuracy_and_worst_mistakes():
+    m = np.diag([48, 45, 50]) + np.array([[0, 2, 0], [4, 0, 1], [0, 0, 0]])
+    text = alt_text.confusion(m, ["cat", "dog", "eel"])
+    assert text.startswith("Confusion matrix of 150 test images")
+    assert f"143 on the diagonal, correctly classified ({pct(143 / 150)})" in text
+    assert f"from {pct(45 / 50)} (class dog) to {pct(1)} (class eel)" in text
+    assert "true dog predicted as cat (4 images), true cat predicted as dog (2 images)" in text
+
+
+def test_confusion_of_a_collapsed_and_of_a_perfect_network():
+    collapsed = np.zeros((3, 3), int)
+    collapsed[:, 2] = 10
+    text = alt_text.confusion(collapsed, ["a", "b", "c"])
+    assert "10 on the diagonal" in text and "true a predicted as c (10 images)" in text
+    assert "No mistakes." in alt_text.confusion(np.diag([5, 5]), ["a", "b"])
+
+
+def test_loss_and_gradient_quote_the_ends_of_each_curve():
+    c = theory.loss_curves()
+    text = alt_text.loss_and_gradient(c["gap"], c["ce_loss"], c["mse_loss"], c["ce_grad"],
+                                      c["mse_grad"])
+    assert "logit gap" in text and f"from 0 to {num(c['gap'][-1])}" in text
+    assert f"cross-entropy grows from {num(c['ce_loss'][0])} to {num(c['ce_loss'][-1])}" in text
+    assert (f"mean squared error shrinks from {num(abs(c['mse_grad'][0]))} to "
+            f"{num(abs(c['mse_grad'][-1]))}") in text
+
+
+def test_weight_line_counts_steps_and_reads_the_trained_point():
+    t = np.linspace(-0.1, 0.1, 21)
+    acc = np.where(np.abs(t) < 0.05, 0.9, 0.85)
+    ce = 0.3 + t ** 2
+    text = alt_text.weight_line(t, acc, ce, ("Accuracy: flat steps", "Cross-entropy: a slope"))
+    assert "21 points from t = −0.1 to t = 0.1" in text
+    assert "Accuracy: flat steps: validation accuracy takes 2 distinct values" in text
+    assert "changes at only 2 of the 20 steps" in text and f"{pct(0.9)} at t = 0" in text
+    assert "changes at every one of the 20 steps" in text
+    flat = alt_text.weight_line(t, np.full(21, 0.1), ce)
+    assert f"stays at {pct(0.1)} all along the line" in flat and "steps between" in flat
+
+
+def test_index_figures_name_runs_and_their_numbers():
+    bars = alt_text.seed_errorbars(["784-50-10, 1 ep", "784-50-50-10, 1 ep"], [85.2, 86.1],
+                                   [83.0, np.nan], [87.4, np.nan], "Depth and epochs",
+                                   "test accuracy (%)")
+    assert bars.startswith("Depth and epochs: test accuracy (%)")
+    assert "85.2% (95% interval 83.0% to 87.4%)" in bars and "(one seed, no interval)" in bars
+    assert bars.endswith("Highest mean: 784-50-50-10, 1 ep.")
+    width = alt_text.width_curves({"one hidden layer": ([30, 70], [88.1, 90.9], [86, 90],
+                                                        [90, 92])}, "Wider networks")
+    assert "units per hidden layer" in width and "70 units 90.9%" in width
+    costs = alt_text.pareto(["784-30-10", "784-70-70-10"], [23860, 60630], [88.1, 91.2],
+                            [0.41, 0.2], "parameters (weights and biases)")
+    assert "against parameters" in costs and "parameters 60,630, accuracy 91.2%" in costs
+    assert "Lowest parameters: 784-30-10" in costs
+    mean = alt_text.mean_curves({"784-50-10": [curves(20, 7)["val_loss"]] * 2},
+                                "validation loss", "Validation loss, 20 epochs")
+    assert "784-50-10 (2 seeds) falls" in mean and "lowest" in mean and "epoch 7" in mean
+
+
+def test_digit_grids_list_their_captions():
+    text = alt_text.digit_grid(["true 3\npred 5", "true 1\npred 7"], "Misclassified (seed 0)")
+    assert text == ("Misclassified (seed 0): 2 grey-scale images of 28 by 28 pixels, captioned "
+                    "in reading order: true 3 pred 5; true 1 pred 7.")
+    assert alt_text.digit_grid([], "Misclassified") == "Misclassified: no images to show."
+
+
+def test_numbers_read_as_numbers():
+    assert [num(x) for x in (0, -0.5, 1.8e-5, 2.302585, 23860, 12345.6)] == [
+        "0", "−0.5", "0.000018", "2.3", "23,860", "12,346"]
+
+
+# --- Each plotting function displays one described figure, once ----------------------------
+
+@pytest.fixture
+def ipython():
+    """An IPython shell whose displays are captured (as in a notebook kernel)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            yield captured
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def summary_frame(names: list[str], **columns) -> pd.DataFrame:
+    n = len(names)
+    frame = {"run": names, "architecture": names, "epochs": [20] * n, "seeds": [3] * n,
+             "mean": np.linspace(0.85, 0.9, n), "std": [0.004] * n,
+             "ci95_low": np.linspace(0.84, 0.89, n), "ci95_high": np.linspace(0.86, 0.91, n),
+             "param_count": [23860 + 8000 * i for i in range(n)],
+             "train_seconds": [3.2 + i for i in range(n)]}
+    return pd.DataFrame({**frame, **columns})
+
+
+def draw_every_figure() -> list[str]:
+    """Call every plotting function once, with data shaped as the notebooks pass it."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(3, 784))
+    plots.digit_grid(images, ["0", "1", "2"], "One training example of each class")
+    plots.learning_curves([curves(5, 3), curves(5, 4)], [0, 1], "categorical_crossentropy")
+    plots.confusion(np.array([[40, 2], [5, 33]]), ["0", "1"])
+    theory_plots.plot_loss_and_gradient(theory.loss_curves())
+    t = np.linspace(-0.1, 0.1, 11)
+    theory_plots.plot_weight_line(pd.DataFrame({"t": t, "accuracy": 0.9 - np.abs(t).round(1),
+                                                "cross_entropy": 0.3 + t ** 2}))
+    two = summary_frame(["784-50-10", "784-50-50-10"])
+    plots.seed_errorbars(two, ["784-50-10, 1 ep", "784-50-50-10, 1 ep"], "Depth and epochs")
+    plots.width_curves({"one hidden layer": summary_frame(["784-30-10", "784-50-10"],
+                                                          width=[30, 50])})
+    plots.mean_curves({"784-50-10": [curves(5, 3)["val_loss"]] * 2,
+                       "784-50-50-10": [curves(5, 4)["val_loss"]]},
+                      "validation loss", "Validation loss, 5 epochs")
+    plots.pareto(two, "param_count", "parameters (weights and biases)")
+    return ["One training example", "Learning curves", "Confusion matrix", "logit gap",
+            "distance t", "Depth and epochs", "units per hidden layer", "Validation loss",
+            "against parameters"]
+
+
+def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
+    import matplotlib.pyplot as plt
+
+    subjects = draw_every_figure()
+    images = [o for o in ipython.outputs if "image/png" in o.data]
+    assert len(images) == len(subjects)  # once each: the inline backend adds no second copy
+    assert plt.get_fignums() == []
+    for output, subject in zip(images, subjects, strict=True):
+        alt = output.metadata["image/png"]["alt"]
+        assert subject in alt and output.data["text/plain"] == alt
+        assert_described(alt)
+    tables = [o.data["text/html"] for o in ipython.outputs if "text/html" in o.data]
+    assert len(tables) == len(subjects) - 1  # all but the digit grid carry their numbers
+    assert all(t.startswith("<details") and "<table" in t for t in tables)
+
+
+def test_outside_ipython_a_plot_just_returns_its_open_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plots.confusion(np.array([[1, 0], [0, 1]]), ["a", "b"])
+    assert fig.number in plt.get_fignums()
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def figure_page(tmp_path_factory) -> Path:
+    """A page holding every figure as the notebooks display it, beside math and code."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            draw_every_figure()
+    finally:
+        InteractiveShell.clear_instance()
+    outputs = [new_output("display_data", data=o.data, metadata=o.metadata)
+               for o in captured.outputs]
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Figures\n\n## All of them\n\nLoss $L = -\\log \\hat y$, see "
+                          "[the index](index.html)."),
+        new_code_cell("draw_every_figure()  # a comment", execution_count=1,
+                      outputs=outputs)])
+    root = tmp_path_factory.mktemp("figures")
+    html.render(nb, root / "figures.html", assets_href="assets")
+    html.render(new_notebook(cells=[new_markdown_cell("# Index")]), root / "index.html",
+                assets_href="assets")
+    html.install_assets(root)
+    return root / "figures.html"
+
+
+def test_rendered_figures_carry_their_alt_text(figure_page):
+    alts = image_alts(figure_page)
+    assert len(alts) == 9
+    for alt in alts:
+        assert_described(alt)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_figures_tables_math_and_code_pass_axe(figure_page):
+    violations = check_page(figure_page)
+    assert violations == [], describe(violations)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_checker_finds_real_violations(tmp_path):
+    """No vacuous pass: low contrast, an image without alt and a nameless link are caught."""
+    md = ('<p style="color:#bbb">faint text</p>\n\n<a href="index.html"><img src="x.png"></a>')
+    html.render(new_notebook(cells=[new_markdown_cell(md)]), tmp_path / "bad.html",
+                assets_href="assets")
+    page = tmp_path / "bad.html"
+    page.write_text(page.read_text().replace(f'alt="{NBCONVERT_PLACEHOLDER}"', ""))
+    found = {v["id"] for v in check_page(page)}
+    assert {"color-contrast", "image-alt", "link-name"} <= found
+
+
+# --- The real pages of a small built report ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built_report(tmp_path_factory) -> Path:
+    """A one-run report plus a run that fails: index, both editions, the failed page."""
+    from conftest import kaggle_rows, write_kaggle_csv
+    from test_report_e2e import mlplab
+
+    tmp = tmp_path_factory.mktemp("a11y")
+    labels, pixels = kaggle_rows()
+    labels[4] = 12
+    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
+    suite = tmp / "suite.yaml"
+    suite.write_text("defaults:\n  max_samples: 200\n  epochs: 3\n  seeds: [0, 1]\nruns:\n"
+                     "  - name: tiny\n    hidden_layers: [12]\n"
+                     f"  - name: broken\n    dataset: {bad}\n")
+    result = mlplab("report", "--experiments", str(suite), "--report-dir", str(tmp / "report"))
+    assert result.returncode == 1 and "FAILED broken" in result.stderr, result.stderr
+    return tmp / "report"
+
+
+REPORT_PAGES = ("index.html", "runs/tiny.html", "runs/tiny.student.html",
+                "runs/broken.failed.html", "runs/broken.failed.student.html")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_chromium
+def test_every_page_of_a_built_report_passes_axe(built_report):
+    failures = {}
+    with chromium() as b:
+        for name in REPORT_PAGES:
+            if violations := check_page(built_report / name, b):
+                failures[name] = describe(violations)
+    assert failures == {}, "\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+@pytest.mark.slow
+def test_every_figure_of_a_built_report_is_described(built_report):
+    alts = image_alts(built_report / "runs/tiny.html")
+    assert len(alts) >= 5  # examples, loss/gradient, curves, confusion, errors, weight line
+    for alt in alts:
+        assert_described(alt)
+    assert any(a.startswith("Learning curves for seeds 0 and 1, over 3 epochs") for a in alts)
+    soup = BeautifulSoup((built_report / "runs/tiny.html").read_text(), "html.parser")
+    assert len(soup.select("details.mlplab-figure-data table")) == len(alts) - 2  # not digits
+    for name in REPORT_PAGES:
+        for alt in image_alts(built_report / name):
+            assert_described(alt)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_chromium
+def test_math_headings_and_hide_code_switch_work_for_everyone(built_report):
+    with chromium() as b:
+        for name in REPORT_PAGES:
+            page = _open(b, built_report / name)
+            facts = page.evaluate(PAGE_FACTS_JS)
+            page.close()
+            assert facts["assistive"] == facts["formulas"], name  # MathML for every formula
+            levels = facts["headings"]
+            steps = np.diff(levels)
+            assert levels[0] == 1 and (steps <= 1).all(), (name, levels)  # no skipped level
+        page = _open(b, built_report / "runs/tiny.html")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "mlplab-hide-code"
+        ring = page.evaluate("getComputedStyle(document.querySelector('.mlplab-toggle'))"
+                             ".outlineStyle")
+        page.keyboard.press("Space")
+        shown = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper",
+                                          "els => els.filter(e => e.offsetParent).length")
+        page.close()
+    assert ring == "solid"  # the switch shows where keyboard focus is
+    assert shown == 0  # Space toggled it: the code is hidden
