@@ -186,7 +186,7 @@ def test_weight_line_counts_steps_and_reads_the_trained_point():
     ce = 0.3 + t ** 2
     text = alt_text.weight_line(t, acc, ce, ("Accuracy: flat steps", "Cross-entropy: a slope"))
     assert "21 points from t = −0.1 to t = 0.1" in text
-    assert "Accuracy: flat steps: validation accuracy takes 2 distinct values" in text
+    assert "“Accuracy: flat steps”: validation accuracy takes 2 distinct values" in text
     assert "changes at only 2 of the 20 steps" in text and f"{pct(0.9)} at t = 0" in text
     assert "changes at every one of the 20 steps" in text
     flat = alt_text.weight_line(t, np.full(21, 0.1), ce)

@@ -210,9 +210,9 @@ def weight_line(t: Sequence[float], accuracy: Sequence[float],
     return (
         f"Two panels against the distance t along one random direction d from the trained "
         f"weights (t = 0), {plural(len(t), 'point')} from t = {num(t[0])} to t = "
-        f"{num(t[-1])}. Left, {titles[0].rstrip('.')}: validation accuracy takes "
-        f"{plural(len(np.unique(acc)), 'distinct value')}; {changes(acc, pct)}. Right, "
-        f"{titles[1].rstrip('.')}: validation cross-entropy; {changes(ce, num)}."
+        f"{num(t[-1])}. Left panel, “{titles[0].rstrip('.')}”: validation accuracy takes "
+        f"{plural(len(np.unique(acc)), 'distinct value')}; {changes(acc, pct)}. Right panel, "
+        f"“{titles[1].rstrip('.')}”: validation cross-entropy; {changes(ce, num)}."
     )
 
 

@@ -61,11 +61,13 @@ def details_html(table: pd.DataFrame, summary: str) -> str:
             f"{body}</details>")
 
 
-def show(fig: Figure, alt: str, table: pd.DataFrame | None = None) -> Figure:
+def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
+         about: str = "this figure") -> Figure:
     """Display ``fig`` once, as a PNG with ``alt`` as its text alternative, then close it.
 
     The inline backend would show an open figure again, without alt text, so it is closed.
-    ``table`` (the plotted numbers) follows in a ``<details>`` element. Outside IPython
+    ``table`` (the plotted numbers) follows in a ``<details>`` element labelled "The
+    numbers behind {about}"; ``alt=""`` marks a decorative image. Outside IPython
     (a script), nothing is displayed and the figure stays open for ``plt.show``/``savefig``.
     """
     from IPython.core.interactiveshell import InteractiveShell
@@ -79,7 +81,7 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None) -> Figure:
     display({"image/png": png, "text/plain": alt}, raw=True,
             metadata={"image/png": {"alt": alt}})
     if table is not None:
-        display(HTML(details_html(table, f"The numbers behind this figure "
+        display(HTML(details_html(table, f"The numbers behind {about} "
                                           f"({len(table):,} rows)")))
     plt.close(fig)
     return fig
@@ -126,7 +128,8 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax_acc.legend(loc="lower right")
     fig.tight_layout()
-    return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows))
+    return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows),
+                "the learning curves")
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str]):
@@ -148,7 +151,7 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str]):
     fig.tight_layout()
     table = pd.DataFrame(np.asarray(matrix), columns=[f"predicted {c}" for c in class_names])
     table.insert(0, "true class", list(class_names))
-    return show(fig, alt_text.confusion(matrix, class_names), table)
+    return show(fig, alt_text.confusion(matrix, class_names), table, "the confusion matrix")
 
 
 def _percent_intervals(summary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,7 +179,8 @@ def seed_errorbars(summary, labels: Sequence[str], title: str, ylabel: str = "te
     ax.legend(loc="best")
     fig.tight_layout()
     table = _interval_table({"run": list(labels)}, mean, low, high, summary["seeds"].to_numpy())
-    return show(fig, alt_text.seed_errorbars(labels, mean, low, high, title, ylabel), table)
+    return show(fig, alt_text.seed_errorbars(labels, mean, low, high, title, ylabel), table,
+                f"“{title}”")
 
 
 def width_curves(summary_by_depth: dict[str, object]):
@@ -196,7 +200,7 @@ def width_curves(summary_by_depth: dict[str, object]):
     ax.set(xlabel="units per hidden layer", ylabel="test accuracy (%)", title=title)
     ax.legend()
     fig.tight_layout()
-    return show(fig, alt_text.width_curves(described, title), pd.concat(tables))
+    return show(fig, alt_text.width_curves(described, title), pd.concat(tables), f"“{title}”")
 
 
 def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
@@ -217,7 +221,8 @@ def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.legend(fontsize=10)
     fig.tight_layout()
-    return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows))
+    return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows),
+                f"“{title}”")
 
 
 def pareto(summary, x: str, xlabel: str):
@@ -234,4 +239,5 @@ def pareto(summary, x: str, xlabel: str):
     names = list(summary["architecture"])
     table = pd.DataFrame({"network": names, xlabel: summary[x].to_numpy(), "mean (%)": mean,
                           "sd (%)": std, "seeds": summary["seeds"].to_numpy()})
-    return show(fig, alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel), table)
+    return show(fig, alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel), table,
+                f"accuracy against {xlabel.split(' (')[0]}")

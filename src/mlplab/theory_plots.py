@@ -55,7 +55,8 @@ def plot_loss_and_gradient(curves: Mapping[str, np.ndarray]):
                           "mean squared error loss": data["mse_loss"][rows],
                           "|cross-entropy gradient|": np.abs(data["ce_grad"][rows]),
                           "|mean squared error gradient|": np.abs(data["mse_grad"][rows])})
-    return show(fig, alt_text.loss_and_gradient(*data.values()), table)
+    return show(fig, alt_text.loss_and_gradient(*data.values()), table,
+                "the loss and gradient curves")
 
 
 def plot_weight_line(scan, titles: tuple[str, str] = ("Accuracy", "Cross-entropy")):
@@ -85,4 +86,4 @@ def plot_weight_line(scan, titles: tuple[str, str] = ("Accuracy", "Cross-entropy
     table = pd.DataFrame({"t": t, "validation accuracy": np.asarray(scan["accuracy"]),
                           "validation cross-entropy": np.asarray(scan["cross_entropy"])})
     alt = alt_text.weight_line(t, scan["accuracy"], scan["cross_entropy"], titles)
-    return show(fig, alt, table)
+    return show(fig, alt, table, "the scan along the line")
