@@ -205,6 +205,12 @@ def run_experiment(params: dict[str, Any], dataset: data_mod.Dataset | None = No
     split = data_mod.split(dataset, params["test_fraction"], params["validation_fraction"],
                            params["max_samples"])
     prepared = prepare(dataset, split, params["scale_inputs"])
-    seeds = [fit_seed(params, prepared, seed, verbose, len(dataset.class_names))
-             for seed in params["seeds"]]
+    n_classes = len(dataset.class_names)
+    if params["fast_training"]:  # all seeds together in one compiled graph
+        from mlplab import multiseed
+
+        seeds = multiseed.fit_seeds(params, prepared, params["seeds"], n_classes)
+    else:  # Keras' own fit, one seed after another
+        seeds = [fit_seed(params, prepared, seed, verbose, n_classes)
+                 for seed in params["seeds"]]
     return Experiment(params, dataset, split, prepared, seeds)

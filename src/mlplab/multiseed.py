@@ -1,0 +1,330 @@
+"""Train every seed of a run together: K copies of the MLP in one compiled TensorFlow graph.
+
+Keras' ``fit`` trains one network per call and pays its per-step overhead (iterators,
+callbacks, a separate validation pass) for each seed. Here the K networks' weights are
+stacked as (K, in, out) tensors, so each step runs one batched matrix product per layer for
+all seeds, and a whole epoch (every step, then validation) is one call into a compiled
+``tf.function`` with no Python per step.
+
+Each seed's network is still trained exactly as ``train.fit_seed`` trains it with Keras:
+- initial weights: those of ``models.build`` after ``keras.utils.set_random_seed(seed)``
+  (the Keras models are built that way and their weights read, so they are identical);
+- the same forward pass (Dense = matmul + bias, Keras' activation functions, softmax),
+  loss (cross-entropy from the softmax's logits, or MSE on the softmax, averaged over the
+  batch), gradient (automatic differentiation of each seed's own batch loss) and Adam /
+  SGD / RMSprop update formulas with Keras' default constants;
+- batches of ``batch_size`` in a fresh random order every epoch, the last one partial;
+- the epoch's training loss and accuracy as Keras reports them (a running mean over the
+  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch;
+- EarlyStopping with Keras' rules (monitor val_loss, min_delta 0, patience, the first epoch
+  always counts as an improvement, restore_best_weights), each seed on its own: a stopped
+  seed is removed from the batch and updates no more.
+
+What differs: the batch order comes from NumPy's generator seeded with the seed, not from
+TensorFlow's shuffle inside Keras, so a seed sees other (equally random) batches than under
+``fit``; and validation/test metrics are computed over the whole set at once, not in batches
+(the same mean up to float rounding). Results are reproducible from the seeds on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlplab import models, train
+from mlplab.seeding import seed_training
+
+# Keras' default constants for the optimizers models.optimizer builds.
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+RMSPROP_RHO, RMSPROP_EPSILON = 0.9, 1e-7
+# Optimizer state tensors per weight tensor: Adam's m and v, RMSprop's v, none for SGD.
+SLOTS = {"adam": 2, "rmsprop": 1, "sgd": 0}
+
+
+def keras_best_epoch(val_losses: list[float]) -> int:
+    """1-based epoch EarlyStopping(restore_best_weights=True) restores, as Keras picks it.
+
+    The first epoch always counts as an improvement; later ones only if strictly lower
+    (a NaN never is). Equals argmin(val_loss) + 1 whenever no loss is NaN.
+    """
+    best, best_value = 0, val_losses[0]
+    for epoch, value in enumerate(val_losses):
+        if value < best_value:
+            best, best_value = epoch, value
+    return best + 1
+
+
+def epoch_orders(seed: int, n: int) -> Iterator[np.ndarray]:
+    """The order of the n training rows in each successive epoch for ``seed``."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield rng.permutation(n).astype(np.int32)
+
+
+@dataclass
+class _Stopper:
+    """Keras' EarlyStopping state for one seed."""
+
+    patience: int | None
+    best: float | None = None
+    wait: int = 0
+
+    def update(self, epoch: int, value: float) -> tuple[bool, bool]:
+        """(improved, stop) after ``epoch`` (0-based) ended with val_loss ``value``."""
+        self.wait += 1
+        if self.best is None or value < self.best:
+            self.best, self.wait = value, 0
+            return True, False
+        return False, self.patience is not None and self.wait >= self.patience and epoch > 0
+
+
+class _Graph:
+    """The compiled functions for one architecture, optimizer and data set."""
+
+    def __init__(self, params: dict[str, Any], prepared: train.Prepared, n_classes: int):
+        import keras
+        import tensorflow as tf
+
+        self.tf = tf
+        self.batch_size = int(params["batch_size"])
+        self.hidden = keras.activations.get(params["activation"])
+        self.mse = params["loss"] == "mean_squared_error"
+        self.optimizer = params["optimizer"]
+        self.lr = float(params["learning_rate"])
+        self.x_train = tf.constant(prepared.x_train, tf.float32)
+        self.y_train = tf.constant(prepared.y_train, tf.float32)
+        self.x_val = tf.constant(prepared.x_val, tf.float32)
+        self.y_val = tf.constant(prepared.y_val, tf.float32)
+        self.n_train = int(prepared.x_train.shape[0])
+        # The seed dimension is left free: one trace serves every number of seeds still
+        # training, so a seed that stops early costs no new compilation.
+        sizes = [784, *params["hidden_layers"], n_classes]
+        weights = []
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
+        slots = [tuple(w for _ in range(SLOTS[self.optimizer])) for w in weights]
+        self.epoch = tf.function(self._epoch, autograph=False, input_signature=[
+            weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32)])
+        self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
+            weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
+
+    # -- the network -------------------------------------------------------------------
+    def _logits(self, weights, x, shared: bool):
+        """Logits (K, n, classes). ``shared``: x is (n, in), the same rows for every seed."""
+        tf = self.tf
+        h = x
+        n_layers = len(weights) // 2
+        for i in range(n_layers):
+            kernel, bias = weights[2 * i], weights[2 * i + 1]
+            # Rows shared by all seeds (validation, test) broadcast without a copy.
+            z = tf.matmul(h[None] if i == 0 and shared else h, kernel)
+            z = z + bias[:, None, :]
+            h = self.hidden(z) if i < n_layers - 1 else z
+        return h
+
+    def _losses(self, y, logits):
+        """Per-sample losses (K, n) and correct predictions (K, n), as Keras computes them."""
+        tf = self.tf
+        probs = tf.nn.softmax(logits, axis=-1)
+        if self.mse:
+            import keras
+
+            losses = keras.losses.mean_squared_error(y, probs)
+        else:  # Keras uses the softmax's logits: no clipping
+            losses = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        correct = tf.cast(tf.equal(tf.argmax(y, axis=-1), tf.argmax(probs, axis=-1)),
+                          tf.float32)
+        return losses, correct
+
+    def _evaluate(self, weights, x, y):
+        """Mean loss and accuracy per seed over all rows of (x, y)."""
+        logits = self._logits(weights, x, shared=True)
+        losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
+        return self.tf.reduce_mean(losses, axis=1), self.tf.reduce_mean(correct, axis=1)
+
+    # -- the optimizers, Keras' update_step formulas -------------------------------------
+    def _apply(self, weights, slots, grads, step):
+        tf = self.tf
+        lr = tf.constant(self.lr, tf.float32)
+        new_w, new_s = [], []
+        if self.optimizer == "adam":
+            t = tf.cast(step, tf.float32)
+            alpha = lr * tf.sqrt(1 - tf.pow(tf.constant(ADAM_BETA_2), t)) / (
+                1 - tf.pow(tf.constant(ADAM_BETA_1), t))
+            for w, (m, v), g in zip(weights, slots, grads, strict=True):
+                m = m + (g - m) * (1 - ADAM_BETA_1)
+                v = v + (tf.square(g) - v) * (1 - ADAM_BETA_2)
+                new_w.append(w - (m * alpha) / (tf.sqrt(v) + ADAM_EPSILON))
+                new_s.append((m, v))
+        elif self.optimizer == "rmsprop":
+            for w, (v,), g in zip(weights, slots, grads, strict=True):
+                v = RMSPROP_RHO * v + (1 - RMSPROP_RHO) * tf.square(g)
+                new_w.append(w - (lr * g) / tf.sqrt(v + RMSPROP_EPSILON))
+                new_s.append((v,))
+        else:  # plain SGD, Keras' default momentum 0
+            new_w = [w - g * lr for w, g in zip(weights, grads, strict=True)]
+            new_s = slots
+        return new_w, new_s
+
+    def _epoch(self, weights, slots, step, perm):
+        """One epoch for the seeds in the batch: every step, then validation.
+
+        perm: (K, n) row order per seed. Returns the new weights, optimizer slots and step
+        count, the epoch's training loss and accuracy (Keras' running means) and the
+        validation loss and accuracy after the epoch, each (K,). Written as an explicit
+        while loop: autograph's source conversion would cost ~1 s per run.
+        """
+        tf = self.tf
+        n, bs = self.n_train, self.batch_size
+        k = tf.shape(perm)[0]
+
+        def body(start, weights, slots, step, loss_sum, correct_sum):
+            idx = perm[:, start:tf.minimum(start + bs, n)]
+            x, y = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+            size = tf.cast(tf.shape(idx)[1], tf.float32)
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                losses, correct = self._losses(y, self._logits(weights, x, shared=False))
+                batch_loss = tf.reduce_sum(losses, axis=1) / size  # Keras: sum over batch size
+                total = tf.reduce_sum(batch_loss)  # seeds share no weights: own gradients
+            grads = tape.gradient(total, weights)
+            step = step + 1
+            weights, slots = self._apply(weights, slots, grads, step)
+            return (start + bs, weights, slots, step, loss_sum + batch_loss * size,
+                    correct_sum + tf.reduce_sum(correct, axis=1))
+
+        zeros = tf.zeros([k], tf.float32)
+        _, weights, slots, step, loss_sum, correct_sum = tf.while_loop(
+            lambda start, *_: start < n, body,
+            (tf.constant(0), weights, slots, step, zeros, zeros))
+        val_loss, val_acc = self._evaluate(weights, self.x_val, self.y_val)
+        return weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc
+
+
+def _stack(per_seed: list[list[np.ndarray]]):
+    import tensorflow as tf
+
+    return [tf.constant(np.stack(ws)) for ws in zip(*per_seed, strict=True)]
+
+
+def _zero_slots(weights, optimizer: str):
+    """Keras' optimizer state at the start: all zero."""
+    import tensorflow as tf
+
+    return [tuple(tf.zeros_like(w) for _ in range(SLOTS[optimizer])) for w in weights]
+
+
+def _take(tensors, rows: list[int]):
+    """Rows (seeds) of every stacked tensor, nested in lists/tuples like the input."""
+    import tensorflow as tf
+
+    if isinstance(tensors, list | tuple):
+        return type(tensors)(_take(t, rows) for t in tensors)
+    return tf.gather(tensors, rows)
+
+
+def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int],
+              n_classes: int = 10) -> list[train.SeedResult]:
+    """Train one network per seed, all together, and evaluate each on the test set.
+
+    Returns one ``train.SeedResult`` per seed, in order, with a compiled Keras model (built
+    by ``models.build``) holding that seed's final weights, or its best epoch's with
+    ``restore_best_weights``. Timing: the seeds share every step, so a seed's
+    ``epoch_seconds`` is its share of the batched epoch (wall time / seeds still training),
+    and its ``train_seconds`` adds an equal share of set-up and final evaluation: the
+    seeds' ``train_seconds`` sum to the wall time of the whole call.
+    """
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: expected distinct values, got {seeds}")
+    start = time.perf_counter()
+    keras_models = []
+    for seed in seeds:
+        seed_training(seed)
+        model = models.build(params, n_classes)
+        train.compile_model(model, params)
+        keras_models.append(model)
+    graph = _Graph(params, prepared, n_classes)
+    tf = graph.tf
+    weights = _stack([m.get_weights() for m in keras_models])
+    slots = _zero_slots(weights, params["optimizer"])
+    step = tf.constant(0, tf.int64)
+
+    k_all = len(seeds)
+    orders = [epoch_orders(seed, graph.n_train) for seed in seeds]
+    patience = params["early_stopping_patience"]
+    restore = patience is not None and params["restore_best_weights"]
+    stoppers = [_Stopper(patience) for _ in seeds]
+    history: list[dict[str, list[float]]] = [
+        {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": []}
+        for _ in seeds]
+    final: list[list[np.ndarray] | None] = [None] * k_all
+    best: list[list[np.ndarray] | None] = [None] * k_all
+    active = list(range(k_all))  # positions in `seeds` of the networks still training
+    progress = bool(os.environ.get(train.EPOCH_PROGRESS_ENV))
+    setup_seconds = time.perf_counter() - start
+
+    for epoch in range(params["epochs"]):
+        epoch_start = time.perf_counter()
+        perm = np.stack([next(orders[i]) for i in active])
+        weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
+            weights, slots, step, tf.constant(perm))
+        loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        keep = []
+        for row, i in enumerate(active):
+            h = history[i]
+            h["loss"].append(float(loss[row]))
+            h["accuracy"].append(float(acc[row]))
+            h["val_loss"].append(float(val_loss[row]))
+            h["val_accuracy"].append(float(val_acc[row]))
+            improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
+            if restore and improved:
+                best[i] = [w[row].numpy() for w in weights]
+            if stop or epoch == params["epochs"] - 1:
+                final[i] = [w[row].numpy() for w in weights]
+            else:
+                keep.append(row)
+        seconds = time.perf_counter() - epoch_start
+        for i in active:
+            history[i]["epoch_seconds"].append(seconds / len(active))
+        if progress:
+            print(f"  {params['run_name']}: epoch {epoch + 1}/{params['epochs']}, "
+                  f"{len(active)} of {k_all} seeds training, mean val_accuracy "
+                  f"{float(np.mean(val_acc)):.3f}", file=sys.__stdout__, flush=True)
+        if len(keep) < len(active):
+            if not keep:
+                break
+            weights, slots = _take(weights, keep), _take(slots, keep)
+            active = [active[row] for row in keep]
+
+    end_start = time.perf_counter()
+    chosen = [best[i] if restore else final[i] for i in range(k_all)]
+    for model, w in zip(keras_models, chosen, strict=True):
+        model.set_weights(w)
+    test_loss, test_acc = (t.numpy() for t in graph.evaluate(
+        _stack(chosen), tf.constant(prepared.x_test, tf.float32),
+        tf.constant(prepared.y_test, tf.float32)))
+    shared_seconds = setup_seconds + time.perf_counter() - end_start
+
+    results = []
+    for i, seed in enumerate(seeds):
+        h = history[i]
+        epochs_run = len(h["loss"])
+        best_epoch = keras_best_epoch(h["val_loss"])
+        at = best_epoch - 1 if restore else epochs_run - 1
+        train_seconds = shared_seconds / k_all + sum(h["epoch_seconds"])
+        metrics = {
+            "test_accuracy": float(test_acc[i]), "test_loss": float(test_loss[i]),
+            "val_accuracy": h["val_accuracy"][at], "val_loss": h["val_loss"][at],
+            "train_accuracy": h["accuracy"][at], "train_loss": h["loss"][at],
+        }
+        results.append(train.SeedResult(
+            seed=seed, metrics=metrics, history=h, epochs_run=epochs_run,
+            best_epoch=best_epoch, train_seconds=train_seconds,
+            seconds_per_epoch=train_seconds / epochs_run, model=keras_models[i]))
+    return results

@@ -1,0 +1,191 @@
+"""All seeds trained together in one graph give what per-seed Keras `fit` gives."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from mlplab import data, models, multiseed, params, train
+from mlplab.seeding import seed_training
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    ds = data.load("mnist-5k")
+    return train.prepare(ds, data.split(ds, 0.3, 0.3, max_samples=600), scale=True)
+
+
+def keras_model(p: dict, seed: int):
+    seed_training(seed)
+    model = models.build(p)
+    train.compile_model(model, p)
+    return model
+
+
+def test_training_starts_from_the_weights_keras_builds_for_each_seed(prepared):
+    # SGD with a step of 1e-12 moves no float32 kernel entry (each is > 1e-6 in size, the
+    # step < 1e-11): the returned kernels are the initial ones, bit for bit.
+    p = params.validate({"epochs": 1, "optimizer": "sgd", "learning_rate": 1e-12})
+    seeds = [4, 0, 7]
+    results = multiseed.fit_seeds(p, prepared, seeds, 10)
+    for seed, r in zip(seeds, results, strict=True):
+        assert r.seed == seed
+        expected = keras_model(p, seed).get_weights()
+        for got, want in zip(r.model.get_weights(), expected, strict=True):
+            if want.ndim == 2:
+                np.testing.assert_array_equal(got, want)
+            else:  # biases start at zero; they move by ~1e-12
+                np.testing.assert_allclose(got, want, atol=1e-9)
+    assert not np.array_equal(results[0].model.get_weights()[0],
+                              results[1].model.get_weights()[0])
+
+
+@pytest.mark.parametrize("setting", [
+    {},
+    {"optimizer": "sgd", "loss": "mean_squared_error", "learning_rate": 0.1},
+    {"optimizer": "rmsprop", "activation": "sigmoid", "hidden_layers": [20]},
+])
+def test_same_batches_give_keras_fit_numbers(prepared, setting):
+    """Fed the same batch order, Keras' fit takes the same steps: equal up to float rounding.
+
+    This checks initialisation, forward pass, loss, gradient, optimizer formulas, the
+    running-mean training metrics and validation, all at once.
+    """
+    p = params.validate({"epochs": 3, "fast_training": False, **setting})
+    seed = 5
+    ours = multiseed.fit_seeds(p, prepared, [3, seed], 10)[1]
+    model = keras_model(p, seed)
+    orders = multiseed.epoch_orders(seed, len(prepared.x_train))
+    keras_history: dict[str, list[float]] = {k: [] for k in
+                                             ("loss", "accuracy", "val_loss", "val_accuracy")}
+    for _ in range(3):
+        order = next(orders)
+        fitted = model.fit(prepared.x_train[order], prepared.y_train[order], batch_size=32,
+                           epochs=1, shuffle=False, verbose=0,
+                           validation_data=(prepared.x_val, prepared.y_val))
+        for key, values in fitted.history.items():
+            keras_history[key] += values
+    for key, values in keras_history.items():
+        np.testing.assert_allclose(ours.history[key], values, rtol=2e-6, err_msg=key)
+    for got, want in zip(ours.model.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    test_loss, test_accuracy = model.evaluate(prepared.x_test, prepared.y_test, verbose=0)
+    assert ours.metrics["test_loss"] == pytest.approx(test_loss, rel=1e-5)
+    assert ours.metrics["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-7)
+
+
+def test_ten_seeds_match_keras_fit_in_distribution(prepared):
+    """Own batch orders, so per-seed numbers differ; over ten seeds the means must agree
+    within three standard errors of their difference (the seeds' own spread)."""
+    p = params.validate({"epochs": 20, "early_stopping_patience": 2, "learning_rate": 0.003,
+                         "fast_training": False})
+    seeds = list(range(10))
+    ours = multiseed.fit_seeds(p, prepared, seeds, 10)
+    theirs = [train.fit_seed(p, prepared, seed) for seed in seeds]
+    for field in ("test_accuracy", "epochs_run"):
+        a = np.array([r.metrics["test_accuracy"] if field == "test_accuracy" else r.epochs_run
+                      for r in ours], dtype=float)
+        b = np.array([r.metrics["test_accuracy"] if field == "test_accuracy" else r.epochs_run
+                      for r in theirs], dtype=float)
+        standard_error = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert abs(a.mean() - b.mean()) <= 3 * standard_error, (field, a, b)
+    assert all(r.epochs_run < 20 for r in ours)  # early stopping did act
+
+
+def test_same_seeds_same_numbers_and_honest_timing(prepared):
+    p = params.validate({"epochs": 3})
+    start = time.perf_counter()
+    a = multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    wall = time.perf_counter() - start
+    b = multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    for x, y in zip(a, b, strict=True):
+        assert x.metrics == y.metrics
+        assert {k: v for k, v in x.history.items() if k != "epoch_seconds"} == \
+            {k: v for k, v in y.history.items() if k != "epoch_seconds"}
+        for wx, wy in zip(x.model.get_weights(), y.model.get_weights(), strict=True):
+            assert np.array_equal(wx, wy)
+    assert a[0].history["loss"] != a[1].history["loss"]
+    # each seed is charged its share: the shares add up to the call's wall time
+    assert 0.9 * wall <= sum(r.train_seconds for r in a) <= wall
+    for r in a:
+        assert len(r.history["epoch_seconds"]) == r.epochs_run == 3
+        assert r.seconds_per_epoch == pytest.approx(r.train_seconds / 3)
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_each_seed_stops_on_its_own_with_keras_rules(prepared, restore):
+    patience = 1
+    p = params.validate({"epochs": 40, "early_stopping_patience": patience,
+                         "restore_best_weights": restore, "learning_rate": 0.01})
+    results = multiseed.fit_seeds(p, prepared, list(range(6)), 10)
+    assert len({r.epochs_run for r in results}) > 1  # seeds stopped at different epochs
+    for r in results:
+        h = r.history
+        best = r.best_epoch
+        assert best == int(np.argmin(h["val_loss"])) + 1
+        assert r.epochs_run == best + patience < 40
+        assert min(h["val_loss"][best:]) >= h["val_loss"][best - 1]
+        tested = best if restore else r.epochs_run
+        val_loss, val_accuracy = r.model.evaluate(prepared.x_val, prepared.y_val, verbose=0)
+        assert val_loss == pytest.approx(h["val_loss"][tested - 1], rel=1e-5)
+        assert val_accuracy == pytest.approx(h["val_accuracy"][tested - 1], abs=1e-6)
+        for key, hkey in (("val_loss", "val_loss"), ("train_loss", "loss"),
+                          ("train_accuracy", "accuracy")):
+            assert r.metrics[key] == h[hkey][tested - 1]
+        test_loss, _ = r.model.evaluate(prepared.x_test, prepared.y_test, verbose=0)
+        assert r.metrics["test_loss"] == pytest.approx(test_loss, rel=1e-5)
+
+
+class _StubModel:
+    stop_training = False
+
+    def get_weights(self):
+        return []
+
+
+@pytest.mark.parametrize("patience", [0, 1, 2])
+@pytest.mark.parametrize("losses", [
+    [1.0, 0.9, 0.9, 0.95, 0.8, 0.85, 0.86, 0.87, 0.7],  # a tie is no improvement
+    [0.5, 0.6, 0.7, 0.4, 0.3, 0.3, 0.3, 0.3],
+    [float("nan"), 1.0, 0.5, 0.4],  # a NaN first epoch is kept as 'best'
+    [1.0, float("nan"), float("nan"), 0.9, 0.8],
+])
+def test_stopping_rule_is_keras_early_stopping(losses, patience):
+    import keras
+
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    stub = _StubModel()
+    callback.set_model(stub)
+    callback.on_train_begin()
+    stopper = multiseed._Stopper(patience)
+    for epoch, value in enumerate(losses):
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        _, stop = stopper.update(epoch, value)
+        assert stop == stub.stop_training, (epoch, value)
+        if stop:
+            break
+    assert multiseed.keras_best_epoch(losses[:epoch + 1]) == callback.best_epoch + 1
+
+
+def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
+    monkeypatch.setenv(train.EPOCH_PROGRESS_ENV, "1")
+    p = params.validate({"epochs": 2, "run_name": "demo"})
+    multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    lines = [line for line in capfd.readouterr().out.splitlines() if "demo" in line]
+    assert len(lines) == 2 and "epoch 2/2" in lines[1] and "2 of 2 seeds" in lines[1]
+
+
+def test_run_experiment_dispatches_on_fast_training():
+    ds = data.load("mnist-5k")
+    base = {"epochs": 2, "seeds": [0, 1], "max_samples": 400}
+    fast = train.run_experiment({**base, "fast_training": True}, ds)
+    direct = multiseed.fit_seeds(params.validate(base), fast.prepared, [0, 1], 10)
+    assert [r.history["loss"] for r in fast.seeds] == [r.history["loss"] for r in direct]
+    plain = train.run_experiment({**base, "fast_training": False}, ds)
+    keras_fit = train.fit_seed(params.validate({**base, "fast_training": False}),
+                               plain.prepared, 0)
+    assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]
