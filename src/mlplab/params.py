@@ -138,7 +138,8 @@ PARAMS: tuple[Param, ...] = (
           "Use at most this many examples (stratified); null uses them all.",
           minimum=20, optional=True),
     Param("fast_training", "bool", True,
-          "Run many steps per call into TensorFlow (same updates, less overhead)."),
+          "Train all seeds together in one compiled graph (Keras' updates, several times "
+          "faster); false runs Keras' own fit once per seed."),
     Param("results_path", "str", None,
           "Where the notebook writes its results record (JSON); null writes none. "
           "Set by the runner.", optional=True),
