@@ -44,7 +44,7 @@ def test_collapse_is_named_with_its_class_and_loss():
     records = [seed_record(1, 0.1, [0, 1500] + [0] * 8, curves)]
     p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 4})
     text = narrative.learning_paragraph(p, records, DIGITS)
-    assert "**Collapsed to one class** (seed 1): seed 1 predicts *1* for every test image" in text
+    assert "**Collapsed** (seed 1): seed 1 predicts *1* for every test image" in text
     assert "peaked at 21.2% in epoch 2" in text and "0.9 × 2/10 = 0.180" in text
     assert "Overfitting" not in text
     results = narrative.results_paragraph(records * 2, DIGITS)
@@ -139,3 +139,13 @@ def test_worked_example_says_where_this_network_starts(loss, scale, expect):
     assert expect in text and "that is where training starts" not in text
     assert ("mean squared error" in text) == (loss == "mean_squared_error")
     assert ("below 10⁻⁷" in text) == (not scale)
+
+
+def test_collapse_to_two_classes_is_still_a_collapse():
+    curves = {"loss": [0.17] * 3, "accuracy": [0.2, 0.25, 0.19], "val_loss": [0.17] * 3,
+              "val_accuracy": [0.19] * 3}
+    records = [seed_record(2, 0.191, [0, 761, 1, 0, 0, 0, 0, 0, 0, 738], curves)]
+    p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 3})
+    text = narrative.learning_paragraph(p, records, DIGITS)
+    assert "seed 2 predicts only *1* and *9* for 99.9% of the test images" in text
+    assert "Overfitting" not in text and "no clear overfitting" not in text

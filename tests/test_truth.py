@@ -88,7 +88,7 @@ def test_fate_of_each_seed_is_named_as_it_happened(page):
     k = len(record["data"]["class_names"])
     found = narrative.seed_outcomes(record["seeds"], k)
     kinds = {o.kind for o in found}
-    assert ("**Collapsed to one class**" in text) == (Kind.COLLAPSED in kinds)
+    assert ("**Collapsed**" in text) == (Kind.COLLAPSED in kinds)
     assert ("**Did not learn**" in text) == (Kind.NO_LEARNING in kinds)
     assert ("**Diverged**" in text) == (Kind.DIVERGED in kinds)
     if name == "mse-raw":

@@ -74,9 +74,15 @@ def mnist_5k_path() -> Path:
     return Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
+# The checkout this package is installed from (editable install: src/mlplab -> root).
+# Kernels started by `make lab` run in notebooks/, the runner's in the root: named data and
+# relative paths resolve against the root wherever the kernel starts.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def resolve(dataset: str, data_dir: Path | None = None) -> list[Path]:
     """The files a dataset name or path stands for (used for loading and cache keys)."""
-    data_dir = data_dir or Path("data")
+    data_dir = data_dir or PROJECT_ROOT / "data"
     if dataset == "mnist-5k":
         return [mnist_5k_path()]
     if dataset == "fashion-mnist":
@@ -88,6 +94,8 @@ def resolve(dataset: str, data_dir: Path | None = None) -> list[Path]:
             raise DataError(f"{path}: file not found (run `make data` to download full MNIST)")
         return [path]
     path = Path(dataset)
+    if not path.exists() and not path.is_absolute() and (PROJECT_ROOT / path).exists():
+        path = PROJECT_ROOT / path  # a path relative to the project, from notebooks/
     if not path.exists():
         raise DataError(f"{path}: file not found (dataset must be 'mnist-5k', "
                         "'fashion-mnist', 'mnist', a CSV file or a folder of IDX files)")

@@ -139,7 +139,10 @@ def learning_paragraph(params: dict[str, Any], seed_records: list[dict[str, Any]
         val = [s["history"]["val_accuracy"][0] for s in learned]
         out.append(f"One epoch gives each curve a single point, so no trend can be read; after "
                    f"it, training accuracy is {span(train, '{:.1%}')} and validation accuracy "
-                   f"{span(val, '{:.1%}')}.")
+                   f"{span(val, '{:.1%}')}."
+                   + (" The training figure is averaged over the epoch while the network was "
+                      "still improving, which is why it sits below the validation figure, "
+                      "measured at the end." if max(train) < min(val) else ""))
         return " ".join(x for x in out if x)
     fits = [outcomes.fit_of(s["history"]) for s in learned]
     seeds = [s["seed"] for s in learned]
@@ -180,15 +183,17 @@ def _fate_sentence(params: dict[str, Any], seed_records: list[dict[str, Any]],
             continue
         who = seeds_phrase([s["seed"] for s, _ in hit])
         if kind == Kind.COLLAPSED:
-            each = join([f"seed {s['seed']} predicts *{class_names[o.collapsed_class]}* for "
+            each = join([f"seed {s['seed']} predicts "
+                         + ("only " if len(o.collapsed_to) > 1 else "")
+                         + join([f"*{class_names[c]}*" for c in o.collapsed_to]) + " for "
                          + ("every test image" if o.predicted_share == 1
-                            else f"{o.predicted_share:.0%} of the test images")
+                            else f"{o.predicted_share:.1%} of the test images")
                          for s, o in hit])
             early = [(s["seed"], o) for s, o in hit
                      if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
-            text = (f"**Collapsed to one class** ({who}): {each}, so the accuracy "
-                    f"({span([o.test_accuracy for _, o in hit], '{:.1%}')}) is about that "
-                    f"class's share of the test set.")
+            text = (f"**Collapsed** ({who}): {each}, whatever the image shows, so the "
+                    f"accuracy ({span([o.test_accuracy for _, o in hit], '{:.1%}')}) is about "
+                    f"the share of those classes in the test set.")
             if early:
                 text += (f" {seeds_phrase([sd for sd, _ in early]).capitalize()} learned a "
                          f"little at first (training accuracy peaked at "

@@ -14,8 +14,8 @@ from enum import StrEnum
 
 import numpy as np
 
-# A network "collapsed" when this share of the test images get the same predicted class
-# (a balanced 10-class test set has 10% per class).
+# A network "collapsed" when this share of the test images fall into very few predicted
+# classes (one, or up to a fifth of the classes: 2 of 10), whatever the true class.
 COLLAPSE_SHARE = 0.9
 # Below this multiple of chance accuracy a network "did not learn".
 NO_LEARNING_FACTOR = 1.5
@@ -25,19 +25,20 @@ RISE_TOLERANCE = 0.05
 
 class Kind(StrEnum):
     LEARNED = "learned"
-    COLLAPSED = "collapsed to one class"
+    COLLAPSED = "collapsed"
     NO_LEARNING = "did not learn"
     DIVERGED = "diverged"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One network's fate; ``collapsed_class`` is set only for ``Kind.COLLAPSED``."""
+    """One network's fate; ``collapsed_to`` (the few classes it still predicts, most
+    frequent first) is set only for ``Kind.COLLAPSED``."""
 
     kind: Kind
     test_accuracy: float
-    collapsed_class: int | None = None
-    predicted_share: float = 0.0  # share of test images given the most-predicted class
+    collapsed_to: tuple[int, ...] = ()
+    predicted_share: float = 0.0  # share of test images given the collapsed_to classes
     peak_train_accuracy: float = math.nan  # best training accuracy over the epochs run
     peak_epoch: int = 0
     final_train_accuracy: float = math.nan
@@ -47,7 +48,10 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
              test_accuracy: float, n_classes: int) -> Outcome:
     """Name the case a trained network falls into, from its history and test predictions."""
     counts = np.asarray(predicted_counts, dtype=float)
-    share = float(counts.max() / counts.sum()) if counts.sum() else 0.0
+    order = np.argsort(-counts, kind="stable")
+    shares = np.cumsum(counts[order]) / counts.sum() if counts.sum() else np.zeros(len(counts))
+    few = int(np.searchsorted(shares, COLLAPSE_SHARE - 1e-12)) + 1  # classes covering 90%
+    share = float(shares[few - 1]) if len(shares) else 0.0
     train_acc = np.asarray(history.get("accuracy", []), dtype=float)
     losses = np.asarray(history.get("loss", []), dtype=float)
     peak = int(np.nanargmax(train_acc)) if np.isfinite(train_acc).any() else 0
@@ -57,8 +61,9 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
               "final_train_accuracy": float(train_acc[-1]) if len(train_acc) else math.nan}
     if len(losses) and not np.isfinite(losses).all():
         return Outcome(Kind.DIVERGED, **common)
-    if share >= COLLAPSE_SHARE:
-        return Outcome(Kind.COLLAPSED, collapsed_class=int(counts.argmax()), **common)
+    if few <= max(1, n_classes // 5):
+        return Outcome(Kind.COLLAPSED, collapsed_to=tuple(int(c) for c in order[:few]),
+                       **common)
     if test_accuracy < NO_LEARNING_FACTOR / n_classes:
         return Outcome(Kind.NO_LEARNING, **common)
     return Outcome(Kind.LEARNED, **common)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab import outcomes
-from mlplab.summary.records import find_run
+from mlplab.summary.records import find_run, plain_runs
 from mlplab.summary.stats import Family, diff_fmt, fmt, sentence, verdict
 from mlplab.wording import layers_label, pct, points, span
 
@@ -138,11 +138,11 @@ def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     if not ok:
         return ""
     sizes, sources = _train_sizes(ok), sorted({r["data"]["source"] for r in ok})
-    e20 = df[(df["status"] == "ok") & (df["epochs"] == 20) & df["early_stopping_patience"].isna()]
+    e20 = plain_runs(df, epochs=20)
     fitted = ""
     if len(e20) and "train_accuracy" in e20:
         acc = e20["train_accuracy"]
-        fitted = (f" Our 20-epoch networks end with a training accuracy of "
+        fitted = (f" Our 20-epoch networks (default settings) end with a training accuracy of "
                   f"{span([acc.min(), acc.max()], '{:.1%}')}"
                   + (": they fit their training images almost perfectly, a regime where "
                      "extra capacity shows up differently than with ten times more data."

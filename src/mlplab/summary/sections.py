@@ -196,14 +196,19 @@ def fate(record: dict[str, Any]) -> str:
     mean = float(np.mean([o.test_accuracy for o in found]))
     cases = []
     for kind in outcomes.Kind:
-        hit = [s["seed"] for s, o in zip(seeds, found, strict=True) if o.kind == kind]
+        hit = [(s["seed"], o) for s, o in zip(seeds, found, strict=True) if o.kind == kind]
         if hit:
-            who = "every seed" if len(hit) == len(seeds) else seeds_phrase(hit)
-            cases.append(f"{who} {kind.value}")
+            who = "every seed" if len(hit) == len(seeds) else seeds_phrase([s for s, _ in hit])
+            to = ""
+            if kind == outcomes.Kind.COLLAPSED:
+                sizes = sorted({len(o.collapsed_to) for _, o in hit})
+                to = " to predicting " + join(
+                    ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
+            cases.append(f"{who} {kind.value}{to}")
     collapsed = [o for o in found if o.kind == outcomes.Kind.COLLAPSED]
     early = [o for o in collapsed if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
     detail = (f"; {plural(len(early), 'collapsed seed')} first learned a little (training "
               f"accuracy up to {span([o.peak_train_accuracy for o in early], '{:.1%}')}) and "
-              f"then fell to predicting one class" if early else "")
+              f"then fell back" if early else "")
     return (f"{pct(mean)} mean test accuracy (chance is {pct(1 / k)}); {join(cases)}"
             f"{detail}.")
