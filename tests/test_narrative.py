@@ -149,3 +149,22 @@ def test_collapse_to_two_classes_is_still_a_collapse():
     text = narrative.learning_paragraph(p, records, DIGITS)
     assert "seed 2 predicts only *1* and *9* for 99.9% of the test images" in text
     assert "Overfitting" not in text and "no clear overfitting" not in text
+
+
+def test_the_keras_code_shown_to_students_runs_as_written():
+    """The page's plain-Keras code is real code: it trains the network it describes."""
+    import keras
+
+    p = params.validate({"hidden_layers": [7, 5], "epochs": 2, "early_stopping_patience": 1,
+                         "optimizer": "sgd", "seeds": [4]})
+    code = narrative.keras_code(p).removeprefix("```python\n").removesuffix("\n```")
+    rng = np.random.default_rng(0)
+    scope = {"x_train": rng.integers(0, 256, (64, 784)).astype("float32"),
+             "x_val": rng.integers(0, 256, (16, 784)).astype("float32"),
+             "y_train": np.eye(10)[rng.integers(0, 10, 64)],
+             "y_val": np.eye(10)[rng.integers(0, 10, 16)]}
+    exec(code, scope)
+    model = scope["model"]
+    assert [layer.units for layer in model.layers] == [7, 5, 10]
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(scope["x_train"].max()) <= 1.0  # scaled, as the parameters say

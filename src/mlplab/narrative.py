@@ -82,6 +82,54 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     )
 
 
+def keras_code(params: dict[str, Any], n_classes: int = 10) -> str:
+    """The plain Keras code that trains one network of this run, as a student would write
+    it (the assignment's style, with its mistakes fixed), for reading and copying."""
+    layers = "\n".join(
+        f"    keras.layers.Dense({units}, activation={params['activation']!r}),"
+        for units in params["hidden_layers"])
+    optimizer = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[params["optimizer"]]
+    callbacks, stop = "", ""
+    if params["early_stopping_patience"] is not None:
+        stop = (f"stop = keras.callbacks.EarlyStopping(monitor='val_loss', "
+                f"patience={params['early_stopping_patience']}, "
+                f"restore_best_weights={params['restore_best_weights']})\n")
+        callbacks = ", callbacks=[stop]"
+    scale = ("x_train, x_val = x_train / 255, x_val / 255  # pixels in [0, 1]\n"
+             if params["scale_inputs"] else "")
+    return (
+        "```python\n"
+        "import keras\n\n"
+        f"keras.utils.set_random_seed({params['seeds'][0]})\n"
+        f"{scale}"
+        "model = keras.Sequential([\n"
+        f"    keras.Input(shape=({data_mod.N_PIXELS},)),\n"
+        f"{layers}\n"
+        f"    keras.layers.Dense({n_classes}, activation='softmax'),\n"
+        "])\n"
+        f"model.compile(optimizer=keras.optimizers.{optimizer}(learning_rate="
+        f"{params['learning_rate']:g}),\n"
+        f"              loss={params['loss']!r}, metrics=['accuracy'])\n"
+        f"{stop}"
+        f"model.fit(x_train, y_train, validation_data=(x_val, y_val),  # never also "
+        f"validation_split\n"
+        f"          epochs={params['epochs']}, batch_size={params['batch_size']}{callbacks})\n"
+        "```"
+    )
+
+
+def training_path_sentence(params: dict[str, Any]) -> str:
+    """Which loop trained this page's networks, and where the evidence of equivalence is."""
+    if not params["fast_training"]:
+        return ("This run trained each seed with exactly this code: Keras' own `fit`, one "
+                "network after another.")
+    return (f"To train {plural(len(params['seeds']), 'seed')} quickly, this run trains them "
+            f"together in one compiled TensorFlow graph (`fast_training`): the same network, "
+            f"initial weights, loss and update rule as the code above, only the per-step "
+            f"overhead is gone and each seed's batches are shuffled by NumPy. The report's "
+            f"index compares the two loops seed by seed under *Training speed*.")
+
+
 def training_paragraph(params: dict[str, Any], seeds: list) -> str:
     seconds = [s.train_seconds for s in seeds]
     per_epoch = [s.seconds_per_epoch for s in seeds]
@@ -115,8 +163,11 @@ def training_paragraph(params: dict[str, Any], seeds: list) -> str:
         f"optimizer `{params['optimizer']}` (learning rate {params['learning_rate']:g}), loss "
         f"`{params['loss']}`.{stop} Wall-clock training time per network: "
         f"{span(seconds, '{:.1f}')} s ({span(per_epoch, '{:.2f}')} s per epoch on average, "
-        f"one-off compilation included). This is time measured around training, unlike the "
-        f"µs/step in Keras' progress bar, which is the time of one batch."
+        f"one-off compilation included"
+        + ("; networks trained together share the time equally" if params["fast_training"]
+           and len(seeds) > 1 else "")
+        + "). This is time measured around training, unlike the µs/step in Keras' progress "
+        "bar, which is the time of one batch."
     )
 
 
