@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="mnist-5k")
     p.add_argument("--hidden-layers", type=int, nargs="+", default=[50, 50])
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--out", default=f"report/{BENCH_FILE}")
     p.set_defaults(func=cmd_bench)
