@@ -207,6 +207,9 @@ def test_index_figures_name_runs_and_their_numbers():
                             [0.41, 0.2], "parameters (weights and biases)")
     assert "against parameters" in costs and "parameters 60,630, accuracy 91.2%" in costs
     assert "Lowest parameters: 784-30-10" in costs
+    seconds = alt_text.pareto(["784-30-10"], [0.991], [91.6], [0.21],
+                              "training time per network (s, wall clock)", " s")
+    assert "784-30-10: training time per network 0.991 s, accuracy 91.6% ± 0.21" in seconds
     mean = alt_text.mean_curves({"784-50-10": [curves(20, 7)["val_loss"]] * 2},
                                 "validation loss", "Validation loss, 20 epochs")
     assert "784-50-10 (2 seeds) falls" in mean and "lowest" in mean and "epoch 7" in mean
@@ -217,6 +220,8 @@ def test_digit_grids_list_their_captions():
     assert text == ("Misclassified (seed 0): 2 grey-scale images of 28 by 28 pixels, captioned "
                     "in reading order: true 3 pred 5; true 1 pred 7.")
     assert alt_text.digit_grid([], "Misclassified") == "Misclassified: no images to show."
+    collapsed = alt_text.digit_grid(["true 0\npred 8"] * 3 + ["true 1\npred 8"], "Errors")
+    assert collapsed.endswith("in reading order: true 0 pred 8 (3 images); true 1 pred 8.")
 
 
 def test_numbers_read_as_numbers():

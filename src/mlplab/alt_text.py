@@ -8,6 +8,7 @@ plain data: ``mlplab.plots`` and ``mlplab.theory_plots`` call them with what the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -83,12 +84,15 @@ def trend(name: str, values: Sequence[float], fmt=num, lower_is_better: bool = T
 # --- Figures of a run's page ---------------------------------------------------------------
 
 def digit_grid(labels: Sequence[str], title: str) -> str:
-    """Small multiples of digit images: how many, and each caption in order."""
+    """Small multiples of digit images: how many, and each caption in order (a caption
+    repeated by neighbours is said once, with its count)."""
     captions = [" ".join(str(label).split()) for label in labels]
     if not captions:
         return f"{title}: no images to show."
+    said = [caption if (n := len(list(group))) == 1 else f"{caption} ({n} images)"
+            for caption, group in itertools.groupby(captions)]
     return (f"{title}: {plural(len(captions), 'grey-scale image')} of 28 by 28 pixels, "
-            f"captioned in reading order: {'; '.join(captions)}.")
+            f"captioned in reading order: {'; '.join(said)}.")
 
 
 def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: Sequence[int],
@@ -274,15 +278,17 @@ def mean_curves(groups: Mapping[str, Sequence[Sequence[float]]], ylabel: str,
 
 
 def pareto(names: Sequence[str], x: Sequence[float], mean: Sequence[float],
-           std: Sequence[float], xlabel: str) -> str:
-    """Accuracy (in %, mean ± sd over seeds) against a cost, one point per network."""
+           std: Sequence[float], xlabel: str, unit: str = "") -> str:
+    """Accuracy (in %, mean ± sd over seeds) against a cost (in ``unit``), one point per
+    network."""
     if not len(names):
         return f"Accuracy against {xlabel}: no runs to show."
     cost = xlabel.split(" (")[0]
     order = np.argsort(np.asarray(x, dtype=float), kind="stable")
 
     def point(i: int) -> str:
-        return f"{names[i]}: {cost} {num(x[i])}, accuracy {mean[i]:.1f}% ± {num(std[i], 2)}"
+        return (f"{names[i]}: {cost} {num(x[i])}{unit}, accuracy {mean[i]:.1f}% ± "
+                f"{num(std[i], 2)}")
 
     best, cheap = int(np.argmax(mean)), int(order[0])
     return (f"Test accuracy (mean ± standard deviation over seeds, in %) against {xlabel}, one "

@@ -219,6 +219,7 @@ def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
                   "lowest seed": arr[:, e - 1].min(), "highest seed": arr[:, e - 1].max()}
                  for e in epochs]
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=10)
     fig.tight_layout()
     return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows),
@@ -239,5 +240,7 @@ def pareto(summary, x: str, xlabel: str):
     names = list(summary["architecture"])
     table = pd.DataFrame({"network": names, xlabel: summary[x].to_numpy(), "mean (%)": mean,
                           "sd (%)": std, "seeds": summary["seeds"].to_numpy()})
-    return show(fig, alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel), table,
+    unit = " s" if x.endswith("seconds") else ""
+    alt = alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel, unit)
+    return show(fig, alt, table,
                 f"accuracy against {xlabel.split(' (')[0]}")
