@@ -284,6 +284,7 @@ def draw_every_figure() -> list[str]:
 
 def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     subjects = draw_every_figure()
     images = [o for o in ipython.outputs if "image/png" in o.data]
@@ -296,6 +297,10 @@ def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
     tables = [o.data["text/html"] for o in ipython.outputs if "text/html" in o.data]
     assert len(tables) == len(subjects) - 1  # all but the digit grid carry their numbers
     assert all(t.startswith("<details") and "<table" in t for t in tables)
+    # A call left without ';' in a notebook displays the returned figure: described again.
+    display(plots.confusion(np.array([[3, 1], [0, 4]]), ["a", "b"]))
+    again = [o for o in ipython.outputs if "image/png" in o.data][-2:]
+    assert again[0].data == again[1].data and again[0].metadata == again[1].metadata
 
 
 def test_outside_ipython_a_plot_just_returns_its_open_figure():

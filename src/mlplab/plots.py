@@ -14,6 +14,7 @@ them. It returns the (closed) figure; end the call with ``;`` in a notebook.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 from collections.abc import Sequence
@@ -69,6 +70,7 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     ``table`` (the plotted numbers) follows in a ``<details>`` element labelled "The
     numbers behind {about}"; ``alt=""`` marks a decorative image. Outside IPython
     (a script), nothing is displayed and the figure stays open for ``plt.show``/``savefig``.
+    The returned figure, displayed again, shows the same described PNG.
     """
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import HTML, display
@@ -78,12 +80,14 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     png = base64.b64encode(buf.getvalue()).decode("ascii")
-    display({"image/png": png, "text/plain": alt}, raw=True,
-            metadata={"image/png": {"alt": alt}})
+    described = functools.partial(display, {"image/png": png, "text/plain": alt}, raw=True,
+                                  metadata={"image/png": {"alt": alt}})
+    described()
     if table is not None:
         display(HTML(details_html(table, f"The numbers behind {about} "
                                           f"({len(table):,} rows)")))
     plt.close(fig)
+    fig._ipython_display_ = described  # shown again (a call without ';'): still described
     return fig
 
 
