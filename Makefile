@@ -23,7 +23,7 @@ endif
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
-.PHONY: env report test lint lab data bench clean help
+.PHONY: env report test lint lab data bench clean help handout grade
 
 help:
 	@echo "make report   build report/index.html and one page per run (JOBS=2 for 2 at once)"
@@ -31,6 +31,8 @@ help:
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
+	@echo "make handout  classroom kit in report/handout/: student notebook, key, slides, PDF"
+	@echo "make grade SUBMISSIONS=DIR  grade DIR/*.ipynb with the kit's checks -> DIR/scores.csv"
 	@echo "make clean    delete generated reports"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -72,6 +74,19 @@ report/bench.json: $(STAMP) $(BENCH_SOURCES)
 	$(BIN)/mlplab bench
 
 bench: report/bench.json
+
+# The classroom kit (README: "Teaching with mlplab"). The build replaces report/handout/ whole
+# only when everything succeeded, so a failed build leaves the old kit and its times alone.
+HANDOUT_DIR := report/handout
+$(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebooks/mlp_lab.ipynb
+	$(BIN)/python -m mlplab.handout build --out $(HANDOUT_DIR)
+
+handout: $(HANDOUT_DIR)/handout.ipynb
+
+grade: $(HANDOUT_DIR)/handout.ipynb
+	$(BIN)/python -m mlplab.handout grade \
+	  $(or $(SUBMISSIONS),$(error set SUBMISSIONS=a folder of submitted notebooks)) \
+	  --autograder $(HANDOUT_DIR)/autograder.zip --jobs $(JOBS)
 
 clean:
 	find report -mindepth 1 -not -name README.md -delete

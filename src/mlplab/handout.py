@@ -238,7 +238,7 @@ def export_slides(nb: nbformat.NotebookNode, html_path: Path, title: str) -> Non
     config.SlidesExporter.exclude_output_prompt = True
     exporter = SlidesExporter(config=config, template_name=SLIDES_TEMPLATE,
                               extra_template_basedirs=[str(TEMPLATES_DIR)],
-                              reveal_url_prefix="reveal.js",
+                              reveal_url_prefix="reveal.js", reveal_theme="white",
                               mathjax_url="assets/mathjax/tex-svg-full.js")
     nb = slide_notebook(nb)
     nb.metadata["title"] = title

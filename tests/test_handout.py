@@ -1,0 +1,230 @@
+"""The classroom kit: student notebook vs key, otter checks and grading, offline slides and PDF.
+
+One build (otter assign, HTML, slides of the unexecuted master notebook, PDF) is shared by the
+tests; one grading run executes two real submissions (the key's answers, and the same with
+one answer wrong) in parallel and is shared too: together about a minute and a half.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+
+from mlplab import handout
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "notebooks" / "handout.ipynb"
+HAS_CHROMIUM = shutil.which(handout.CHROMIUM) is not None
+WRONG_QUESTION = "q6"  # `answered(..., wrong=True)` gets question 6's mean wrong
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("kit") / "handout"
+    return handout.build(out, SOURCE, ROOT / "notebooks" / "mlp_lab.ipynb",
+                         slides_from=ROOT / "notebooks" / "mlp_lab.ipynb",
+                         execute_the_key=False, pdf=HAS_CHROMIUM)
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def is_answer(cell) -> bool:
+    return "otter_answer_cell" in cell.metadata.get("tags", [])
+
+
+def paired_cells(student, key) -> list[tuple[object | None, object | None]]:
+    """Student and key cells side by side: equal cells pair up; where they differ, the
+    student's answer cells pair with the key's code cells in order, and a key cell with no
+    student counterpart pairs with None (and the other way round)."""
+    a = [c.source for c in student.cells]
+    b = [c.source for c in key.cells]
+    pairs: list[tuple[object | None, object | None]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            pairs += list(zip(student.cells[i1:i2], key.cells[j1:j2], strict=True))
+            continue
+        theirs = list(key.cells[j1:j2])
+        for cell in student.cells[i1:i2]:
+            match = next((k for k in theirs if k.cell_type == cell.cell_type), None)
+            if match is not None:
+                theirs.remove(match)
+            pairs.append((cell, match))
+        pairs += [(None, k) for k in theirs]
+    return pairs
+
+
+def solution_lines(cell) -> list[str]:
+    """Lines of a key cell that otter replaced by `...` in the student's version."""
+    lines, inside = [], False
+    for line in cell.source.splitlines():
+        if re.match(r"\s*# BEGIN SOLUTION", line):
+            inside = True
+        elif re.match(r"\s*# END SOLUTION", line):
+            inside = False
+        elif inside or line.rstrip().endswith("# SOLUTION"):
+            lines.append(line.split("# SOLUTION")[0].strip())
+    return [line for line in lines if line]
+
+
+def answered(student, key, wrong: bool = False):
+    """The student notebook with every answer cell replaced by the key's solution; with
+    ``wrong``, the answer to question 6's mean is then made one percentage point too high."""
+    filled = nbformat.reads(nbformat.writes(student), as_version=4)
+    pairs = paired_cells(filled, key)
+    for cell, solution in pairs:
+        if cell is not None and is_answer(cell):
+            cell.source = "\n".join(line.replace("  # SOLUTION", "") for line in
+                                    solution.source.splitlines()
+                                    if not re.match(r"\s*# (BEGIN|END) SOLUTION", line))
+    if wrong:
+        cell = next(c for c in filled.cells if is_answer(c) and "mean_base =" in c.source)
+        cell.source += "\nmean_base = mean_base + 0.01  # a wrong answer"
+    return filled
+
+
+# --- The student notebook against the key ----------------------------------------------
+
+def test_handout_source_is_committed_without_outputs():
+    assert not handout.has_outputs(read(SOURCE))
+
+
+def test_student_notebook_has_no_solutions_cell_by_cell(kit):
+    student, key = read(kit / handout.NOTEBOOK_NAME), read(kit / "key" / handout.NOTEBOOK_NAME)
+    assert not handout.has_outputs(student)
+    pairs = paired_cells(student, key)
+    answer_pairs = [(s, k) for s, k in pairs if s is not None and is_answer(s)]
+    assert len(answer_pairs) == 13  # one answer cell per question
+    for s, k in pairs:
+        assert s is not None or k.cell_type == "markdown", k.source  # only explanations go
+        if s is None:
+            assert k.source not in "\n".join(c.source for c in student.cells)
+        elif is_answer(s):
+            hidden = solution_lines(k)
+            assert hidden and "..." in s.source, k.source
+            for line in hidden:  # no solution line anywhere in the student's cell
+                assert line not in s.source, line
+        else:
+            assert s.source == k.source
+    student_text = "\n".join(c.source for c in student.cells)
+    assert "# SOLUTION" not in student_text and "BEGIN SOLUTION" not in student_text
+    assert handout.questions(student) == [f"q{i}" for i in range(1, 14)]
+
+
+def test_the_key_carries_the_same_checks(kit):
+    student, key = read(kit / handout.NOTEBOOK_NAME), read(kit / "key" / handout.NOTEBOOK_NAME)
+    assert student.metadata["otter"]["tests"] == key.metadata["otter"]["tests"]
+    checks = [c.source for c in student.cells if c.source.startswith("grader.check(")]
+    assert checks == [f'grader.check("q{i}")' for i in range(1, 14)]
+
+
+# --- Grading: the key's answers pass every check, one wrong answer fails only its own --
+
+@pytest.fixture(scope="module")
+def graded(kit, tmp_path_factory) -> dict[str, dict[str, str]]:
+    student, key = read(kit / handout.NOTEBOOK_NAME), read(kit / "key" / handout.NOTEBOOK_NAME)
+    folder = tmp_path_factory.mktemp("submissions")
+    nbformat.write(answered(student, key), folder / "alice.ipynb")
+    nbformat.write(answered(student, key, wrong=True), folder / "bob.ipynb")
+    out_csv = folder / "scores.csv"
+    proc = subprocess.run([sys.executable, "-m", "mlplab.handout", "grade", str(folder),
+                           "--autograder", str(kit / "autograder.zip"), "--jobs", "2"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with out_csv.open() as fh:
+        return {row["submission"]: row for row in csv.DictReader(fh)}
+
+
+def test_the_keys_answers_pass_every_check(graded):
+    alice = graded["alice.ipynb"]
+    assert alice["error"] == ""
+    assert [alice[f"q{i}"] for i in range(1, 14)] == ["1"] * 13
+    assert alice["total"] == alice["possible"] == "13" and alice["percent"] == "100.0"
+
+
+def test_one_wrong_answer_fails_exactly_its_check(graded):
+    bob = graded["bob.ipynb"]
+    assert bob["error"] == ""
+    failed = {f"q{i}": bob[f"q{i}"] for i in range(1, 14) if bob[f"q{i}"] != "1"}
+    assert set(failed) == {WRONG_QUESTION}
+    assert float(failed[WRONG_QUESTION]) < 1  # partial credit at most: one of its cases fails
+    assert float(bob["total"]) == 12 + float(failed[WRONG_QUESTION])
+
+
+def test_grading_refuses_a_folder_without_submissions(kit, tmp_path):
+    with pytest.raises(handout.HandoutError, match="no .ipynb submissions"):
+        handout.grade(tmp_path, kit / "autograder.zip", tmp_path / "scores.csv")
+    assert not (tmp_path / "scores.csv").exists()
+
+
+# --- Offline pages ---------------------------------------------------------------------
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def outside_references(page: Path, root: Path) -> list[str]:
+    """src/href values of ``page`` that leave ``root`` or need the network."""
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    bad = []
+    for url in parser.urls:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "mailto") or url.startswith("#"):
+            continue
+        if parts.scheme or parts.netloc:
+            bad.append(url)
+            continue
+        target = (page.parent / unquote(parts.path)).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.exists():
+            bad.append(url)
+    return bad
+
+
+@pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
+def test_pages_reference_nothing_outside_the_folder(kit, page):
+    assert outside_references(kit / page, kit) == []
+
+
+def test_slides_load_local_reveal_and_mathjax_and_tell_the_story(kit):
+    text = (kit / "slides.html").read_text(encoding="utf-8")
+    for local in ('src="reveal.js/dist/reveal.js"', 'href="reveal.js/dist/reveal.css"',
+                  'src="assets/mathjax/tex-svg-full.js"'):
+        assert local in text
+    assert (kit / "reveal.js" / "dist" / "theme" / "fonts" / "source-sans-pro").is_dir()
+    assert "cdn" not in text.lower() and "unpkg" not in text.lower()
+    story = read(ROOT / "notebooks" / "mlp_lab.ipynb")
+    headings = [line.lstrip("# ").strip() for c in story.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    assert headings and all(h in text for h in headings)
+    assert text.count("<section") >= len(headings)
+
+
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
+def test_pdf_has_every_exercise(kit):
+    pdf = kit / "handout.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    text = " ".join(text.split())
+    for i in range(1, 14):
+        assert f"Question {i} (" in text, i
+    assert "Seeds, spread and what three runs can tell you" in text
