@@ -59,11 +59,10 @@ def test_same_batches_give_keras_fit_numbers(prepared, setting):
     seed = 5
     ours = multiseed.fit_seeds(p, prepared, [3, seed], 10)[1]
     model = keras_model(p, seed)
-    orders = multiseed.epoch_orders(seed, len(prepared.x_train))
+    order = multiseed.batch_order(seed, len(prepared.x_train))
     keras_history: dict[str, list[float]] = {k: [] for k in
                                              ("loss", "accuracy", "val_loss", "val_accuracy")}
     for _ in range(3):
-        order = next(orders)
         fitted = model.fit(prepared.x_train[order], prepared.y_train[order], batch_size=32,
                            epochs=1, shuffle=False, verbose=0,
                            validation_data=(prepared.x_val, prepared.y_val))
@@ -189,3 +188,36 @@ def test_run_experiment_dispatches_on_fast_training():
     keras_fit = train.fit_seed(params.validate({**base, "fast_training": False}),
                                plain.prepared, 0)
     assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]
+
+
+def test_keras_fit_repeats_its_seeded_batch_order_every_epoch():
+    """Why batch_order is drawn once per seed: seeded Keras does the same. If a Keras
+    release starts reshuffling per epoch, this fails and multiseed must follow."""
+    import keras
+
+    seed_training(0)
+    firsts: list[list[int]] = []
+
+    class Spy(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            return {"first": data[0][0, 0], "second": data[0][1, 0]}
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                firsts.append([int(logs["first"]), int(logs["second"])])
+
+    x = np.arange(200, dtype=np.float32)[:, None]
+    spy = Spy()
+    spy.compile(optimizer="adam", loss="mse")
+    spy.fit(x, np.zeros_like(x), batch_size=32, epochs=3, shuffle=True, verbose=0,
+            callbacks=[Record()])
+    assert firsts[0] != [0, 1]  # it did shuffle ...
+    assert firsts[0] == firsts[1] == firsts[2]  # ... once
