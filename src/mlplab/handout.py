@@ -52,6 +52,13 @@ REVEAL_FILES = ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/theme/whit
 CHROMIUM = "chromium"
 CELL_TIMEOUT = 900  # seconds; the key's slowest cell trains six networks
 CHECKS_MARK = "MLPLAB-CHECKS "
+SKIP_SECTIONS = ("Results record",)  # master-notebook sections that are no lecture material
+# On paper: no on-screen "Hide code" switch, and long code lines wrap instead of being cut.
+PRINT_CSS = """<style media="print">
+.mlplab-toggle { display: none !important; }
+.jp-Cell pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+</style>
+"""
 
 
 class HandoutError(Exception):
@@ -169,16 +176,22 @@ def slide_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     Top-level headings (#, ##) open a slide, ### headings and every other text cell a
     sub-slide below it, and each code cell's output (a figure, a table, a computed paragraph)
     its own sub-slide; code cells without output, the parameters cell and solutions are
-    skipped. The master notebook itself is not changed.
+    skipped, and so are the sections named in ``SKIP_SECTIONS``. The master notebook itself
+    is not changed.
     """
     nb = copy.deepcopy(nb)
-    kept = []
+    kept, skipping = [], False
     for cell in nb.cells:
         tags = set(cell.metadata.get("tags", []))
         if tags & {"parameters", "solution", "injected-parameters"}:
             continue
+        heading = re.match(r"\s*(#+)\s+(.*)", cell.source) if cell.cell_type == "markdown" \
+            else None
+        if heading and len(heading.group(1)) <= 2:
+            skipping = heading.group(2).strip() in SKIP_SECTIONS
+        if skipping:
+            continue
         if cell.cell_type == "markdown":
-            heading = re.match(r"\s*(#+)\s", cell.source)
             kind = "slide" if heading and len(heading.group(1)) <= 2 else "subslide"
         elif cell.cell_type == "code" and _visible_outputs(cell):
             cell.outputs = _visible_outputs(cell)
@@ -194,9 +207,11 @@ def slide_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _visible_outputs(cell: nbformat.NotebookNode) -> list:
-    """Outputs worth a slide: displays and results, not stderr warnings."""
+    """Outputs worth a slide: displays, not stderr warnings or a bare Python repr."""
     return [o for o in cell.get("outputs", [])
-            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            and not (o.get("output_type") == "execute_result"
+                     and set(o.get("data", {})) <= {"text/plain"})]
 
 
 def reveal_source() -> Path:
@@ -247,6 +262,14 @@ def export_slides(nb: nbformat.NotebookNode, html_path: Path, title: str) -> Non
 
 
 # --- PDF --------------------------------------------------------------------------------
+
+def add_print_css(page: Path) -> None:
+    """Make a rendered notebook page print well (see ``PRINT_CSS``)."""
+    text = page.read_text(encoding="utf-8")
+    if "</head>" not in text:
+        raise HandoutError(f"{page}: no </head> to add the print style to")
+    write_bytes_atomic(page, text.replace("</head>", PRINT_CSS + "</head>", 1).encode("utf-8"))
+
 
 def chromium() -> str:
     path = shutil.which(CHROMIUM)
@@ -315,6 +338,8 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
                     title="Lab handout: how a small neural network learns digits")
         html.render(key, stage / "key" / "handout.html", assets_href="../assets",
                     title="Lab handout: instructor's key")
+        for page in (stage / "handout.html", stage / "key" / "handout.html"):
+            add_print_css(page)
 
         slides_nb = (nbformat.read(slides_from, as_version=4) if slides_from
                      else execute_master(master, Path.cwd()))
