@@ -13,6 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from mlplab import outcomes
+from mlplab.wording import join as series
+from mlplab.wording import pct, plural
+
 MINUS = "\u2212"
 
 
@@ -31,24 +35,6 @@ def num(x: float, digits: int = 3) -> str:
         if "." in text:
             text = text.rstrip("0").rstrip(".")
     return (MINUS if x < 0 and text.strip("0.,") else "") + text
-
-
-def pct(fraction: float) -> str:
-    """A fraction as a percentage with one decimal, e.g. 0.9231 -> '92.3%'."""
-    return f"{100 * float(fraction):.1f}%"
-
-
-def series(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """'1 epoch', '2 epochs'."""
-    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 def sentence(text: str) -> str:
@@ -122,11 +108,11 @@ def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: S
     parts = [trend("training loss", train_loss), trend("validation loss", val_loss),
              trend("validation accuracy", val_acc, fmt=pct, lower_is_better=False)]
     text = f"{head}{where} " + ("; ".join(parts) if where else sentence("; ".join(parts))) + "."
-    best = int(np.argmin(val_loss))
-    if (best < n - 1 and num(val_loss[-1]) != num(val_loss[best])
-            and train_loss[-1] < train_loss[best]):
-        text += (f" After epoch {best + 1} the validation loss rises while the training loss "
-                 "keeps falling: the network starts to overfit.")
+    fit = outcomes.fit_of({"loss": train_loss, "val_loss": val_loss, "accuracy": [0.0],
+                           "val_accuracy": val_acc})
+    if fit.overfitting:  # the same rule as the page's prose (mlplab.outcomes)
+        text += (f" After epoch {fit.best_epoch} the validation loss rises while the training "
+                 "loss keeps falling: the network overfits.")
     return text
 
 
