@@ -1,14 +1,21 @@
 """`mlplab`: build the report, list runs, show parameters, fetch data.
 
 Bad input (experiment file, parameters, data) is reported as one line before any
-kernel starts, and the command exits 2; failed runs make it exit 1.
+kernel starts, and the command exits 2; failed runs make it exit 1. A report folder
+another build holds exits 75 (EX_TEMPFAIL); one that cannot be written (read-only,
+full disk) exits 74 (EX_IOERR); Ctrl-C, SIGTERM or a closed terminal exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlplab import experiments, params, results, runner
@@ -19,16 +26,44 @@ DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
 BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
 
 
+EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: try again later
+EXIT_IO = 74  # sysexits.h EX_IOERR
+# Errors that mean "the report folder cannot take our files", as opposed to a bug.
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    root = Path.cwd()
-    report_dir = Path(args.report_dir).resolve()
-    runs_dir = report_dir / "runs"
-    specs = experiments.load(args.experiments, experiments.parse_overrides(args.set or []))
+    specs = experiments.load(args.experiments, experiments.parse_overrides(args.set or []),
+                             allow_large=args.allow_large)
     if args.only:
         unknown = sorted(set(args.only) - {s.name for s in specs})
         if unknown:
             raise experiments.ExperimentError(
                 f"{args.experiments}: no run named {', '.join(unknown)}")
+    report_dir = Path(args.report_dir).resolve()
+    with _termination_interrupts(), runner.report_lock(report_dir, wait=args.wait):
+        return _build(args, specs, report_dir)
+
+
+@contextlib.contextmanager
+def _termination_interrupts() -> Iterator[None]:
+    """A closed terminal or `kill` stops a build like Ctrl-C does: its kernels and workers
+    are stopped and its temporary files removed (see runner.run_jobs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, signal.default_int_handler)
+             for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_dir: Path) -> int:
+    root = Path.cwd()
+    runs_dir = report_dir / "runs"
     jobs, keys = runner.plan(specs, root, runs_dir, args.force, args.timeout)
     if args.only:  # execute only these; the index still covers the whole suite
         jobs = [job for job in jobs if job["name"] in args.only]
@@ -37,8 +72,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     html.install_assets(report_dir)
     start = time.perf_counter()
-    print(f"{len(specs)} runs in {args.experiments}: {len(specs) - len(jobs)} up to date or "
-          f"skipped, {len(jobs)} to execute", file=sys.stderr)
+    print(f"{len(specs)} runs ({experiments.count_trainings(specs)} trainings over their seeds) "
+          f"in {args.experiments}: {len(specs) - len(jobs)} up to date or skipped, "
+          f"{len(jobs)} to execute", file=sys.stderr)
     progress = runner.Progress(len(jobs))
 
     def on_done(outcome: dict) -> None:
@@ -74,10 +110,13 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for spec in experiments.load(args.experiments):
+    specs = experiments.load(args.experiments, allow_large=True)  # listing costs nothing
+    for spec in specs:
         p = spec.params
         print(f"{spec.name:24} {layers_label(p['hidden_layers']):16} epochs={p['epochs']:<3}"
               f" seeds={p['seeds']} loss={p['loss']} scaled={p['scale_inputs']}")
+    print(f"{len(specs):,} runs, {experiments.count_trainings(specs):,} trainings (one per run "
+          "and seed)")
     return 0
 
 
@@ -115,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a parameter in every run, e.g. --set dataset=fashion-mnist")
     p.add_argument("--timeout", type=float, default=900,
                    help="seconds one notebook cell may run before the run fails")
+    p.add_argument("--wait", action="store_true",
+                   help="if another build holds the report folder, wait for it instead of "
+                        "exiting")
+    p.add_argument("--allow-large", action="store_true",
+                   help=f"build more than {experiments.MAX_RUNS} runs or "
+                        f"{experiments.MAX_TRAININGS} trainings")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("params", help="print the parameter table, or sync the notebook cell")
@@ -149,9 +194,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished runs were kept; unfinished ones left no files",
-              file=sys.stderr)
+        print("interrupted: finished runs were kept; unfinished ones left no files, "
+              "processes or temporary folders; run the build again to finish", file=sys.stderr)
         return 130
+    except runner.ReportBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BUSY
+    except runner.ReportNotWritable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_IO
+    except OSError as err:
+        if err.errno not in WRITE_ERRORS:
+            raise
+        print(f"error: cannot write {err.filename or 'the report'} ({err.strerror}): no file "
+              "was left half-written; fix that and run the build again to finish",
+              file=sys.stderr)
+        return EXIT_IO
     except RuntimeError as err:  # e.g. DownloadError
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -12,10 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import secrets
+import shlex
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +35,19 @@ MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
 SUMMARY_NOTEBOOK = Path("notebooks/summary.ipynb")
 LOCK_FILE = Path("requirements.lock")
 STUDENT_TAG = "solution"  # cells with this tag are left out of the student edition
+LOCK_NAME = ".lock"  # in the report folder: one build at a time per folder
+# Every process a build starts (workers, kernels) inherits this variable, so a build can
+# find and stop its own processes even after their parents have died.
+BUILD_ENV = "MLPLAB_BUILD"
+BUILD_TMP_PREFIX = "mlplab-build-"  # the build's temporary folder, under $TMPDIR
+
+
+class ReportBusy(RuntimeError):
+    """Another build holds the report folder's lock."""
+
+
+class ReportNotWritable(RuntimeError):
+    """The report folder cannot be written (read-only, no permission, disk full)."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +125,12 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     name = job["name"]
     started = results.now()
     clock = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix=f"mlplab-{name}-"))
-    sockets = Path(tempfile.mkdtemp(prefix="mlk"))
+    # Inside the build's own temporary folder, which the driver removes even when this
+    # process is killed; a worker on another machine, which cannot see it, uses its own.
+    parent = job.get("tmp_dir")
+    parent = parent if parent and Path(parent).is_dir() else None
+    scratch = Path(tempfile.mkdtemp(prefix=f"mlplab-{name}-", dir=parent))
+    sockets = Path(tempfile.mkdtemp(prefix="mlk", dir=parent))
     try:
         notebook_in = scratch / "master.ipynb"
         notebook_in.write_text(job["notebook_text"])
@@ -156,13 +177,15 @@ def ipc_kernel_manager(sockets: Path) -> type:
 
     Kernels started at once each pick free TCP ports, and can race for the same one;
     sockets in a private folder cannot collide (and are not open to other users). The
+    connection file goes there too, so removing the folder leaves nothing behind. The
     folder's path must be short: a socket path has a limit of about 100 characters.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
-            super().__init__(transport="ipc", ip=str(sockets / "s"), **kwargs)
+            super().__init__(transport="ipc", ip=str(sockets / "s"),
+                             connection_file=str(sockets / "kernel.json"), **kwargs)
 
     return IPCKernelManager
 
@@ -177,13 +200,123 @@ def _one_line(err: BaseException) -> str:
 def land(outcome: dict[str, Any], runs_dir: Path) -> None:
     """Move a finished run's files into place; a failure never replaces a good result."""
     paths = Paths(runs_dir, outcome["name"])
+    if paths.file(".json").parent != runs_dir:
+        raise ValueError(f"run name {outcome['name']!r} would write outside {runs_dir}")
     failed = outcome["status"] != "ok"
-    for suffix in OUTPUT_SUFFIXES:  # JSON last: it marks the set complete
-        if suffix in outcome["files"]:
-            results.write_bytes_atomic(paths.file(suffix, failed), outcome["files"][suffix])
+    replace_together([(paths.file(suffix, failed), outcome["files"][suffix])
+                      for suffix in OUTPUT_SUFFIXES if suffix in outcome["files"]])
     if not failed:
         for suffix in OUTPUT_SUFFIXES:
             paths.file(suffix, failed=True).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def report_lock(report_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Hold ``report_dir/.lock`` for a whole build, so two builds cannot interleave.
+
+    flock, not a PID file: the kernel drops the lock when its holder exits, however it
+    exits, so a killed build never leaves a stale lock. Taking it is also the first write
+    into the folder: a read-only or full folder fails here, before anything changed.
+    Without ``wait``, a busy folder raises ReportBusy naming the holder's process.
+    """
+    import fcntl
+
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(report_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise ReportNotWritable(_not_writable(report_dir, err)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            if not wait:
+                raise ReportBusy(f"{report_dir} is being built by {holder}; wait for it to "
+                                 "finish, or pass --wait to start when it does") from None
+            print(f"waiting for {holder} to finish building {report_dir} ...",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.ftruncate(fd, 0)
+            command = shlex.join(["mlplab", *sys.argv[1:]])
+            started = time.strftime("%H:%M:%S")
+            os.pwrite(fd, f"{os.getpid()}\n{started}\n{command}\n".encode(), 0)
+            _probe(report_dir / "runs")
+        except OSError as err:
+            raise ReportNotWritable(_not_writable(report_dir, err)) from None
+        _remove_stale_temporaries(report_dir)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _not_writable(report_dir: Path, err: OSError) -> str:
+    return (f"cannot write to {report_dir} ({err.strerror}): the report there was left as "
+            "it was; make the folder writable or free some space, or build elsewhere with "
+            "--report-dir")
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a file: the folder takes new files (root ignores permission bits,
+    so os.access cannot tell)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
+    try:
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
+        os.unlink(tmp)
+
+
+def _lock_holder(fd: int) -> str:
+    """'PID 1234 (mlplab report --jobs 2, started 14:02:11)', as the holder wrote it."""
+    for _ in range(40):  # the holder writes this just after taking the lock
+        lines = os.pread(fd, 4096, 0).decode(errors="replace").splitlines()
+        if len(lines) == 3 and lines[0].isdigit():
+            pid, started, command = lines
+            return f"PID {pid} ({command[:200]}, started {started})"
+        time.sleep(0.05)
+    return "another mlplab (PID unknown)"
+
+
+def _remove_stale_temporaries(report_dir: Path) -> None:
+    """Temporary files a killed build (SIGKILL, power cut) left; only builds write these,
+    and this one holds the lock."""
+    runs = report_dir / "runs"
+    stale = list(runs.glob(".*.tmp")) + [report_dir / ".index.tmp.ipynb"]
+    for name in ("index.html", "index.ipynb", "manifest.json", "results.csv"):
+        stale += report_dir.glob(f".{name}.*.tmp")
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def replace_together(files: list[tuple[Path, bytes]]) -> None:
+    """Write every file beside its target, then rename them all, in order.
+
+    One file at a time (results.write_bytes_atomic) would leave a run's new page beside
+    its old record when the disk fills in between; written first, a full disk leaves the
+    old set untouched. The renames need no space. Keep the JSON last: it marks a set
+    complete.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, content in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(content)
+            except OSError as err:  # say which file: a failed write() names none
+                raise OSError(err.errno, err.strerror, str(path)) from err
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report must stay readable when served
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Progress:
@@ -223,17 +356,37 @@ def _environ(**values: str) -> Iterator[None]:
 
 def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
              on_done: Callable[[dict[str, Any]], None]) -> None:
-    """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler."""
+    """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler.
+
+    However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel and worker
+    process it started is stopped and its temporary folder removed before the exception
+    goes on; runs already handed to ``on_done`` stay landed.
+    """
     if not jobs:
         return
-    if scheduler is None and n_jobs <= 1:
-        from mlplab.train import EPOCH_PROGRESS_ENV
+    with build_temp_dir() as tmp_dir, build_processes() as token:
+        jobs = [{**job, "tmp_dir": str(tmp_dir)} for job in jobs]
+        with _environ(**{BUILD_ENV: token}):  # every process started from here carries it
+            if scheduler is None and n_jobs <= 1:
+                _run_here(jobs, token, on_done)
+            else:
+                _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
 
-        progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
-        with _environ(**progress):  # one run: its kernel reports epochs on this terminal
-            for job in jobs:
-                on_done(execute_run(job))
-        return
+
+def _run_here(jobs: list[dict[str, Any]], token: str,
+              on_done: Callable[[dict[str, Any]], None]) -> None:
+    from mlplab.train import EPOCH_PROGRESS_ENV
+
+    progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
+    # one run: its kernel reports epochs on this terminal
+    with _environ(**progress), _on_stop_signal(lambda: stop_build_processes(token)):
+        for job in jobs:
+            on_done(execute_run(job))
+
+
+def _run_on_dask(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
+                 tmp_dir: Path, token: str, on_done: Callable[[dict[str, Any]], None]) -> None:
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -241,19 +394,147 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
         # Kernels inherit the workers' environment: share the cores between the runs instead
         # of every TensorFlow using them all (faster here, and the results are identical).
         threads = str(max(1, (os.cpu_count() or 1) // n_jobs))
-        with _environ(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1"):
+        with (_environ(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1"),
+              dask.config.set({"temporary-directory": str(tmp_dir)})):
             cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
     client = Client(scheduler or cluster)
+
+    def abandon() -> None:
+        """Kill the kernels and workers now: closing the cluster politely would first wait
+        for the runs in progress (seconds to minutes)."""
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)  # its complaints about
+        for nanny in cluster.workers.values() if cluster is not None else ():  # lost tasks
+            nanny.close_gracefully()  # else a nanny restarts the worker we kill
+        stop_build_processes(token)
+
     try:
-        futures = [client.submit(execute_run, job, key=f"mlplab-run-{job['name']}-"
-                                 f"{job['cache_key'][:12]}", pure=False) for job in jobs]
-        for future in as_completed(futures):
-            on_done(future.result())
+        with _on_stop_signal(abandon):
+            futures = [client.submit(execute_run, job, key=f"mlplab-run-{job['name']}-"
+                                     f"{job['cache_key'][:12]}", pure=False) for job in jobs]
+            for future in as_completed(futures):
+                on_done(future.result())
+    except BaseException:
+        with _signals_ignored():
+            abandon()
+            with contextlib.suppress(Exception):
+                client.close(timeout=2)
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    cluster.close(timeout=2)
+        raise
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def build_processes() -> Iterator[str]:
+    """A token for this build's processes; on any exception, those still running are stopped."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        yield token
+    except BaseException:
+        with _signals_ignored():
+            stop_build_processes(token)
+        raise
+
+
+def stop_build_processes(token: str) -> None:
+    """Kill every process carrying ``token``: kernels and workers of an abandoned build.
+
+    SIGKILL at once: they hold nothing worth saving (their results come back as bytes,
+    their files live in the build's temporary folder), and a kernel asked to stop in the
+    middle of a cell prints tracebacks while it shuts down.
+    """
+    # multiprocessing's resource tracker exits by itself with this process; killed now, it
+    # would be restarted by the cluster's shutdown and print tracebacks.
+    from multiprocessing import resource_tracker
+
+    import psutil
+
+    spare = {os.getpid(), getattr(resource_tracker._resource_tracker, "_pid", None)}
+    mine = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid not in spare and proc.environ().get(BUILD_ENV) == token:
+                proc.kill()
+                mine.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    # Wait until they are gone (a zombie is gone: its parent reaps it); psutil.wait_procs
+    # would reap our own children and rob multiprocessing of their exit status.
+    deadline = time.monotonic() + 5
+    while mine and time.monotonic() < deadline:
+        mine = [proc for proc in mine if _running(proc)]
+        time.sleep(0.02)
+
+
+def _running(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@contextlib.contextmanager
+def build_temp_dir() -> Iterator[Path]:
+    """One temporary folder for a build's scratch files, sockets and Dask workers: removed
+    by the driver at the end, even when the processes that wrote in it were killed."""
+    path = Path(tempfile.mkdtemp(prefix=BUILD_TMP_PREFIX))
+    try:
+        yield path
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, kill, a closed terminal
+
+
+@contextlib.contextmanager
+def _on_stop_signal(stop: Callable[[], None]) -> Iterator[None]:
+    """On Ctrl-C, SIGTERM or SIGHUP, call ``stop`` first, then raise KeyboardInterrupt.
+
+    Stopping the kernels before the interrupt unwinds papermill spares the terminal the
+    tracebacks of kernels shut down in mid-cell. Main thread only (as signals are).
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        with _signals_ignored():
+            stop()
+        raise KeyboardInterrupt
+
+    sigs = [getattr(signal, name) for name in STOP_SIGNALS]
+    saved = {sig: signal.signal(sig, handler) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C must not interrupt the cleanup of the first."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [getattr(signal, name) for name in STOP_SIGNALS]
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
 
 
 def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
