@@ -47,6 +47,18 @@ def close(value: Any, expected: float, rel: float = 1e-3, abs_: float = 1e-9) ->
     return bool(np.isclose(number, expected, rtol=rel, atol=abs_))
 
 
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number, or a tuple/array of numbers, rounded for printing; anything else (such as
+    the ``...`` of an unanswered question) as it is."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return str(value)
+    if array.ndim == 0:
+        return f"{float(array):.{digits}g}"
+    return "(" + ", ".join(f"{x:.{digits}g}" for x in array.ravel()) + ")"
+
+
 def test_accuracies(experiment: Any) -> np.ndarray:
     """Test accuracy of each seed's network, in the order of the seeds."""
     return np.array([s.metrics["test_accuracy"] for s in experiment.seeds])
