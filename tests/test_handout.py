@@ -133,7 +133,7 @@ def test_the_key_carries_the_same_checks(kit):
 # --- Grading: the key's answers pass every check, one wrong answer fails only its own --
 
 @pytest.fixture(scope="module")
-def graded(kit, tmp_path_factory) -> dict[str, dict[str, str]]:
+def graded(kit, tmp_path_factory) -> tuple[list[str], dict[str, dict[str, str]]]:
     student, key = read(kit / handout.NOTEBOOK_NAME), read(kit / "key" / handout.NOTEBOOK_NAME)
     folder = tmp_path_factory.mktemp("submissions")
     nbformat.write(answered(student, key), folder / "alice.ipynb")
@@ -144,18 +144,26 @@ def graded(kit, tmp_path_factory) -> dict[str, dict[str, str]]:
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
     with out_csv.open() as fh:
-        return {row["submission"]: row for row in csv.DictReader(fh)}
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), {row["submission"]: row for row in reader}
+
+
+def test_scores_csv_has_a_column_per_question_in_order(graded):
+    header, rows = graded
+    assert header == ["submission", *[f"q{i}" for i in range(1, 14)], "total", "possible",
+                      "percent", "error"]
+    assert sorted(rows) == ["alice.ipynb", "bob.ipynb"]
 
 
 def test_the_keys_answers_pass_every_check(graded):
-    alice = graded["alice.ipynb"]
+    alice = graded[1]["alice.ipynb"]
     assert alice["error"] == ""
     assert [alice[f"q{i}"] for i in range(1, 14)] == ["1"] * 13
     assert alice["total"] == alice["possible"] == "13" and alice["percent"] == "100.0"
 
 
 def test_one_wrong_answer_fails_exactly_its_check(graded):
-    bob = graded["bob.ipynb"]
+    bob = graded[1]["bob.ipynb"]
     assert bob["error"] == ""
     failed = {f"q{i}": bob[f"q{i}"] for i in range(1, 14) if bob[f"q{i}"] != "1"}
     assert set(failed) == {WRONG_QUESTION}

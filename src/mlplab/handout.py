@@ -97,8 +97,12 @@ def _last_line(text: str) -> str:
 
 def questions(nb: nbformat.NotebookNode) -> list[str]:
     """The question names of an otter notebook, in order (its checks live in its metadata)."""
-    tests = nb.metadata.get("otter", {}).get("tests", {})
-    return sorted(tests, key=lambda q: [int(p) if p.isdigit() else p
+    return natural_order(nb.metadata.get("otter", {}).get("tests", {}))
+
+
+def natural_order(names) -> list[str]:
+    """q1, q2, …, q10 rather than q1, q10, q2."""
+    return sorted(names, key=lambda q: [int(p) if p.isdigit() else p
                                         for p in re.split(r"(\d+)", q)])
 
 
@@ -423,9 +427,7 @@ def grade(folder: Path, autograder: Path, out_csv: Path, jobs: int = 1) -> list[
 
 
 def write_scores(graded: list[Graded], out_csv: Path) -> None:
-    names: list[str] = []
-    for g in graded:
-        names += [q for q in g.possible if q not in names]
+    names = natural_order({q for g in graded for q in g.possible})
     possible = {q: next(g.possible[q] for g in graded if q in g.possible) for q in names}
     total_possible = sum(possible.values())
     buf = io.StringIO()
