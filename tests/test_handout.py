@@ -101,6 +101,22 @@ def test_handout_source_is_committed_without_outputs():
     assert not handout.has_outputs(read(SOURCE))
 
 
+def test_a_source_with_outputs_is_refused_before_anything_is_written(tmp_path):
+    nb = read(SOURCE)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    cell.outputs = [nbformat.v4.new_output("stream", text="leaked\n")]
+    nbformat.write(nb, tmp_path / "handout.ipynb")
+    with pytest.raises(handout.HandoutError, match="without outputs"):
+        handout.build(tmp_path / "out", tmp_path / "handout.ipynb", pdf=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_kit_modules_do_not_import_tensorflow():
+    code = ("import sys, mlplab.handout, mlplab.handout_lab; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
 def test_student_notebook_has_no_solutions_cell_by_cell(kit):
     student, key = read(kit / handout.NOTEBOOK_NAME), read(kit / "key" / handout.NOTEBOOK_NAME)
     assert not handout.has_outputs(student)
@@ -138,6 +154,7 @@ def graded(kit, tmp_path_factory) -> tuple[list[str], dict[str, dict[str, str]]]
     folder = tmp_path_factory.mktemp("submissions")
     nbformat.write(answered(student, key), folder / "alice.ipynb")
     nbformat.write(answered(student, key, wrong=True), folder / "bob.ipynb")
+    (folder / "carol.ipynb").write_text('{"cells": [')  # a broken file
     out_csv = folder / "scores.csv"
     proc = subprocess.run([sys.executable, "-m", "mlplab.handout", "grade", str(folder),
                            "--autograder", str(kit / "autograder.zip"), "--jobs", "2"],
@@ -152,7 +169,13 @@ def test_scores_csv_has_a_column_per_question_in_order(graded):
     header, rows = graded
     assert header == ["submission", *[f"q{i}" for i in range(1, 14)], "total", "possible",
                       "percent", "error"]
-    assert sorted(rows) == ["alice.ipynb", "bob.ipynb"]
+    assert sorted(rows) == ["alice.ipynb", "bob.ipynb", "carol.ipynb"]
+
+
+def test_a_broken_submission_gets_its_error_and_no_points(graded):
+    carol = graded[1]["carol.ipynb"]
+    assert "JSON" in carol["error"] and "\n" not in carol["error"]
+    assert carol["total"] == "0" and carol["possible"] == "13"
 
 
 def test_the_keys_answers_pass_every_check(graded):

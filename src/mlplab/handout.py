@@ -21,6 +21,7 @@ This module runs on the driver side and never imports TensorFlow: kernels do.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import csv
 import io
@@ -31,7 +32,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,7 +102,7 @@ def questions(nb: nbformat.NotebookNode) -> list[str]:
     return natural_order(nb.metadata.get("otter", {}).get("tests", {}))
 
 
-def natural_order(names) -> list[str]:
+def natural_order(names: Iterable[str]) -> list[str]:
     """q1, q2, …, q10 rather than q1, q10, q2."""
     return sorted(names, key=lambda q: [int(p) if p.isdigit() else p
                                         for p in re.split(r"(\d+)", q)])
@@ -377,7 +379,6 @@ class Graded:
 
     submission: str
     scores: dict[str, float]
-    possible: dict[str, float]
     error: str = ""
 
 
@@ -394,15 +395,33 @@ def grade_one(submission: Path, autograder: Path, threads: int = 1,
                  "-o", tmp, str(submission)],
                 capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            return Graded(submission.name, {}, {}, f"grading took over {timeout} s")
+            return Graded(submission.name, {}, f"grading took over {timeout} s")
         results = Path(tmp) / "results.json"
         if proc.returncode != 0 or not results.is_file():
-            return Graded(submission.name, {}, {},
-                          _last_line(proc.stderr or proc.stdout))
+            return Graded(submission.name, {}, _last_line(proc.stderr or proc.stdout))
         tests = json.loads(results.read_text())["tests"]
-    scored = [t for t in tests if "score" in t and "max_score" in t]
-    return Graded(submission.name, {t["name"]: float(t["score"]) for t in scored},
-                  {t["name"]: float(t["max_score"]) for t in scored})
+    return Graded(submission.name, {t["name"]: float(t["score"]) for t in tests
+                                    if "score" in t and "max_score" in t})
+
+
+def autograder_points(autograder: Path) -> dict[str, float]:
+    """{question: points} from the ``tests/*.py`` files of otter's autograder zip."""
+    try:
+        with zipfile.ZipFile(autograder) as z:
+            sources = {n: z.read(n).decode("utf-8") for n in z.namelist()
+                       if re.fullmatch(r"tests/[^/]+\.py", n)}
+        points = {}
+        for source in sources.values():
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.Assign) and [t.id for t in node.targets
+                                                     if isinstance(t, ast.Name)] == ["test"]:
+                    test = ast.literal_eval(node.value)
+                    points[test["name"]] = float(test.get("points") or 1)
+    except (OSError, zipfile.BadZipFile, SyntaxError, ValueError, KeyError) as err:
+        raise HandoutError(f"{autograder}: not an otter autograder zip ({err})") from None
+    if not points:
+        raise HandoutError(f"{autograder}: no tests/*.py in it; run `make handout` again")
+    return {q: points[q] for q in natural_order(points)}
 
 
 def grade(folder: Path, autograder: Path, out_csv: Path, jobs: int = 1) -> list[Graded]:
@@ -416,20 +435,20 @@ def grade(folder: Path, autograder: Path, out_csv: Path, jobs: int = 1) -> list[
         raise HandoutError(f"{folder}: not a folder of submitted notebooks")
     if not autograder.is_file():
         raise HandoutError(f"{autograder}: no autograder; run `make handout` first")
+    points = autograder_points(autograder)
     submissions = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
     if not submissions:
         raise HandoutError(f"{folder}: no .ipynb submissions in it")
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = list(pool.map(lambda s: grade_one(s, autograder, threads), submissions))
-    write_scores(graded, out_csv)
+    write_scores(graded, points, out_csv)
     return graded
 
 
-def write_scores(graded: list[Graded], out_csv: Path) -> None:
-    names = natural_order({q for g in graded for q in g.possible})
-    possible = {q: next(g.possible[q] for g in graded if q in g.possible) for q in names}
-    total_possible = sum(possible.values())
+def write_scores(graded: list[Graded], points: dict[str, float], out_csv: Path) -> None:
+    """The CSV: a column per question of the autograder, in its order, then the totals."""
+    names, total_possible = list(points), sum(points.values())
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["submission", *names, "total", "possible", "percent", "error"])
@@ -474,9 +493,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             out_csv = args.out or args.folder / "scores.csv"
             graded = grade(args.folder, args.autograder, out_csv, args.jobs)
+            possible = sum(autograder_points(args.autograder).values())
             for g in graded:
                 line = (f"ERROR {g.error}" if g.error else
-                        f"{sum(g.scores.values()):g} / {sum(g.possible.values()):g}")
+                        f"{sum(g.scores.values()):g} / {possible:g}")
                 print(f"{g.submission}: {line}", file=sys.stderr)
             print(f"wrote {out_csv}", file=sys.stderr)
     except HandoutError as err:
