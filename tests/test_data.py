@@ -305,3 +305,15 @@ def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     experiment = train.run_experiment(p, ds)
     assert experiment.first.metrics["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
     assert experiment.data_record()["class_names"][9] == "Ankle boot"
+
+
+def test_ragged_row_in_a_file_with_an_index_column(tmp_path: Path):
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels, index=("", str))
+    lines[3] = lines[3].rsplit(",", 1)[0]
+    path = tmp_path / "indexed.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == (f"{path}: data row 3 (line 4) has 785 fields, expected 786 "
+                              "(as many as the header)")
