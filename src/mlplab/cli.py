@@ -84,8 +84,9 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
     manifest = runner.manifest(specs, keys, runs_dir, report_dir)
     # One benchmark per checkout (`make bench`), shown by every report built from it.
-    rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
-                                 args.force or bool(jobs))
+    with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
+        rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
+                                     args.force or bool(jobs))
     failed = [e for e in manifest if e["status"] == "failed"]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)

@@ -366,20 +366,17 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
         jobs = [{**job, "tmp_dir": str(tmp_dir)} for job in jobs]
-        with _environ(**{BUILD_ENV: token}):  # every process started from here carries it
-            if scheduler is None and n_jobs <= 1:
-                _run_here(jobs, token, on_done)
-            else:
-                _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
+        if scheduler is None and n_jobs <= 1:
+            _run_here(jobs, on_done)
+        else:
+            _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
 
 
-def _run_here(jobs: list[dict[str, Any]], token: str,
-              on_done: Callable[[dict[str, Any]], None]) -> None:
+def _run_here(jobs: list[dict[str, Any]], on_done: Callable[[dict[str, Any]], None]) -> None:
     from mlplab.train import EPOCH_PROGRESS_ENV
 
     progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
-    # one run: its kernel reports epochs on this terminal
-    with _environ(**progress), _on_stop_signal(lambda: stop_build_processes(token)):
+    with _environ(**progress):  # one run: its kernel reports epochs on this terminal
         for job in jobs:
             on_done(execute_run(job))
 
@@ -430,10 +427,13 @@ def _run_on_dask(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
 
 @contextlib.contextmanager
 def build_processes() -> Iterator[str]:
-    """A token for this build's processes; on any exception, those still running are stopped."""
+    """Every process started inside carries a token in its environment; on Ctrl-C (before
+    the interrupt unwinds) or any exception, those still running are killed."""
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        yield token
+        with (_environ(**{BUILD_ENV: token}),
+              _on_stop_signal(lambda: stop_build_processes(token))):
+            yield token
     except BaseException:
         with _signals_ignored():
             stop_build_processes(token)
