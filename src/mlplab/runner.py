@@ -10,7 +10,6 @@ change its result, matches the key stored in its results record.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -26,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlplab import cache, results
 from mlplab import data as data_mod
-from mlplab import results
 from mlplab.experiments import RunSpec
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
 SUMMARY_NOTEBOOK = Path("notebooks/summary.ipynb")
-LOCK_FILE = Path("requirements.lock")
+
 STUDENT_TAG = "solution"  # cells with this tag are left out of the student edition
 LOCK_NAME = ".lock"  # in the report folder: one build at a time per folder
 # Every process a build starts (workers, kernels) inherits this variable, so a build can
@@ -65,33 +63,6 @@ class Paths:
 OUTPUT_SUFFIXES = (".ipynb", ".html", ".student.html", ".json")
 
 
-def hash_bytes(*chunks: bytes) -> str:
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(hashlib.sha256(chunk).digest())
-    return h.hexdigest()
-
-
-def package_source_hash() -> str:
-    """Hash of the mlplab package's code and templates (a change may change any result)."""
-    files = sorted(p for p in PACKAGE_DIR.rglob("*")
-                   if p.is_file() and "__pycache__" not in p.parts)
-    return hash_bytes(*(str(p.relative_to(PACKAGE_DIR)).encode() + p.read_bytes()
-                         for p in files))
-
-
-def cache_key(spec: RunSpec, notebook_text: str, shared: str, data_sha: str) -> str:
-    """Everything that can change a run's result: notebook, package, lock, params, data."""
-    params = json.dumps(spec.params, sort_keys=True).encode()
-    return hash_bytes(notebook_text.encode(), shared.encode(), params, data_sha.encode())
-
-
-def shared_inputs_hash(root: Path) -> str:
-    lock = root / LOCK_FILE
-    return hash_bytes(package_source_hash().encode(),
-                       lock.read_bytes() if lock.exists() else b"")
-
-
 def _data_sha(dataset: str, root: Path, memo: dict[str, str]) -> str:
     """The data's sha256; relative paths are relative to the project root, as in kernels."""
     if dataset not in memo:
@@ -102,14 +73,52 @@ def _data_sha(dataset: str, root: Path, memo: dict[str, str]) -> str:
 
 
 def cached_ok(paths: Paths, key: str) -> bool:
-    record_path = paths.file(".json")
-    if not all(paths.file(s).exists() for s in OUTPUT_SUFFIXES):
-        return False
+    """Whether the run's files are complete and its record was made with results key ``key``."""
+    return (all(paths.file(s).exists() for s in OUTPUT_SUFFIXES)
+            and (record := _record(paths)) is not None
+            and record.get("status") == "ok" and record.get("cache_key") == key)
+
+
+def _record(paths: Paths) -> dict[str, Any] | None:
     try:
-        record = results.load(record_path)
+        return results.load(paths.file(".json"))
     except (OSError, ValueError):
-        return False
-    return record.get("status") == "ok" and record.get("cache_key") == key
+        return None
+
+
+def action(paths: Paths, keys: cache.Keys) -> str | None:
+    """What a run needs: nothing (None), "render" (new prose, cached outputs) or "execute"."""
+    if not cached_ok(paths, keys.results) or _record(paths).get("code_key") != keys.code:
+        return "execute"
+    return None if cache.page_key_of(paths.file(".ipynb")) == keys.page else "render"
+
+
+EDITIONS = ((".html", frozenset()), (".student.html", frozenset({STUDENT_TAG})))
+
+
+def render_run(job: dict[str, Any]) -> dict[str, Any]:
+    """Re-render a run whose results and code are unchanged: the master notebook's current
+    markdown around the cached outputs, exported again, with no kernel and no training.
+    Falls back to executing it when the cached notebook no longer fits."""
+    import nbformat
+
+    from mlplab import html
+
+    start = time.perf_counter()
+    paths = Paths(Path(job["runs_dir"]), job["name"])
+    merged = cache.merge_prose(nbformat.read(paths.file(".ipynb"), as_version=4),
+                               nbformat.reads(job["notebook_text"], as_version=4))
+    if merged is None:
+        return execute_run(job)
+    cache.stamp(merged, job["page_key"])
+    files = {".ipynb": nbformat.writes(merged).encode()}
+    with tempfile.TemporaryDirectory(prefix="mlplab-render-") as scratch:
+        for suffix, exclude in EDITIONS:
+            page = Path(scratch) / f"{job['name']}{suffix}"
+            html.render(merged, page, assets_href="../assets", exclude_tags=exclude)
+            files[suffix] = page.read_bytes()
+    return {"name": job["name"], "status": "ok", "error": None, "files": files,
+            "seconds": time.perf_counter() - start}  # land() replaces the pages together
 
 
 def execute_run(job: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +127,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     Runs on a local process or a Dask worker. It writes only to its own scratch folder
     and returns bytes, so the driver alone decides what lands in report/.
     """
+    import nbformat
     import papermill
 
     from mlplab import html
@@ -151,18 +161,19 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
             error = "the notebook finished without writing its results record"
         files: dict[str, bytes] = {}
         if notebook_out.exists():
-            files[".ipynb"] = notebook_out.read_bytes()
-            for suffix, exclude in ((".html", frozenset()),
-                                    (".student.html", frozenset({STUDENT_TAG}))):
+            executed = nbformat.read(notebook_out, as_version=4)
+            cache.stamp(executed, job["page_key"])
+            files[".ipynb"] = nbformat.writes(executed).encode()
+            for suffix, exclude in EDITIONS:
                 page = scratch / f"{name}{suffix}"
-                html.render(notebook_out, page, assets_href="../assets", exclude_tags=exclude)
+                html.render(executed, page, assets_href="../assets", exclude_tags=exclude)
                 files[suffix] = page.read_bytes()
         if error is None:
             record = results.load(record_path)
         else:
             record = {"name": name, "status": "failed", "error": error,
                       "params": job["params"], "started": started, "finished": results.now()}
-        record["cache_key"] = job["cache_key"]
+        record["cache_key"], record["code_key"] = job["cache_key"], job["code_key"]
         record["wall_seconds"] = time.perf_counter() - clock
         files[".json"] = json.dumps(record, indent=1).encode()
         return {"name": name, "status": record["status"], "error": error, "files": files,
@@ -362,6 +373,9 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
     process it started is stopped and its temporary folder removed before the exception
     goes on; runs already handed to ``on_done`` stay landed.
     """
+    for job in [j for j in jobs if j.get("action") == "render"]:
+        on_done(render_run(job))  # no kernel: quick, here in the driver
+    jobs = [j for j in jobs if j.get("action") != "render"]
     if not jobs:
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
@@ -539,19 +553,21 @@ def _signals_ignored() -> Iterator[None]:
 
 def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
          timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Jobs to execute and every run's cache key (cached runs are left out of the jobs)."""
+    """Jobs to execute or re-render, and every run's results key (up-to-date runs get no
+    job; see ``mlplab.cache`` for what each key covers)."""
     notebook_text = (root / MASTER_NOTEBOOK).read_text()
-    shared = shared_inputs_hash(root)
+    hasher = cache.Hasher(root, notebook_text)
     memo: dict[str, str] = {}
     jobs, keys = [], {}
     for spec in specs:
-        key = cache_key(spec, notebook_text, shared, _data_sha(spec.params["dataset"], root,
-                                                               memo))
-        keys[spec.name] = key
-        if force or not cached_ok(Paths(runs_dir, spec.name), key):
-            jobs.append({"name": spec.name, "params": spec.params, "cache_key": key,
+        k = hasher.keys(spec.params, _data_sha(spec.params["dataset"], root, memo))
+        keys[spec.name] = k.results
+        todo = "execute" if force else action(Paths(runs_dir, spec.name), k)
+        if todo:
+            jobs.append({"name": spec.name, "params": spec.params, "action": todo,
+                         "cache_key": k.results, "code_key": k.code, "page_key": k.page,
                          "notebook_text": notebook_text, "cwd": str(root),
-                         "timeout": timeout})
+                         "runs_dir": str(runs_dir), "timeout": timeout})
     return jobs, keys
 
 
@@ -586,9 +602,10 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     from mlplab import html
     from mlplab.summary import records as summary_records
 
-    key = hash_bytes(
-        (root / SUMMARY_NOTEBOOK).read_bytes(),
-        shared_inputs_hash(root).encode(),
+    lock = root / cache.LOCK_FILE
+    key = cache.hash_bytes(
+        (root / SUMMARY_NOTEBOOK).read_bytes(), cache.package_hash().encode(),
+        lock.read_bytes() if lock.exists() else b"",
         json.dumps([(e["name"], e["status"], e["cache_key"]) for e in entries]).encode(),
         bench_file.read_bytes() if bench_file.exists() else b"")
     key_file = report_dir / ".index-key"

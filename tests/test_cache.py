@@ -1,0 +1,113 @@
+"""The cache separates what retrains from what only re-renders.
+
+A reworded markdown cell re-renders every page from the cached executed notebook, with the
+new text and no kernel: records stay byte-identical. A changed code cell, parameter or
+kernel-side module executes again. Checked with a stand-in master notebook that trains
+nothing, so each step takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from mlplab import cache, experiments, runner
+
+pytestmark = pytest.mark.slow
+
+RUNS = "runs:\n  - name: a\n    epochs: 1\n  - name: b\n    epochs: 2\n"
+
+
+def make_root(tmp_path: Path, prose: str = "A first sentence.") -> Path:
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    (root / "report" / "runs").mkdir(parents=True, exist_ok=True)
+    cells = [new_markdown_cell(f"# Stand-in\n{prose}"),
+             new_code_cell("epochs = 1\nrun_name = 'x'\nresults_path = None",
+                           metadata={"tags": ["parameters"]}),
+             new_code_cell("import json, random\nprint('value', random.random())\n"
+                           "if results_path:\n"
+                           "    json.dump({'name': run_name, 'status': 'ok'}, "
+                           "open(results_path, 'w'))")]
+    nbformat.write(new_notebook(cells=cells), root / runner.MASTER_NOTEBOOK)
+    (root / "exp.yaml").write_text(RUNS)
+    return root
+
+
+def build(root: Path) -> list[dict]:
+    specs = experiments.load(root / "exp.yaml")
+    runs_dir = root / "report/runs"
+    jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=120)
+    done = []
+
+    def on_done(outcome):
+        runner.land(outcome, runs_dir)
+        done.append(outcome)
+
+    runner.run_jobs(jobs, 1, None, on_done)
+    return [(job["name"], job["action"]) for job in jobs]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / "report/runs").iterdir()}
+
+
+def test_markdown_edit_rerenders_without_a_kernel(tmp_path: Path):
+    root = make_root(tmp_path)
+    assert build(root) == [("a", "execute"), ("b", "execute")]
+    assert build(root) == []
+    before = snapshot(root)
+    make_root(tmp_path, prose="A reworded sentence.")
+    assert build(root) == [("a", "render"), ("b", "render")]
+    after = snapshot(root)
+    for name in ("a", "b"):
+        assert after[f"{name}.json"] == before[f"{name}.json"]  # records untouched
+        assert "A reworded sentence." in after[f"{name}.html"].decode()
+        assert "A reworded sentence." in after[f"{name}.student.html"].decode()
+        old_out = [o for c in nbformat.reads(before[f"{name}.ipynb"], 4).cells
+                   if c.cell_type == "code" for o in c.outputs]
+        new_out = [o for c in nbformat.reads(after[f"{name}.ipynb"], 4).cells
+                   if c.cell_type == "code" for o in c.outputs]
+        assert new_out == old_out  # the same random value: nothing was executed
+    assert build(root) == []  # the new page key is remembered
+
+
+def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeypatch):
+    root = make_root(tmp_path)
+    build(root)
+    nb = nbformat.read(root / runner.MASTER_NOTEBOOK, 4)
+    nb.cells[2].source += "\nprint('more')"
+    nbformat.write(nb, root / runner.MASTER_NOTEBOOK)
+    assert build(root) == [("a", "execute"), ("b", "execute")]
+    (root / "exp.yaml").write_text(RUNS.replace("epochs: 2", "epochs: 3"))
+    assert build(root) == [("b", "execute")]
+    real = cache.package_hash
+    monkeypatch.setattr(cache, "package_hash",
+                        lambda include=lambda rel: True: real(include) + (
+                            "x" if include(Path("train.py")) else ""))
+    assert {a for _, a in build(root)} == {"execute"}  # training code changed
+
+
+def test_merge_gives_up_when_code_cells_changed():
+    executed = new_notebook(cells=[new_code_cell("x = 1", outputs=[])])
+    master = new_notebook(cells=[new_markdown_cell("hi"), new_code_cell("x = 2")])
+    assert cache.merge_prose(executed, master) is None
+    master.cells[1].source = "x = 1"
+    merged = cache.merge_prose(executed, master)
+    assert [c.cell_type for c in merged.cells] == ["markdown", "code"]
+
+
+def test_keys_separate_results_from_prose(tmp_path: Path):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    k1 = cache.Hasher(root, text).keys({"epochs": 1}, "sha")
+    nb = json.loads(text)
+    nb["cells"][0]["source"] = "# Other prose"
+    k2 = cache.Hasher(root, json.dumps(nb)).keys({"epochs": 1}, "sha")
+    assert (k1.results, k1.code) == (k2.results, k2.code) and k1.page != k2.page
+    k3 = cache.Hasher(root, text).keys({"epochs": 2}, "sha")
+    assert k3.results != k1.results
