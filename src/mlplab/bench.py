@@ -1,8 +1,8 @@
 """`mlplab bench`: Keras' default `fit`, one seed at a time, against all seeds trained
 together in one compiled graph (`multiseed`), side by side in one process.
 
-Same data, network, seeds (so the same initial weights), batch size and number of updates;
-each path draws its own batch order, so test accuracies are compared over the seeds. Also
+Same data, network, seeds, initial weights, batches and updates: a seed's test accuracy
+should agree between the paths up to float rounding, which the output shows. Also
 measures the fixed costs of a report run (TensorFlow import, kernel start, HTML export)
 so the time of `make report` can be accounted for.
 """
@@ -158,8 +158,6 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
         "speedup_per_epoch": base["seconds_per_epoch"] / fast["seconds_per_epoch"],
         "speedup_total": base["train_seconds_mean"] / fast["train_seconds_mean"],
         "targets": TARGETS if dataset == "mnist-5k" else {},
-        # Same seed means same initial weights but another batch order, so per-seed
-        # differences are seed noise; the mean difference is judged by its paired SE.
         "test_accuracy_diff_max": float(np.max(np.abs(diffs))),
         "test_accuracy_mean_diff": statistics.mean(diffs),
         "test_accuracy_diff_se": (statistics.stdev(diffs) / len(diffs) ** 0.5
