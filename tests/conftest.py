@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +44,39 @@ def write_idx(folder: Path, images: np.ndarray, labels: np.ndarray, prefix: str)
 def kaggle_csv(tmp_path: Path) -> Path:
     labels, pixels = kaggle_rows()
     return write_kaggle_csv(tmp_path / "MNIST_train.csv", labels, pixels)
+
+
+SMALL_SUITE = """\
+defaults:
+  max_samples: 400
+  epochs: 2
+  seeds: [0, 1]
+runs:
+  - name: tiny
+    hidden_layers: [20]
+  - name: broken
+    dataset: {bad_csv}
+"""
+# Runs the CLI as `make report` does and fails if the driver imported TensorFlow.
+NO_TF = ("import sys; from mlplab import cli; rc = cli.main(sys.argv[1:]); "
+         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
+
+
+def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_TF, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def small_report(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """A report of one run that works and one whose data is bad, built once per session
+    for the end-to-end, browser and accessibility tests: (suite, report dir, the build)."""
+    tmp = tmp_path_factory.mktemp("small-report")
+    labels, pixels = kaggle_rows()
+    labels[4] = 12  # the kernel's data validation must fail this run
+    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
+    suite = tmp / "suite.yaml"
+    suite.write_text(SMALL_SUITE.format(bad_csv=bad))
+    report_dir = tmp / "report"
+    first = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir))
+    return suite, report_dir, first

@@ -375,23 +375,12 @@ def test_checker_finds_real_violations(tmp_path):
 
 # --- The real pages of a small built report ------------------------------------------------
 
-@pytest.fixture(scope="module")
-def built_report(tmp_path_factory) -> Path:
-    """A one-run report plus a run that fails: index, both editions, the failed page."""
-    from conftest import kaggle_rows, write_kaggle_csv
-    from test_report_e2e import mlplab
-
-    tmp = tmp_path_factory.mktemp("a11y")
-    labels, pixels = kaggle_rows()
-    labels[4] = 12
-    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
-    suite = tmp / "suite.yaml"
-    suite.write_text("defaults:\n  max_samples: 200\n  epochs: 3\n  seeds: [0, 1]\nruns:\n"
-                     "  - name: tiny\n    hidden_layers: [12]\n"
-                     f"  - name: broken\n    dataset: {bad}\n")
-    result = mlplab("report", "--experiments", str(suite), "--report-dir", str(tmp / "report"))
+@pytest.fixture
+def built_report(small_report) -> Path:
+    """conftest's small report: index, both editions, a failed run's pages."""
+    _, report_dir, result = small_report
     assert result.returncode == 1 and "FAILED broken" in result.stderr, result.stderr
-    return tmp / "report"
+    return report_dir
 
 
 REPORT_PAGES = ("index.html", "runs/tiny.html", "runs/tiny.student.html",
@@ -420,7 +409,7 @@ def test_every_figure_of_a_built_report_is_described(built_report):
     assert len(alts) >= 5  # examples, loss/gradient, curves, confusion, errors, weight line
     for alt in alts:
         assert_described(alt)
-    assert any(a.startswith("Learning curves for seeds 0 and 1, over 3 epochs") for a in alts)
+    assert any(a.startswith("Learning curves for seeds 0 and 1, over 2 epochs") for a in alts)
     soup = BeautifulSoup((built_report / "runs/tiny.html").read_text(), "html.parser")
     assert len(soup.select("details.mlplab-figure-data table")) == len(alts) - 2  # not digits
     for name in REPORT_PAGES:

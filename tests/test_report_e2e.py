@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, kaggle_rows, write_kaggle_csv
+from conftest import ROOT, mlplab
 
 pytestmark = pytest.mark.slow
-
-SUITE = """\
-defaults:
-  max_samples: 400
-  epochs: 2
-  seeds: [0, 1]
-runs:
-  - name: tiny
-    hidden_layers: [20]
-  - name: broken
-    dataset: {bad_csv}
-"""
-
-NO_TF = ("import sys; from mlplab import cli; rc = cli.main(sys.argv[1:]); "
-         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
-
-
-def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", NO_TF, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
 
 @pytest.fixture
 def browser():
@@ -44,17 +20,10 @@ def browser():
     return module
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    labels, pixels = kaggle_rows()
-    labels[4] = 12  # the kernel's data validation must fail this run
-    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
-    suite = tmp / "suite.yaml"
-    suite.write_text(SUITE.format(bad_csv=bad))
-    report_dir = tmp / "report"
-    first = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir))
-    return suite, report_dir, first
+@pytest.fixture
+def built(small_report):
+    """conftest's small report: one run that works, one that fails (built once a session)."""
+    return small_report
 
 
 def test_failed_run_does_not_stop_others_and_exits_nonzero(built):
@@ -149,7 +118,7 @@ def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
     result = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
                     "--only", "first")
     assert result.returncode == 0, result.stderr
-    assert "first: seed 0, epoch 1/1" in result.stdout  # a single run reports its epochs
+    assert "first: epoch 1/1" in result.stdout  # a single run reports its epochs
     assert (report_dir / "runs/first.json").exists()
     assert not list((report_dir / "runs").glob("second*"))
     manifest = json.loads((report_dir / "manifest.json").read_text())
