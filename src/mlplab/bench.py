@@ -167,35 +167,3 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
         "env": results.environment(),
         "finished": results.now(),
     }
-
-
-def table(bench: dict[str, Any]) -> str:
-    """What `mlplab bench` prints: both paths, the speed-ups and the accuracy check."""
-    lines = [f"{bench['dataset']}: {bench['n_train']:,} training rows, "
-             f"784-{'-'.join(map(str, bench['hidden_layers']))}-10, batch {bench['batch_size']}, "
-             f"{bench['epochs']} epochs, seeds {bench['seeds']}",
-             "times per seed; mlplab_fast trains all seeds together, a seed's share is the "
-             "batched time / seeds",
-             f"{'path':15} {'fit s':>7} {'s/epoch':>8} {'samples/s':>10} {'test acc ± sd':>15} "
-             f"{'% of peak':>9}"]
-    for name, s in bench["paths"].items():
-        lines.append(f"{name:15} {s['train_seconds_mean']:7.3f} {s['seconds_per_epoch']:8.4f} "
-                     f"{s['samples_per_second']:10,.0f} {100 * s['test_accuracy_mean']:7.2f}% "
-                     f"± {100 * s['test_accuracy_sd']:4.2f} {100 * s['fraction_of_peak']:8.2f}%")
-    targets = bench.get("targets") or {}
-    for key, label in (("speedup_total", "whole fit, tracing included"),
-                       ("speedup_per_epoch", "per epoch, steady state")):
-        goal = ""
-        if key in targets:
-            verdict = "met" if bench[key] >= targets[key] else "NOT met"
-            goal = f" (target >= {targets[key]:g}x: {verdict})"
-        lines.append(f"speed-up {label}: {bench[key]:.2f}x{goal}")
-    lines.append(f"test accuracy, mlplab_fast minus keras_default over {len(bench['seeds'])} "
-                 f"seeds: mean {100 * bench['test_accuracy_mean_diff']:+.2f} points (paired SE "
-                 f"{100 * bench['test_accuracy_diff_se']:.2f}), largest for one seed "
-                 f"{100 * bench['test_accuracy_diff_max']:.2f}")
-    lines.append(f"matmul peak {bench['matmul_peak_gflops']:.0f} GFLOP/s; peak memory "
-                 f"{bench['peak_memory_mb']:.0f} MB")
-    lines.append("fixed costs per run (s): " + ", ".join(
-        f"{k} {v:.2f}" for k, v in bench["overheads_seconds"].items()))
-    return "\n".join(lines)

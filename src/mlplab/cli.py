@@ -135,7 +135,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = bench.run(args.dataset, args.hidden_layers, args.epochs, args.seeds,
                        max_samples=args.max_samples)
     results.write_json_atomic(Path(args.out), result)
-    print(bench.table(result))
+    from mlplab.summary.tables import bench_paragraph
+
+    print(bench_paragraph(result))
     print(f"wrote {args.out}")
     return 0
 

@@ -125,9 +125,9 @@ def training_path_sentence(params: dict[str, Any]) -> str:
                 "network after another.")
     return (f"To train {plural(len(params['seeds']), 'seed')} quickly, this run trains them "
             f"together in one compiled TensorFlow graph (`fast_training`): the same network, "
-            f"initial weights, loss and update rule as the code above, only the per-step "
-            f"overhead is gone and each seed's batches are shuffled by NumPy. The report's "
-            f"index compares the two loops seed by seed under *Training speed*.")
+            f"initial weights, batch order, loss and update rule as the code above; only "
+            f"the per-step overhead is gone. The report's index compares the two loops seed "
+            f"by seed under *Training speed*.")
 
 
 def training_paragraph(params: dict[str, Any], seeds: list) -> str:

@@ -183,13 +183,6 @@ def loss_curves(gaps: np.ndarray | None = None, n_classes: int = 10) -> dict[str
 
 # --- Accuracy against cross-entropy along a line in weight space -----------------------
 
-def _predict(model, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """Softmax outputs in float64, by direct calls in batches (no Keras predict loop)."""
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False),
-                                      dtype=np.float64)
-                           for i in range(0, len(x), batch_size)])
-
-
 def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81,
                      span: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """Accuracy and cross-entropy at weights w + t*d, t in linspace(-span, span, steps).
@@ -207,6 +200,8 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
     """
     import pandas as pd
 
+    from mlplab.train import predict_probabilities
+
     rng = np.random.default_rng(seed)
     variables = list(model.trainable_variables)
     original = [np.array(v.numpy()) for v in variables]
@@ -222,7 +217,7 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
         for t in np.linspace(-span, span, steps):
             for v, w, d in zip(variables, original, direction, strict=True):
                 v.assign((w + t * d).astype(w.dtype))
-            probs = _predict(model, x)
+            probs = predict_probabilities(model, x).astype(np.float64)
             rows.append({"t": float(t),
                          "accuracy": float(np.mean(np.argmax(probs, axis=1) == labels)),
                          "cross_entropy": cross_entropy_by_hand(y_onehot, probs)})
