@@ -23,11 +23,14 @@ endif
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
-.PHONY: env report test lint lab data bench clean help handout grade
+.PHONY: env report test test-quick lint lab data bench clean help handout grade
+# A build interrupted at its very end must not make `make` delete a finished index.
+.PRECIOUS: $(REPORT_DIR)/index.html
 
 help:
 	@echo "make report   build report/index.html and one page per run (JOBS=2 for 2 at once)"
-	@echo "make test     lint and run the tests"
+	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
+	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser (~2 min)"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
@@ -59,6 +62,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
+# The author's inner loop: everything but the tests marked slow (notebook executions,
+# builds, training) or browser.
+test-quick: lint
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
@@ -68,8 +76,8 @@ data/mnist.npz: | $(STAMP)
 data: data/mnist.npz
 
 # Re-measured only when the training code changes.
-BENCH_SOURCES := $(wildcard src/mlplab/bench.py src/mlplab/train.py src/mlplab/models.py \
-  src/mlplab/multiseed.py)
+BENCH_SOURCES := $(wildcard src/mlplab/lab/bench.py src/mlplab/lab/train.py \
+  src/mlplab/lab/models.py src/mlplab/lab/multiseed.py)
 report/bench.json: $(STAMP) $(BENCH_SOURCES)
 	$(BIN)/mlplab bench
 
@@ -79,12 +87,12 @@ bench: report/bench.json
 # only when everything succeeded, so a failed build leaves the old kit and its times alone.
 HANDOUT_DIR := report/handout
 $(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebooks/mlp_lab.ipynb
-	$(BIN)/python -m mlplab.handout build --out $(HANDOUT_DIR)
+	$(BIN)/python -m mlplab.pipeline.handout build --out $(HANDOUT_DIR)
 
 handout: $(HANDOUT_DIR)/handout.ipynb
 
 grade: $(HANDOUT_DIR)/handout.ipynb
-	$(BIN)/python -m mlplab.handout grade \
+	$(BIN)/python -m mlplab.pipeline.handout grade \
 	  $(or $(SUBMISSIONS),$(error set SUBMISSIONS=a folder of submitted notebooks)) \
 	  --autograder $(HANDOUT_DIR)/autograder.zip --jobs $(JOBS)
 

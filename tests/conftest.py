@@ -58,7 +58,7 @@ runs:
     dataset: {bad_csv}
 """
 # Runs the CLI as `make report` does and fails if the driver imported TensorFlow.
-NO_TF = ("import sys; from mlplab import cli; rc = cli.main(sys.argv[1:]); "
+NO_TF = ("import sys; from mlplab.pipeline import cli; rc = cli.main(sys.argv[1:]); "
          "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
 
 

@@ -9,7 +9,7 @@
 It opens the page in Debian's Chromium, offline, waits for MathJax, and runs axe-core (the
 copy bundled by the pinned ``axe-playwright-python``) with the WCAG 2.0 and 2.1 level A and
 AA rules. Axe cannot judge what an image shows, so the figures' text alternatives are
-checked here too: generated from the data (``mlplab.alt_text``), each names its subject and
+checked here too: generated from the data (``mlplab.lab.alt_text``), each names its subject and
 the numbers that matter.
 """
 
@@ -28,8 +28,9 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
-from mlplab import alt_text, html, plots, theory, theory_plots
-from mlplab.alt_text import num, pct
+from mlplab.lab import alt_text, plots, theory, theory_plots
+from mlplab.lab.alt_text import num, pct
+from mlplab.pipeline import html
 
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 NBCONVERT_PLACEHOLDER = "No description has been provided for this image"

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from mlplab import bench, cli, data, multiseed, params, train
+from mlplab import params
+from mlplab.lab import bench, data, multiseed, train
+from mlplab.pipeline import cli
 from mlplab.summary import tables
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 from test_html import tiny_notebook
 
-from mlplab import html
+from mlplab.pipeline import html
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

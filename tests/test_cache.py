@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlplab import cache, experiments, runner
+from mlplab.pipeline import cache, experiments, runner
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import kaggle_rows, write_idx, write_kaggle_csv
 
-from mlplab import data
+from mlplab import datafiles
+from mlplab.lab import data
 
 
 def test_mnist_5k_is_real_balanced_digits():
@@ -16,7 +17,7 @@ def test_mnist_5k_is_real_balanced_digits():
     assert ds.x.shape == (5000, 784) and ds.x.dtype == np.uint8
     assert np.bincount(ds.y).tolist() == [500] * 10
     assert ds.x.max() == 255 and ds.x.min() == 0
-    assert len(ds.sha256) == 64 and ds.sha256 == data.sha256_files([data.mnist_5k_path()])
+    assert len(ds.sha256) == 64 and ds.sha256 == datafiles.sha256_files([datafiles.mnist_5k_path()])
 
 
 def test_kaggle_csv_label_first(kaggle_csv: Path):
@@ -287,14 +288,15 @@ def test_write_kaggle_helper_roundtrip(tmp_path: Path):
     assert data.load(str(path)).n == 40
 
 
-FASHION = data.FASHION_MNIST_DIR
+FASHION = datafiles.FASHION_MNIST_DIR
 
 
 @pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     import resource
 
-    from mlplab import params, train
+    from mlplab import params
+    from mlplab.lab import train
 
     ds = data.load("fashion-mnist")
     assert ds.x.shape == (70_000, 784) and ds.class_names[0] == "T-shirt/top"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplab.download import DownloadError, Remote, fetch
+from mlplab.pipeline.download import DownloadError, Remote, fetch
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

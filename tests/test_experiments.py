@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplab import cli, experiments
+from mlplab.pipeline import cli, experiments
 
 MESSAGE_NAME = ("cannot name files in report/runs/: use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit, at most 80 characters")

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from mlplab import handout
+from mlplab.pipeline import handout
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "handout.ipynb"
@@ -112,7 +112,7 @@ def test_a_source_with_outputs_is_refused_before_anything_is_written(tmp_path):
 
 
 def test_the_kit_modules_do_not_import_tensorflow():
-    code = ("import sys, mlplab.handout, mlplab.handout_lab; "
+    code = ("import sys, mlplab.pipeline.handout, mlplab.lab.handout_lab; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
@@ -156,7 +156,7 @@ def graded(kit, tmp_path_factory) -> tuple[list[str], dict[str, dict[str, str]]]
     nbformat.write(answered(student, key, wrong=True), folder / "bob.ipynb")
     (folder / "carol.ipynb").write_text('{"cells": [')  # a broken file
     out_csv = folder / "scores.csv"
-    proc = subprocess.run([sys.executable, "-m", "mlplab.handout", "grade", str(folder),
+    proc = subprocess.run([sys.executable, "-m", "mlplab.pipeline.handout", "grade", str(folder),
                            "--autograder", str(kit / "autograder.zip"), "--jobs", "2"],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -13,7 +13,8 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mlplab import html, results
+from mlplab import results
+from mlplab.pipeline import html
 
 DISPLAY_MATH = r"$$L = -\frac{1}{N}\sum_n \sum_k y_{nk} \log \hat y_{nk}$$"
 SOLUTION_TEXT = "SOLUTION_MARKER_42"

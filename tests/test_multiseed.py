@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from mlplab import data, models, multiseed, params, train
-from mlplab.seeding import seed_training
+from mlplab import params
+from mlplab.lab import data, models, multiseed, train
+from mlplab.lab.seeding import seed_training
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlplab import narrative, params, theory
+from mlplab import params
+from mlplab.lab import narrative, theory
 
 DIGITS = tuple(str(d) for d in range(10))
 

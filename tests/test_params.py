@@ -9,9 +9,10 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from mlplab import experiments, params
-from mlplab.models import param_count
-from mlplab.notebook import parameters_cell
+from mlplab import params
+from mlplab.lab.models import param_count
+from mlplab.pipeline import experiments
+from mlplab.pipeline.notebook import parameters_cell
 
 GOOD = """\
 defaults:

@@ -26,7 +26,8 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlplab import params, runner
+from mlplab import params
+from mlplab.pipeline import runner
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,7 @@ runs:
     epochs: 2
 """
 
-NO_TF = ("import sys; from mlplab import cli; rc = cli.main(sys.argv[1:]); "
+NO_TF = ("import sys; from mlplab.pipeline import cli; rc = cli.main(sys.argv[1:]); "
          "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
 INTERRUPTED = ("interrupted: finished runs were kept; unfinished ones left no files, processes "
                "or temporary folders; run the build again to finish")

@@ -145,7 +145,7 @@ def test_hide_code_switch_hides_every_code_input(built, browser):
 
 
 def test_dask_local_cluster_reproduces_the_local_run(built, tmp_path):
-    from mlplab import experiments, runner
+    from mlplab.pipeline import experiments, runner
 
     suite, report_dir, _ = built
     specs = [s for s in experiments.load(suite) if s.name == "tiny"]
@@ -165,7 +165,7 @@ def test_master_notebook_runs_with_its_own_defaults_in_under_a_minute(tmp_path):
     import nbformat
     import papermill
 
-    from mlplab.runner import MASTER_NOTEBOOK, ipc_kernel_manager
+    from mlplab.pipeline.runner import MASTER_NOTEBOOK, ipc_kernel_manager
 
     start = time.perf_counter()
     papermill.execute_notebook(str(ROOT / MASTER_NOTEBOOK), str(tmp_path / "out.ipynb"),

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from mlplab import experiments, runner
+from mlplab.pipeline import experiments, runner
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,8 @@ def test_killed_build_leaves_no_partial_files(tmp_path: Path):
     before = {p.name: p.read_bytes() for p in runs_dir.iterdir()}
     (root / "exp.yaml").write_text(RUNS.replace("epochs: 1\n    learning_rate",
                                                 "epochs: 60\n    learning_rate"))
-    code = ("import sys; from mlplab import experiments, runner; from pathlib import Path; "
+    code = ("import sys; from pathlib import Path; "
+            "from mlplab.pipeline import experiments, runner; "
             "root = Path(sys.argv[1]); specs = experiments.load(root / 'exp.yaml'); "
             "jobs, _ = runner.plan(specs, root, root / 'report/runs', False, 120); "
             "runner.run_jobs(jobs, 1, None, lambda o: runner.land(o, root / 'report/runs'))")

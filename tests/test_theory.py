@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlplab import theory
+from mlplab.lab import theory
 
 EPS = 1e-7
 
@@ -109,7 +109,7 @@ def clustered_digits(n: int = 600, noise: float = 0.6, seed: int = 0):
 def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
     import keras
 
-    from mlplab import models
+    from mlplab.lab import models
 
     x, y = clustered_digits()
     keras.utils.set_random_seed(0)
@@ -148,7 +148,7 @@ def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
 def test_weight_line_scan_restores_weights_when_evaluation_fails():
     import keras
 
-    from mlplab import models
+    from mlplab.lab import models
 
     keras.utils.set_random_seed(0)
     model = models.build({"hidden_layers": [4], "activation": "relu"})

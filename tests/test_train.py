@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlplab import data, models, params, train
+from mlplab import params
+from mlplab.lab import data, models, train
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from mlplab import data, narrative, outcomes
+from mlplab import datafiles, outcomes
+from mlplab.lab import data, narrative
 from mlplab.outcomes import Kind
 
 pytestmark = pytest.mark.slow
@@ -42,10 +43,10 @@ SLIPS = re.compile(r"\b1 (epochs|seeds|networks|values|classes|points)\b|[−-]0
 def page(request, tmp_path_factory):
     import papermill
 
-    from mlplab.runner import MASTER_NOTEBOOK, ipc_kernel_manager
+    from mlplab.pipeline.runner import MASTER_NOTEBOOK, ipc_kernel_manager
 
     name = request.param
-    if CASES[name].get("dataset") == "fashion-mnist" and not data.FASHION_MNIST_DIR.exists():
+    if CASES[name].get("dataset") == "fashion-mnist" and not datafiles.FASHION_MNIST_DIR.exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
     tmp = tmp_path_factory.mktemp(name)
     record_path = tmp / "record.json"
@@ -157,7 +158,8 @@ def test_restore_runs_record_the_tested_network(page):
 
 def test_worked_example_is_the_same_untrained_network_every_time():
     """The untrained model is built from the run's first seed, so the example is stable."""
-    from mlplab import models, params, theory, train
+    from mlplab import params
+    from mlplab.lab import models, theory, train
 
     p = params.validate({"max_samples": 200})
     ds = data.load(p["dataset"])

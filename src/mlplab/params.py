@@ -148,6 +148,9 @@ PARAMS: tuple[Param, ...] = (
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 # Set by the runner, not by experiment files.
 RUNNER_ONLY = frozenset({"run_name", "results_path"})
+# Set by the runner for a single run: the kernel then reports its epochs on the terminal
+# running `make report` (its own stdout), not in the notebook.
+EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
 
 
 def defaults() -> dict[str, Any]:

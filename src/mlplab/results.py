@@ -9,59 +9,32 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import resource
-import subprocess
 import tempfile
 from datetime import UTC, datetime
-from importlib import metadata
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "scikit-learn",
-            "papermill", "nbconvert")
+# Version of the record's layout; the summary refuses records of another version.
+RECORD_SCHEMA = 2
+
+
+class Status(StrEnum):
+    """What stands for a run in the report: a good result, a failure, or nothing yet."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+
+
+class RecordError(ValueError):
+    """A results record that is not one this version of mlplab can read."""
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def environment() -> dict[str, Any]:
-    """Software and hardware, so a reader can tell what produced the numbers."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    env: dict[str, Any] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "packages": versions,
-    }
-    try:
-        import tensorflow as tf
-
-        env["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
-    except ImportError:
-        env["gpus"] = None
-    return env
-
-
-def git_commit(cwd: Path | None = None) -> str | None:
-    """The checkout's commit, with '+dirty' when files differ from it."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                                text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=cwd, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty.strip() else "")
 
 
 def seed_summary(values: list[float]) -> dict[str, float]:
@@ -74,26 +47,6 @@ def seed_summary(values: list[float]) -> dict[str, float]:
     std = float(arr.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
     return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
-
-
-def build_record(params: dict[str, Any], data: dict[str, Any], param_count: int,
-                 seed_records: list[dict[str, Any]], started: str) -> dict[str, Any]:
-    accuracies = [s["metrics"]["test_accuracy"] for s in seed_records]
-    return {
-        "name": params["run_name"],
-        "status": "ok",
-        "params": params,
-        "data": data,
-        "param_count": param_count,
-        "seeds": seed_records,
-        "test_accuracy": seed_summary(accuracies),
-        "train_seconds_total": sum(s["train_seconds"] for s in seed_records),
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "env": environment(),
-        "git_commit": git_commit(),
-        "started": started,
-        "finished": now(),
-    }
 
 
 def write_json_atomic(path: Path | str, record: dict[str, Any]) -> None:
@@ -113,6 +66,26 @@ def write_bytes_atomic(path: Path | str, content: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_checked(path: Path) -> dict[str, Any]:
+    """A record the summary can use, or RecordError naming the file and what is wrong:
+    a foreign or older file fails here with one line, not later with a KeyError."""
+    try:
+        record = load(path)
+    except (OSError, ValueError) as err:
+        raise RecordError(f"{path}: not a readable results record ({err})") from err
+    if not isinstance(record, dict) or record.get("status") not in set(Status):
+        raise RecordError(f"{path}: not an mlplab results record (no valid 'status')")
+    if record["status"] == Status.OK:
+        if record.get("schema") != RECORD_SCHEMA:
+            raise RecordError(f"{path}: results record schema {record.get('schema')!r}, "
+                              f"expected {RECORD_SCHEMA}: rebuild it with "
+                              f"`make report REPORT_ARGS=--force`")
+        missing = [k for k in ("name", "params", "data", "seeds") if k not in record]
+        if missing:
+            raise RecordError(f"{path}: results record lacks {', '.join(missing)}")
+    return record
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlplab.data import N_PIXELS
+from mlplab.datafiles import N_PIXELS
 
 
 def layers_label(hidden_layers: Sequence[int], n_classes: int = 10) -> str:

@@ -6,7 +6,6 @@ HTTP Range request; only a file whose sha256 matches is renamed to its final nam
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import urllib.error
@@ -14,6 +13,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlplab.datafiles import sha256_files
 
 CHUNK = 1 << 16
 
@@ -38,33 +39,25 @@ class DownloadError(RuntimeError):
     """A download that did not produce a verified file; the message says what to do."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(remote: Remote, dest_dir: Path, *, timeout: float = 30,
           progress: Callable[[int, int | None], None] | None = None) -> Path:
     """Return ``dest_dir/filename`` with a verified checksum, downloading what is missing."""
     dest_dir = Path(dest_dir)
     final = dest_dir / remote.filename
-    if final.exists() and _sha256(final) == remote.sha256:
+    if final.exists() and sha256_files([final]) == remote.sha256:
         return final
     dest_dir.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + ".part")
     resumed = part.exists() and part.stat().st_size > 0
-    if resumed and _sha256(part) == remote.sha256:  # finished but not yet renamed
+    if resumed and sha256_files([part]) == remote.sha256:  # finished but not yet renamed
         os.replace(part, final)
         return final
     _transfer(remote.url, part, timeout, progress)
-    actual = _sha256(part)
+    actual = sha256_files([part])
     if actual != remote.sha256 and resumed:  # a stale .part may not match: start over once
         part.unlink()
         _transfer(remote.url, part, timeout, progress)
-        actual = _sha256(part)
+        actual = sha256_files([part])
     if actual != remote.sha256:
         part.unlink()
         raise DownloadError(f"{remote.url}: checksum mismatch (expected sha256 "

@@ -1,7 +1,7 @@
-"""Figures for the loss-function section, in the report's one style (mlplab.plots).
+"""Figures for the loss-function section, in the report's one style (mlplab.lab.plots).
 
 Cross-entropy is always blue and solid, mean squared error vermillion and dashed; accuracy
-is bluish green. Each figure is shown with alt text generated from its data (mlplab.alt_text).
+is bluish green. Each figure is shown with alt text generated from its data (mlplab.lab.alt_text).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from mlplab import alt_text
-from mlplab.plots import OKABE_ITO, show, use_style
+from mlplab.lab import alt_text
+from mlplab.lab.plots import OKABE_ITO, show, use_style
 
 CE_COLOUR, MSE_COLOUR, ACCURACY_COLOUR = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]
 GAP_LABEL = "logit gap: wrong class minus true class"

@@ -10,18 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from mlplab import data as data_mod
-from mlplab import models
-from mlplab.backend import native_stderr_silenced
-from mlplab.seeding import seed_training
+from mlplab.lab import data as data_mod
+from mlplab.lab import models
+from mlplab.lab.backend import native_stderr_silenced
+from mlplab.lab.seeding import seed_training
+from mlplab.params import EPOCH_PROGRESS_ENV
 
 # Steps run inside one call into TensorFlow on the fast path. The updates are the same
 # as Keras' default loop (same batches, same order); only Python overhead is saved.
 STEPS_PER_EXECUTION = 256
 VALIDATION_BATCH = 1024
-# Set by the runner for a single run: epochs are then reported on the terminal running
-# `make report` (the kernel's own stdout), not in the notebook.
-EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
 
 
 @dataclass
@@ -208,7 +206,7 @@ def run_experiment(params: dict[str, Any], dataset: data_mod.Dataset | None = No
     prepared = prepare(dataset, split, params["scale_inputs"])
     n_classes = len(dataset.class_names)
     if params["fast_training"]:  # all seeds together in one compiled graph
-        from mlplab import multiseed
+        from mlplab.lab import multiseed
 
         seeds = multiseed.fit_seeds(params, prepared, params["seeds"], n_classes)
     else:  # Keras' own fit, one seed after another

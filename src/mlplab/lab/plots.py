@@ -6,7 +6,7 @@ relies on colour alone: lines also differ by marker or line style. Fonts are lar
 axis says what it measures and in what unit.
 
 Each function displays its own figure through ``show``: a PNG whose alt text, generated
-from the plotted data by ``mlplab.alt_text``, tells a screen-reader user what the figure
+from the plotted data by ``mlplab.lab.alt_text``, tells a screen-reader user what the figure
 shows, followed by the numbers as a table in a ``<details>`` element where a reader may want
 them. It returns the (closed) figure; end the call with ``;`` in a notebook.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mlplab import alt_text
+from mlplab.lab import alt_text
 
 # Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
 # white), then orange and sky blue (about 2.3:1: used only with a marker and line style).

@@ -18,8 +18,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlplab import experiments, params, results, runner
-from mlplab.data import DataError
+from mlplab import params, results
+from mlplab.datafiles import DataError
+from mlplab.pipeline import experiments, runner
 from mlplab.wording import layers_label
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
@@ -68,7 +69,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     if args.only:  # execute only these; the index still covers the whole suite
         jobs = [job for job in jobs if job["name"] in args.only]
     runs_dir.mkdir(parents=True, exist_ok=True)
-    from mlplab import html
+    from mlplab.pipeline import html
 
     html.install_assets(report_dir)
     start = time.perf_counter()
@@ -98,7 +99,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
 
 def cmd_params(args: argparse.Namespace) -> int:
     if args.sync or args.check:
-        from mlplab import notebook
+        from mlplab.pipeline import notebook
 
         changed = notebook.sync_parameters(Path(args.notebook), write=args.sync)
         if args.check and changed:
@@ -122,7 +123,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from mlplab import download
+    from mlplab.pipeline import download
 
     path = download.fetch(download.KNOWN[args.name], Path(args.data_dir))
     print(f"{path} ok (sha256 verified)")
@@ -130,7 +131,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from mlplab import bench
+    from mlplab.lab import bench
 
     result = bench.run(args.dataset, args.hidden_layers, args.epochs, args.seeds,
                        max_samples=args.max_samples)

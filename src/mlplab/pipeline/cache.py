@@ -25,13 +25,14 @@ from pathlib import Path
 
 import nbformat
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/mlplab
 LOCK_FILE = Path("requirements.lock")
 # Kernel-side modules whose code decides the trained networks and the results record.
-RESULT_MODULES = ("backend.py", "data.py", "models.py", "multiseed.py", "params.py",
-                  "results.py", "seeding.py", "train.py")
-# Modules that only turn an executed notebook into a page.
-RENDER_ONLY = ("html.py", "templates")
+RESULT_MODULES = ("datafiles.py", "params.py", "results.py", "lab/backend.py", "lab/data.py",
+                  "lab/models.py", "lab/multiseed.py", "lab/record.py", "lab/seeding.py",
+                  "lab/train.py")
+# What only turns an executed notebook into a page.
+RENDER_ONLY = ("pipeline/html.py", "pipeline/templates/")
 METADATA_KEY = "mlplab"  # executed notebooks carry their page key under this metadata key
 INJECTED_TAG = "injected-parameters"  # papermill's cell with a run's parameters
 
@@ -82,7 +83,7 @@ class Hasher:
             package_hash(lambda rel: str(rel) in RESULT_MODULES).encode())
         self.code_base = hash_bytes(
             code_cells, lock_bytes,
-            package_hash(lambda rel: rel.parts[0] not in RENDER_ONLY).encode())
+            package_hash(lambda rel: not str(rel).startswith(RENDER_ONLY)).encode())
         self.page_base = hash_bytes(notebook_text.encode(), package_hash().encode())
 
     def keys(self, params: dict, data_sha: str) -> Keys:

@@ -10,7 +10,7 @@ SPLIT_SEED = 0
 
 def seed_training(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow and make TensorFlow's CPU ops deterministic."""
-    from mlplab.backend import tensorflow
+    from mlplab.lab.backend import tensorflow
 
     tf = tensorflow()
     import keras

@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from mlplab import data as data_mod
 from mlplab import params as P
-from mlplab import results, train
-from mlplab.models import param_count
+from mlplab import results
+from mlplab.lab import data as data_mod
+from mlplab.lab import record, train
+from mlplab.lab.models import param_count
 
 # What issue 14 asks of `make bench` on the default data (mnist-5k).
 TARGETS = {"speedup_total": 3.0, "speedup_per_epoch": 4.0}
@@ -68,7 +69,8 @@ def overheads() -> dict[str, float]:
             [sys.executable, "-m", "papermill", str(nb), str(Path(tmp) / "out.ipynb"),
              "--kernel", "python3", "--no-progress-bar"])
         out["nbconvert_html"] = _timed(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from mlplab import html;"
+            [sys.executable, "-c", "import sys; from pathlib import Path; "
+             "from mlplab.pipeline import html; "
              "html.render(Path(sys.argv[1]), Path(sys.argv[2]), assets_href='assets')",
              str(Path(tmp) / "out.ipynb"), str(Path(tmp) / "out.html")])
     return out
@@ -112,7 +114,7 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
     share of the batched fit is the call's wall time divided by the number of seeds (and
     per epoch likewise), which is what the speed-ups compare with one Keras fit.
     """
-    from mlplab import multiseed
+    from mlplab.lab import multiseed
 
     ds = data_mod.load(dataset)
     split = data_mod.split(ds, 0.3, 0.3, max_samples)
@@ -164,6 +166,6 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
                                   if len(diffs) > 1 else float("nan")),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "overheads_seconds": overheads(),
-        "env": results.environment(),
+        "env": record.environment(),
         "finished": results.now(),
     }

@@ -1,8 +1,8 @@
 """The classroom kit: a student notebook, its key, an autograder, lecture slides and a PDF.
 
-``make handout`` runs ``python -m mlplab.handout build``. Its sources are the report's:
+``make handout`` runs ``python -m mlplab.pipeline.handout build``. Its sources are the report's:
 notebooks/handout.ipynb is an otter-grader master notebook (questions, solutions and checks
-in one file) that trains with ``mlplab.train`` and checks answers with mlplab's own functions;
+in one file) that trains with ``mlplab.lab.train`` and checks answers with mlplab's own functions;
 the slides are the master notebook notebooks/mlp_lab.ipynb, executed. Into report/handout/:
 
 - ``handout.ipynb``: the student notebook (no outputs, no solutions; its checks travel in its
@@ -10,7 +10,8 @@ the slides are the master notebook notebooks/mlp_lab.ipynb, executed. Into repor
   the same notebook to read or print;
 - ``key/handout.ipynb`` and ``key/handout.html``: the instructor's key, executed, every check
   passing (the build fails otherwise);
-- ``autograder.zip``: otter's grading configuration, for ``python -m mlplab.handout grade``,
+- ``autograder.zip``: otter's grading configuration, for
+  ``python -m mlplab.pipeline.handout grade``,
   which grades a folder of submitted notebooks without Docker and writes a CSV of scores;
 - ``slides.html``: reveal.js slides of the master notebook, with reveal.js and MathJax copied
   beside them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
@@ -122,7 +123,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from mlplab.runner import ipc_kernel_manager
+    from mlplab.pipeline.runner import ipc_kernel_manager
 
     with _kernel_sockets() as sockets:
         client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
@@ -281,7 +282,7 @@ def chromium() -> str:
     path = shutil.which(CHROMIUM)
     if path is None:
         raise HandoutError("handout.pdf needs Debian's chromium (apt-get install chromium); "
-                           "or build without it: python -m mlplab.handout build --no-pdf")
+                           "or build without it: python -m mlplab.pipeline.handout build --no-pdf")
     return path
 
 
@@ -312,7 +313,7 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
     report/runs/<name>.ipynb); by default the master notebook is executed with its own
     defaults. ``execute_the_key=False`` keeps the key unexecuted (and unchecked).
     """
-    from mlplab import html
+    from mlplab.pipeline import html
 
     out, source = Path(out), Path(source)
     for path in (source, master, slides_from):
@@ -468,7 +469,7 @@ def _num(x: float) -> str:
 # --- Command line -----------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlplab.handout", description=__doc__
+    parser = argparse.ArgumentParser(prog="python -m mlplab.pipeline.handout", description=__doc__
                                      .split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build the classroom kit into report/handout/")

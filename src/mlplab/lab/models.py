@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplab.data import N_PIXELS
+from mlplab.datafiles import N_PIXELS
 
 
 def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: int = 10) -> int:
@@ -18,13 +18,13 @@ def build(params: dict[str, Any], n_classes: int = 10, seed: int | None = None):
 
     With ``seed`` the initial weights are those of that training seed, so a page that shows
     an untrained network shows the same one every time it is built."""
-    from mlplab.backend import tensorflow
+    from mlplab.lab.backend import tensorflow
 
     tensorflow()
     import keras
 
     if seed is not None:
-        from mlplab.seeding import seed_training
+        from mlplab.lab.seeding import seed_training
 
         seed_training(seed)
     layers = [keras.Input(shape=(N_PIXELS,), name="pixels")]

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from mlplab import data as data_mod
 from mlplab import outcomes
-from mlplab.models import param_count
+from mlplab.lab import data as data_mod
+from mlplab.lab.models import param_count
+from mlplab.lab.theory import EPSILON
 from mlplab.outcomes import Kind
 from mlplab.results import seed_summary
-from mlplab.theory import EPSILON
 from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
 
 

@@ -24,10 +24,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from mlplab import cache, results
-from mlplab import data as data_mod
-from mlplab.experiments import RunSpec
+from mlplab import datafiles, results
+from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.pipeline import cache
+from mlplab.pipeline.experiments import RunSpec
 
 MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
 SUMMARY_NOTEBOOK = Path("notebooks/summary.ipynb")
@@ -66,9 +68,9 @@ OUTPUT_SUFFIXES = (".ipynb", ".html", ".student.html", ".json")
 def _data_sha(dataset: str, root: Path, memo: dict[str, str]) -> str:
     """The data's sha256; relative paths are relative to the project root, as in kernels."""
     if dataset not in memo:
-        named = dataset in data_mod.NAMED
+        named = dataset in datafiles.NAMED
         target = dataset if named else str(root / dataset)
-        memo[dataset] = data_mod.sha256_files(data_mod.resolve(target, root / "data"))
+        memo[dataset] = datafiles.sha256_files(datafiles.resolve(target, root / "data"))
     return memo[dataset]
 
 
@@ -102,7 +104,7 @@ def render_run(job: dict[str, Any]) -> dict[str, Any]:
     Falls back to executing it when the cached notebook no longer fits."""
     import nbformat
 
-    from mlplab import html
+    from mlplab.pipeline import html
 
     start = time.perf_counter()
     paths = Paths(Path(job["runs_dir"]), job["name"])
@@ -128,9 +130,8 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     and returns bytes, so the driver alone decides what lands in report/.
     """
     import nbformat
-    import papermill
 
-    from mlplab import html
+    from mlplab.pipeline import html
 
     name = job["name"]
     started = results.now()
@@ -149,12 +150,8 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
         parameters = {**job["params"], "results_path": str(record_path)}
         error = None
         try:
-            papermill.execute_notebook(
-                str(notebook_in), str(notebook_out), parameters=parameters,
-                kernel_name="python3", language="python", cwd=job["cwd"],
-                progress_bar=False, execution_timeout=job["timeout"], log_output=False,
-                kernel_manager_class=ipc_kernel_manager(sockets),
-            )
+            execute_notebook(notebook_in, notebook_out, parameters, job["cwd"], sockets,
+                             timeout=job["timeout"])
         except Exception as err:  # the notebook's own error, a timeout or a dead kernel
             error = _one_line(err)
         if error is None and not record_path.exists():
@@ -181,6 +178,19 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def execute_notebook(source: Path, out: Path, parameters: dict[str, Any], cwd: Path | str,
+                     sockets: Path, timeout: float | None = None) -> None:
+    """papermill with the runner's settings: a fresh python3 kernel over Unix sockets in
+    ``sockets``, started in ``cwd``, no progress bar, ``timeout`` seconds per cell."""
+    import papermill
+
+    papermill.execute_notebook(str(source), str(out), parameters=parameters,
+                               kernel_name="python3", language="python", cwd=str(cwd),
+                               progress_bar=False, execution_timeout=timeout,
+                               log_output=False,
+                               kernel_manager_class=ipc_kernel_manager(sockets))
 
 
 def ipc_kernel_manager(sockets: Path) -> type:
@@ -351,20 +361,6 @@ class Progress:
               flush=True)
 
 
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
              on_done: Callable[[dict[str, Any]], None]) -> None:
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler.
@@ -387,10 +383,9 @@ def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
 
 
 def _run_here(jobs: list[dict[str, Any]], on_done: Callable[[dict[str, Any]], None]) -> None:
-    from mlplab.train import EPOCH_PROGRESS_ENV
-
+    # One run: its kernel reports epochs on this terminal.
     progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
-    with _environ(**progress):  # one run: its kernel reports epochs on this terminal
+    with mock.patch.dict(os.environ, progress):
         for job in jobs:
             on_done(execute_run(job))
 
@@ -405,7 +400,8 @@ def _run_on_dask(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
         # Kernels inherit the workers' environment: share the cores between the runs instead
         # of every TensorFlow using them all (faster here, and the results are identical).
         threads = str(max(1, (os.cpu_count() or 1) // n_jobs))
-        with (_environ(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1"),
+        with (mock.patch.dict(os.environ, {"TF_NUM_INTRAOP_THREADS": threads,
+                                           "TF_NUM_INTEROP_THREADS": "1"}),
               dask.config.set({"temporary-directory": str(tmp_dir)})):
             cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
@@ -445,7 +441,7 @@ def build_processes() -> Iterator[str]:
     the interrupt unwinds) or any exception, those still running are killed."""
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        with (_environ(**{BUILD_ENV: token}),
+        with (mock.patch.dict(os.environ, {BUILD_ENV: token}),
               _on_stop_signal(lambda: stop_build_processes(token))):
             yield token
     except BaseException:
@@ -554,7 +550,7 @@ def _signals_ignored() -> Iterator[None]:
 def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
          timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Jobs to execute or re-render, and every run's results key (up-to-date runs get no
-    job; see ``mlplab.cache`` for what each key covers)."""
+    job; see ``mlplab.pipeline.cache`` for what each key covers)."""
     notebook_text = (root / MASTER_NOTEBOOK).read_text()
     hasher = cache.Hasher(root, notebook_text)
     memo: dict[str, str] = {}
@@ -597,9 +593,8 @@ def manifest(specs: list[RunSpec], keys: dict[str, str], runs_dir: Path,
 def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
                 bench_file: Path, force: bool) -> bool:
     """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
-    import papermill
 
-    from mlplab import html
+    from mlplab.pipeline import html
     from mlplab.summary import records as summary_records
 
     lock = root / cache.LOCK_FILE
@@ -619,12 +614,9 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     executed = report_dir / ".index.tmp.ipynb"
     sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
-        papermill.execute_notebook(str(root / SUMMARY_NOTEBOOK), str(executed),
-                                   parameters={"report_dir": str(report_dir.resolve()),
-                                               "bench_file": str(bench_file.resolve())},
-                                   kernel_name="python3", language="python", cwd=str(root),
-                                   progress_bar=False,
-                                   kernel_manager_class=ipc_kernel_manager(sockets))
+        execute_notebook(root / SUMMARY_NOTEBOOK, executed,
+                         {"report_dir": str(report_dir.resolve()),
+                          "bench_file": str(bench_file.resolve())}, root, sockets)
         html.render(executed, index, assets_href="assets", hide_input=True)
         results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
     finally:

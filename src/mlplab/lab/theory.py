@@ -50,7 +50,7 @@ def cross_entropy_by_hand(y_true_onehot: np.ndarray, probs: np.ndarray,
 def cross_entropy_keras(y_true: np.ndarray, probs: np.ndarray) -> float:
     """Keras' own CategoricalCrossentropy (mean over the batch), the reference for the hand
     formula. ``probs`` are probabilities (a model's softmax output), not logits."""
-    from mlplab.backend import tensorflow
+    from mlplab.lab.backend import tensorflow
 
     tensorflow()
     import keras
@@ -123,7 +123,7 @@ def autodiff_gradients(gap: float, n_classes: int = 10) -> tuple[float, float]:
     softmax activation hands the logits to the loss, which then uses the fused, unclipped
     softmax-cross-entropy whose gradient is p - y.
     """
-    from mlplab.backend import tensorflow
+    from mlplab.lab.backend import tensorflow
 
     tf = tensorflow()
     import keras
@@ -200,7 +200,7 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
     """
     import pandas as pd
 
-    from mlplab.train import predict_probabilities
+    from mlplab.lab.train import predict_probabilities
 
     rng = np.random.default_rng(seed)
     variables = list(model.trainable_variables)

@@ -3,7 +3,7 @@
 A screen-reader user gets what a sighted reader sees: what the figure shows and the
 numbers that matter, stated from the data so the text stays true for every parameter set
 (one epoch, one seed, a collapsed network, ten clothing classes...). Pure functions of
-plain data: ``mlplab.plots`` and ``mlplab.theory_plots`` call them with what they draw.
+plain data: ``mlplab.lab.plots`` and ``mlplab.lab.theory_plots`` call them with what they draw.
 """
 
 from __future__ import annotations

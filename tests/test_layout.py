@@ -1,0 +1,91 @@
+"""The package's rooms say where code runs, and imports point one way.
+
+- common (``mlplab/*.py``): parameters, record I/O and schema, wording, outcomes, data
+  file locations. Imports only common modules.
+- ``mlplab.lab``: imported inside the notebook kernel (data, models, training, theory,
+  narrative, plots). May import common and summary.
+- ``mlplab.summary``: reads results records. Imports only common.
+- ``mlplab.pipeline``: the driver (parameters files, runner, cache, rendering, CLI). Imports
+  common and summary, never lab (the driver never imports TensorFlow); the one exception is
+  the CLI's ``bench`` command, which trains on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "mlplab"
+ALLOWED = {"common": {"common"}, "lab": {"common", "lab", "summary"},
+           "summary": {"common", "summary"}, "pipeline": {"common", "pipeline", "summary"}}
+EXCEPTIONS = {("pipeline/cli.py", "mlplab.lab.bench")}  # `mlplab bench` trains on purpose
+TENSORFLOW = ("tensorflow", "keras")
+
+
+def room_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in ALLOWED else "common"
+
+
+PACKAGES = {"mlplab", "mlplab.lab", "mlplab.pipeline", "mlplab.summary"}
+
+
+def imports(path: Path) -> set[str]:
+    """Every module imported anywhere in the file, function bodies included
+    (``from mlplab.lab import train`` imports the module ``mlplab.lab.train``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= ({f"{node.module}.{alias.name}" for alias in node.names}
+                      if node.module in PACKAGES else {node.module})
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_one_way(path: Path):
+    rel = path.relative_to(PACKAGE)
+    room = rel.parts[0] if len(rel.parts) > 1 else "common"
+    bad = []
+    for name in imports(path):
+        if not name.startswith("mlplab.") or (str(rel), name) in EXCEPTIONS:
+            continue
+        if room_of(name) not in ALLOWED[room]:
+            bad.append(name)
+    assert bad == [], f"{rel} ({room}) imports {bad}"
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if "lab" not in p.relative_to(PACKAGE).parts],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_kernel_room_imports_tensorflow(path: Path):
+    assert not {n for n in imports(path) if n.split(".")[0] in TENSORFLOW}
+
+
+def test_the_rule_catches_a_wrong_way_import(tmp_path: Path):
+    bad = tmp_path / "x.py"
+    bad.write_text("def f():\n    from mlplab.lab import train\n")
+    assert imports(bad) == {"mlplab.lab.train"} and room_of("mlplab.lab.train") == "lab"
+    assert "lab" not in ALLOWED["pipeline"]
+
+
+def test_data_paths_resolve_against_the_project_root_from_notebooks(monkeypatch):
+    """A kernel started by `make lab` runs in notebooks/; data still resolves."""
+    from mlplab import datafiles
+
+    monkeypatch.chdir(ROOT / "notebooks")
+    if not (ROOT / "data" / "mnist.npz").exists():
+        with pytest.raises(datafiles.DataError, match=str(ROOT / "data" / "mnist.npz")):
+            datafiles.resolve("mnist")
+    else:
+        assert datafiles.resolve("mnist") == [ROOT / "data" / "mnist.npz"]
+    assert datafiles.resolve("notebooks/experiments.yaml") == [
+        ROOT / "notebooks" / "experiments.yaml"]
+    assert os.getcwd() == str(ROOT / "notebooks")
