@@ -7,6 +7,8 @@ corrected test, and words that follow each run's fate (learned, collapsed, ...).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
@@ -39,7 +41,8 @@ def record(name: str, accuracies: list[float], epochs_run: int = 20, seeds=None,
                  "best_epoch": max(1, epochs_run - 2), "train_seconds": 2.0,
                  "seconds_per_epoch": 0.1, "test_predicted_counts": counts}
                 for s, a in zip(seeds, accuracies, strict=True)]
-    return {"name": name, "status": "ok", "params": p, "param_count": 1, "seeds": per_seed,
+    return {"schema": 2, "name": name, "status": "ok", "params": p, "param_count": 1,
+            "seeds": per_seed,
             "data": {"n_train": 2450, "n_test": n_test, "source": "mnist-5k",
                      "class_names": [str(d) for d in range(10)]}}
 
@@ -254,3 +257,22 @@ def test_cost_sentence_follows_the_timings():
     assert "does not follow the parameter count" in sections.cost_sentence(s)
     s["train_seconds"] = [2.0, 3.0]
     assert "grows with every step up in size" in sections.cost_sentence(s)
+
+
+def test_old_or_foreign_records_fail_with_one_clear_line(tmp_path):
+    from mlplab import results
+
+    good = record("ok", [0.9, 0.91])
+    old = {**good, "schema": 1}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "foreign.json").write_text('{"accuracy": 0.9}')
+    manifest = [{"name": "old", "status": "ok", "record": "old.json"}]
+    with pytest.raises(results.RecordError, match=r"old.json: results record schema 1, "
+                       r"expected 2: rebuild it with `make report REPORT_ARGS=--force`"):
+        records.load_records(tmp_path, manifest)
+    with pytest.raises(results.RecordError, match="foreign.json: not an mlplab results record"):
+        records.load_records(tmp_path, [{"name": "x", "status": "ok",
+                                         "record": "foreign.json"}])
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    assert records.load_records(tmp_path, [{"name": "ok", "status": "ok",
+                                            "record": "good.json"}])[0]["name"] == "ok"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab import results
-from mlplab.results import RECORD_SCHEMA
+from mlplab.results import RECORD_SCHEMA, Status
 
 PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "scikit-learn",
             "papermill", "nbconvert")
@@ -62,7 +62,7 @@ def build_record(params: dict[str, Any], data: dict[str, Any], param_count: int,
     return {
         "schema": RECORD_SCHEMA,
         "name": params["run_name"],
-        "status": "ok",
+        "status": Status.OK,
         "params": params,
         "data": data,
         "param_count": param_count,

@@ -21,6 +21,7 @@ from pathlib import Path
 from mlplab import params, results
 from mlplab.datafiles import DataError
 from mlplab.pipeline import experiments, runner
+from mlplab.results import Status
 from mlplab.wording import layers_label
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
@@ -88,7 +89,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
         rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
                                      args.force or bool(jobs))
-    failed = [e for e in manifest if e["status"] == "failed"]
+    failed = [e for e in manifest if e["status"] == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
     for entry in failed:

@@ -30,6 +30,7 @@ from mlplab import datafiles, results
 from mlplab.params import EPOCH_PROGRESS_ENV
 from mlplab.pipeline import cache
 from mlplab.pipeline.experiments import RunSpec
+from mlplab.results import Status
 
 MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
 SUMMARY_NOTEBOOK = Path("notebooks/summary.ipynb")
@@ -78,7 +79,7 @@ def cached_ok(paths: Paths, key: str) -> bool:
     """Whether the run's files are complete and its record was made with results key ``key``."""
     return (all(paths.file(s).exists() for s in OUTPUT_SUFFIXES)
             and (record := _record(paths)) is not None
-            and record.get("status") == "ok" and record.get("cache_key") == key)
+            and record.get("status") == Status.OK and record.get("cache_key") == key)
 
 
 def _record(paths: Paths) -> dict[str, Any] | None:
@@ -119,7 +120,7 @@ def render_run(job: dict[str, Any]) -> dict[str, Any]:
             page = Path(scratch) / f"{job['name']}{suffix}"
             html.render(merged, page, assets_href="../assets", exclude_tags=exclude)
             files[suffix] = page.read_bytes()
-    return {"name": job["name"], "status": "ok", "error": None, "files": files,
+    return {"name": job["name"], "status": Status.OK, "error": None, "files": files,
             "seconds": time.perf_counter() - start}  # land() replaces the pages together
 
 
@@ -168,7 +169,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
         if error is None:
             record = results.load(record_path)
         else:
-            record = {"name": name, "status": "failed", "error": error,
+            record = {"name": name, "status": Status.FAILED, "error": error,
                       "params": job["params"], "started": started, "finished": results.now()}
         record["cache_key"], record["code_key"] = job["cache_key"], job["code_key"]
         record["wall_seconds"] = time.perf_counter() - clock
@@ -223,7 +224,7 @@ def land(outcome: dict[str, Any], runs_dir: Path) -> None:
     paths = Paths(runs_dir, outcome["name"])
     if paths.file(".json").parent != runs_dir:
         raise ValueError(f"run name {outcome['name']!r} would write outside {runs_dir}")
-    failed = outcome["status"] != "ok"
+    failed = outcome["status"] != Status.OK
     replace_together([(paths.file(suffix, failed), outcome["files"][suffix])
                       for suffix in OUTPUT_SUFFIXES if suffix in outcome["files"]])
     if not failed:
@@ -350,11 +351,11 @@ class Progress:
 
     def update(self, outcome: dict[str, Any]) -> None:
         self.done += 1
-        self.failed += outcome["status"] != "ok"
+        self.failed += outcome["status"] != Status.OK
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done)
         filled = round(self.width * self.done / self.total)
-        status = "ok" if outcome["status"] == "ok" else "FAILED"
+        status = Status.OK if outcome["status"] == Status.OK else "FAILED"
         print(f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} runs, "
               f"{self.failed} failed, {elapsed:.0f}s elapsed, ETA {eta:.0f}s | "
               f"{outcome['name']} {status} ({outcome['seconds']:.1f}s)", file=self.out,
@@ -576,7 +577,7 @@ def manifest(specs: list[RunSpec], keys: dict[str, str], runs_dir: Path,
         failed = paths.file(".json", failed=True)
         ok = cached_ok(paths, keys[spec.name])
         record = paths.file(".json") if ok else failed
-        status = "ok" if ok else "failed" if failed.exists() else "not run"
+        status = Status.OK if ok else Status.FAILED if failed.exists() else Status.NOT_RUN
         entry = {"name": spec.name, "params": spec.params, "status": status,
                  "record": str(record.relative_to(report_dir)),
                  "page": str(paths.file(".html", not ok).relative_to(report_dir)),

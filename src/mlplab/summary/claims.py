@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab import outcomes
+from mlplab.results import Status
 from mlplab.summary.records import find_run, plain_runs
 from mlplab.summary.stats import Family, diff_fmt, fmt, sentence, verdict
 from mlplab.wording import layers_label, pct, points, span
@@ -128,13 +129,13 @@ def claims_table(df: pd.DataFrame, family: Family) -> pd.DataFrame:
 
 
 def _train_sizes(records: list[dict[str, Any]]) -> list[int]:
-    return sorted({r["data"]["n_train"] for r in records if r["status"] == "ok"})
+    return sorted({r["data"]["n_train"] for r in records if r["status"] == Status.OK})
 
 
 def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     """How our runs' data and training differ from the assignment's, so a verdict is read
     in its regime: 'not resolved' here cannot refute a single run made in another."""
-    ok = [r for r in records if r["status"] == "ok"]
+    ok = [r for r in records if r["status"] == Status.OK]
     if not ok:
         return ""
     sizes, sources = _train_sizes(ok), sorted({r["data"]["source"] for r in ok})
@@ -165,7 +166,7 @@ def smallest_claimed_gap() -> float:
 
 
 def _mean(df: pd.DataFrame, run: str, column: str) -> float:
-    return float(df.loc[(df["run"] == run) & (df["status"] == "ok"), column].mean())
+    return float(df.loc[(df["run"] == run) & (df["status"] == Status.OK), column].mean())
 
 
 RAW_VS_SCALED = Question(net([50, 50], **E20), net([50, 50], **E20, scale_inputs=False),
@@ -221,7 +222,7 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
         "times equals the ratio of epoch times; a run's slowest step, though, includes "
         "one-off work such as compilation and says little about either. Compare time "
         "measured around the whole training, as the *Accuracy against cost* figure does.")
-    ok = df[df["status"] == "ok"]
+    ok = df[df["status"] == Status.OK]
     if ok["seed"].nunique() > 1:
         learned = _learned_runs(records)
         spread = ok[ok["run"].isin(learned)].groupby("run")["test_accuracy"].agg(
@@ -240,7 +241,7 @@ def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
     """Runs in which every seed learned (none collapsed, stalled or diverged)."""
     names = set()
     for r in records:
-        if r["status"] != "ok":
+        if r["status"] != Status.OK:
             continue
         k = len(r["data"]["class_names"])
         kinds = {outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),

@@ -30,8 +30,10 @@ def load_manifest(report_dir: Path) -> list[dict[str, Any]]:
 
 def load_records(report_dir: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each run's record; a run never executed (e.g. left out by --only) gets a stub."""
-    return [results.load(Path(report_dir) / entry["record"]) if entry["status"] != "not run"
-            else {"name": entry["name"], "status": "not run", "params": entry["params"]}
+    return [results.load_checked(Path(report_dir) / entry["record"])
+            if entry["status"] != results.Status.NOT_RUN
+            else {"name": entry["name"], "status": results.Status.NOT_RUN.value,
+                  "params": entry["params"]}
             for entry in manifest]
 
 
@@ -60,7 +62,7 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Per run: seeds, mean ± std and 95% interval of ``metric``, epochs and time."""
-    ok = df[df["status"] == "ok"]
+    ok = df[df["status"] == results.Status.OK]
     rows = []
     for run, group in ok.groupby("run", sort=False):
         s = results.seed_summary(list(group[metric]))
@@ -82,7 +84,7 @@ def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str
     defaults = params.defaults()
     wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
               "hidden_layers": "x".join(map(str, hidden_layers))}
-    mask = df["status"] == "ok"
+    mask = df["status"] == results.Status.OK
     for key, value in wanted.items():
         mask &= df[key].isna() if value is None else (df[key] == value)
     names = list(df.loc[mask, "run"].unique())
@@ -95,7 +97,7 @@ def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str
 def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
     """Successful default-setting runs (cross-entropy, scaled, no early stopping) of ``epochs``."""
     defaults = params.defaults()
-    ok = df[df["status"] == "ok"]
+    ok = df[df["status"] == results.Status.OK]
     mask = ok["epochs"] == epochs
     for key in MATCHED:
         mask &= ok[key].isna() if defaults[key] is None else ok[key] == defaults[key]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab import outcomes
+from mlplab.results import Status
 from mlplab.summary import claims
 from mlplab.summary.claims import E1, E20, ES, Question, net
 from mlplab.summary.records import find_run, plain_runs
@@ -82,11 +83,11 @@ def answer(df: pd.DataFrame, family: Family, questions: list[Question]) -> list[
 
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Family) -> str:
     """How to read every interval on the page, and what they leave out."""
-    ok = df[df["status"] == "ok"]
+    ok = df[df["status"] == Status.OK]
     if not len(ok):
         return ""
     seeds = sorted(ok["seed"].dropna().unique())
-    n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == "ok"})
+    n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == Status.OK})
     typical = float(ok["test_accuracy"].median())
     se = np.sqrt(typical * (1 - typical) / min(n_test))
     methods = {c.method for c in family.by_key.values()}
@@ -151,7 +152,7 @@ def cost_sentence(plain_summary: pd.DataFrame) -> str:
 
 def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFrame, list[str]]:
     """Epochs run, best epoch, accuracy and time of early-stopped runs, and what they cost."""
-    ok = df[df["status"] == "ok"]
+    ok = df[df["status"] == Status.OK]
     es = ok[ok["early_stopping_patience"].notna()]
     table = es.groupby("run", sort=False).agg(
         network=("architecture", "first"), restore_best=("restore_best_weights", "first"),

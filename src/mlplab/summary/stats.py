@@ -15,6 +15,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from mlplab.results import Status
 from mlplab.wording import pct, plural, points
 
 ALPHA = 0.05  # two-sided: 95% intervals, and "resolved" means Holm-adjusted p < ALPHA
@@ -67,7 +68,7 @@ def _p(p: float) -> str:
 
 
 def _per_seed(df: pd.DataFrame, run: str, metric: str) -> pd.Series:
-    ok = df[(df["run"] == run) & (df["status"] == "ok")]
+    ok = df[(df["run"] == run) & (df["status"] == Status.OK)]
     return ok.set_index("seed")[metric].astype(float)
 
 

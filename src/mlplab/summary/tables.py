@@ -7,13 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from mlplab.results import Status
 from mlplab.summary.records import summarise
 from mlplab.wording import layers_label, points
 
 
 def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
     """Every run with its parameters, mean test accuracy, epochs, time and page link."""
-    summary = summarise(df).set_index("run") if (df["status"] == "ok").any() else None
+    summary = summarise(df).set_index("run") if (df["status"] == Status.OK).any() else None
     head = ("<table class='runs'><thead><tr><th>run</th><th>network</th><th>loss</th>"
             "<th>inputs</th><th>epochs (max)</th><th>early stopping</th><th>seeds</th>"
             "<th>test accuracy, mean ± sd (points)</th><th>epochs run</th>"
@@ -30,12 +31,12 @@ def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
         cells = [link, layers_label(p["hidden_layers"]), p["loss"].replace("_", " "),
                  "scaled [0,1]" if p["scale_inputs"] else "raw 0–255", str(p["epochs"]), stop,
                  str(len(p["seeds"]))]
-        if entry["status"] == "ok" and summary is not None and entry["name"] in summary.index:
+        if entry["status"] == Status.OK and summary is not None and entry["name"] in summary.index:
             s = summary.loc[entry["name"]]
             cells += [f"{100 * s['mean']:.1f}% ± {100 * s['std']:.1f}",
                       f"{s['epochs_run']:.1f}", f"{s['train_seconds']:.1f} s",
                       f"{int(s['param_count']):,}", "ok"]
-        elif entry["status"] == "not run":
+        elif entry["status"] == Status.NOT_RUN:
             cells += ["—", "—", "—", "—", "not run yet"]
         else:
             error = html.escape(entry.get("error") or "")
@@ -46,7 +47,7 @@ def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
 
 def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Where the numbers came from: versions, commit, data, seeds, hardware, time."""
-    ok = [r for r in records if r["status"] == "ok"]
+    ok = [r for r in records if r["status"] == Status.OK]
     if not ok:
         return {}
     first = ok[0]
