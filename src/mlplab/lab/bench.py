@@ -37,7 +37,9 @@ def flops_per_sample(hidden_layers: list[int]) -> int:
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     """Best float32 matrix-multiply rate here: the attainable arithmetic peak."""
-    import tensorflow as tf
+    from mlplab.lab.backend import tensorflow
+
+    tf = tensorflow()  # imported quietly: no start-up log lines on the terminal
 
     a = tf.random.normal((size, size))
     tf.linalg.matmul(a, a).numpy()

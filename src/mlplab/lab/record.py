@@ -36,8 +36,9 @@ def environment() -> dict[str, Any]:
         "packages": versions,
     }
     try:
-        import tensorflow as tf
+        from mlplab.lab.backend import tensorflow
 
+        tf = tensorflow()
         env["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
     except ImportError:
         env["gpus"] = None
