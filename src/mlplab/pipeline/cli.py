@@ -76,7 +76,10 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     start = time.perf_counter()
     print(f"{len(specs)} runs ({experiments.count_trainings(specs)} trainings over their seeds) "
           f"in {args.experiments}: {len(specs) - len(jobs)} up to date or skipped, "
-          f"{len(jobs)} to execute", file=sys.stderr)
+          f"{sum(j['action'] == 'execute' for j in jobs)} to execute"
+          + (f", {rerender} to re-render (prose or templates changed: no kernel)"
+             if (rerender := sum(j["action"] == "render" for j in jobs)) else ""),
+          file=sys.stderr)
     progress = runner.Progress(len(jobs))
 
     def on_done(outcome: dict) -> None:
@@ -88,7 +91,8 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     # One benchmark per checkout (`make bench`), shown by every report built from it.
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
         rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
-                                     args.force or bool(jobs))
+                                     args.force or any(j["action"] == "execute"
+                                                        for j in jobs))
     failed = [e for e in manifest if e["status"] == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
