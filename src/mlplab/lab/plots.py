@@ -130,7 +130,15 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
     ax_acc.set(xlabel="epoch", ylabel="accuracy (fraction correct)", title="Accuracy")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.get_major_locator().set_params(integer=True)
-    ax_acc.legend(loc="lower right")
+    if len(seeds) <= 3:
+        ax_acc.legend(loc="lower right")
+    else:  # twenty entries would cover the curves: explain the encoding once instead
+        from matplotlib.lines import Line2D
+
+        ax_acc.legend(handles=[Line2D([], [], color="black", label="training"),
+                               Line2D([], [], color="black", linestyle="--",
+                                      markerfacecolor="white", label="validation")],
+                      loc="lower right", title=f"one colour and marker per seed ({len(seeds)})")
     fig.tight_layout()
     return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows),
                 "the learning curves")
