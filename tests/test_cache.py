@@ -38,17 +38,12 @@ def make_root(tmp_path: Path, prose: str = "A first sentence.") -> Path:
     return root
 
 
-def build(root: Path) -> list[dict]:
-    specs = experiments.load(root / "exp.yaml")
+def build(root: Path) -> list[tuple[str, str]]:
+    """Plan and run a build; return what each planned run needed (name, action)."""
     runs_dir = root / "report/runs"
-    jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=120)
-    done = []
-
-    def on_done(outcome):
-        runner.land(outcome, runs_dir)
-        done.append(outcome)
-
-    runner.run_jobs(jobs, 1, None, on_done)
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, runs_dir, force=False,
+                          timeout=120)
+    runner.run_jobs(jobs, 1, None, lambda outcome: runner.land(outcome, runs_dir))
     return [(job["name"], job["action"]) for job in jobs]
 
 
