@@ -74,13 +74,10 @@ def test_student_edition_hides_solutions(built):
 def test_second_build_reuses_cache_quickly_without_tensorflow(built):
     suite, report_dir, _ = built
     good = (report_dir / "runs/tiny.json").read_bytes()
-    start = time.perf_counter()
     again = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
-                   "--only", "tiny")
-    elapsed = time.perf_counter() - start
+                   "--only", "tiny")  # mlplab() fails if the driver imported TensorFlow
     assert again.returncode == 1, again.stderr  # 'broken' is still failed: not hidden
     assert "0 to execute" in again.stderr and "index up to date" in again.stderr
-    assert elapsed < 10
     assert (report_dir / "runs/tiny.json").read_bytes() == good
 
 

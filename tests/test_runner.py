@@ -130,7 +130,15 @@ def test_killed_build_leaves_no_partial_files(tmp_path: Path):
             "jobs, _ = runner.plan(specs, root, root / 'report/runs', False, 120); "
             "runner.run_jobs(jobs, 1, None, lambda o: runner.land(o, root / 'report/runs'))")
     proc = subprocess.Popen([sys.executable, "-c", code, str(root)], start_new_session=True)
-    time.sleep(12)  # the kernel is now sleeping inside run b
+    # Kill once run b's kernel is up and sleeping in its cell (polling, not a fixed wait).
+    import psutil
+
+    deadline = time.monotonic() + 90
+    while not any("ipykernel" in " ".join(child.cmdline())
+                  for child in psutil.Process(proc.pid).children(recursive=True)):
+        assert time.monotonic() < deadline, "run b's kernel never started"
+        time.sleep(0.2)
+    time.sleep(3)  # past kernel start-up, inside the 59-second cell
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     after = {p.name: p.read_bytes() for p in runs_dir.iterdir()}

@@ -59,3 +59,10 @@ def test_early_stopping_records_best_epoch_and_restores(small):
     assert r.epochs_run == r.best_epoch + 1
     assert len(r.history["epoch_seconds"]) == r.epochs_run
     assert r.train_seconds >= sum(r.history["epoch_seconds"]) * 0.99
+    # The network tested is the restored one: its validation loss is the best epoch's, not
+    # the last epoch's, and the record says so.
+    val_loss = float(r.model.evaluate(prepared.x_val, prepared.y_val, verbose=0)[0])
+    best = r.history["val_loss"][r.best_epoch - 1]
+    assert val_loss == pytest.approx(best, rel=1e-5)
+    assert abs(val_loss - r.history["val_loss"][-1]) > 1e-4
+    assert r.metrics["val_loss"] == best and r.metrics["tested_epoch"] == r.best_epoch
