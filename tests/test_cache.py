@@ -44,7 +44,7 @@ def build(root: Path) -> list[tuple[str, str]]:
     jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, runs_dir, force=False,
                           timeout=120)
     runner.run_jobs(jobs, 1, None, lambda outcome: runner.land(outcome, runs_dir))
-    return [(job["name"], job["action"]) for job in jobs]
+    return [(job.name, job.action) for job in jobs]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

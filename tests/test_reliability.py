@@ -26,7 +26,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlplab import params
+from mlplab import params, results
 from mlplab.pipeline import runner
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ hold = os.environ.get("STANDIN_HOLD")
 while hold and os.path.exists(hold):  # a long training run, until the test lets it finish
     time.sleep(0.1)
 if results_path:
-    record = {"name": run_name, "status": "ok",
+    record = {"schema": 2, "name": run_name, "status": "ok", "data": {}, "seeds": [],
               "params": {p.name: globals()[p.name] for p in P.PARAMS}}
     json.dump(record, open(results_path, "w"))
 """
@@ -349,8 +349,9 @@ def test_a_disk_that_fills_midway_through_a_run_leaves_its_old_files(tmp_path: P
         return fd, path
 
     monkeypatch.setattr(runner.tempfile, "mkstemp", filling_mkstemp)
-    outcome = {"name": "a", "status": "ok",
-               "files": {s: b"new " + s.encode() * 10_000 for s in runner.OUTPUT_SUFFIXES}}
+    outcome = runner.Outcome("a", results.Status.OK, None,
+                             {s: b"new " + s.encode() * 10_000 for s in runner.OUTPUT_SUFFIXES},
+                             1.0)
     with pytest.raises(OSError) as err:
         runner.land(outcome, runs)
     assert (err.value.errno, err.value.filename) == (errno.ENOSPC, str(runs / "a.html"))

@@ -68,13 +68,13 @@ def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str
 def test_cache_reruns_only_changed_runs(tmp_path: Path):
     root, specs = make_root(tmp_path, RUNS)
     first, keys = build(root, specs)
-    assert sorted(o["name"] for o in first) == ["a", "b"]
-    assert all(o["status"] == "ok" for o in first)
+    assert sorted(o.name for o in first) == ["a", "b"]
+    assert all(o.status == "ok" for o in first)
     again, keys_again = build(root, specs)
     assert again == [] and keys_again == keys
     (root / "exp.yaml").write_text(RUNS.replace("0.5", "0.25"))
     changed, new_keys = build(root, experiments.load(root / "exp.yaml"))
-    assert [o["name"] for o in changed] == ["b"]
+    assert [o.name for o in changed] == ["b"]
     assert new_keys["a"] == keys["a"] and new_keys["b"] != keys["b"]
     record = json.loads((root / "report/runs/b.json").read_text())
     assert record["value"] == 0.25 and record["cache_key"] == new_keys["b"]
@@ -82,7 +82,7 @@ def test_cache_reruns_only_changed_runs(tmp_path: Path):
     nb_path = root / runner.MASTER_NOTEBOOK
     nb_path.write_text(nb_path.read_text().replace("print(", "print('v2', "))
     edited, _ = build(root, experiments.load(root / "exp.yaml"))
-    assert sorted(o["name"] for o in edited) == ["a", "b"]
+    assert sorted(o.name for o in edited) == ["a", "b"]
 
 
 def test_failure_keeps_last_good_result_and_shows_error(tmp_path: Path):
@@ -92,7 +92,7 @@ def test_failure_keeps_last_good_result_and_shows_error(tmp_path: Path):
     good = {p.name: p.read_bytes() for p in runs_dir.glob("b.*")}
     (root / "exp.yaml").write_text(RUNS + "    loss: mean_squared_error\n")
     outcomes, _ = build(root, experiments.load(root / "exp.yaml"))
-    assert [(o["name"], o["status"]) for o in outcomes] == [("b", "failed")]
+    assert [(o.name, o.status) for o in outcomes] == [("b", "failed")]
     assert {p.name: p.read_bytes() for p in runs_dir.glob("b.*")
             if ".failed." not in p.name} == good
     failed = json.loads((runs_dir / "b.failed.json").read_text())
@@ -112,9 +112,9 @@ def test_timeout_fails_the_run_not_the_others(tmp_path: Path):
     jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=3)
     outcomes = []
     runner.run_jobs(jobs, 1, None, outcomes.append)
-    status = {o["name"]: o["status"] for o in outcomes}
+    status = {o.name: o.status for o in outcomes}
     assert status == {"a": "ok", "b": "failed"}
-    assert "Timeout" in next(o["error"] for o in outcomes if o["name"] == "b")
+    assert "Timeout" in next(o.error for o in outcomes if o.name == "b")
 
 
 def test_killed_build_leaves_no_partial_files(tmp_path: Path):
@@ -153,7 +153,7 @@ def test_dask_local_cluster_matches_local_run(tmp_path: Path):
     for path in (root / "report/runs").iterdir():
         path.unlink()
     parallel, _ = build(root, specs, n_jobs=2)
-    assert sorted(o["name"] for o in parallel) == ["a", "b"]
+    assert sorted(o.name for o in parallel) == ["a", "b"]
     for name, record in local_records.items():
         again = json.loads((root / f"report/runs/{name}.json").read_text())
         assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
@@ -169,4 +169,4 @@ def test_existing_scheduler_address_is_used(tmp_path: Path):
     with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         runner.run_jobs(jobs, 1, cluster.scheduler_address, outcomes.append)
-    assert sorted((o["name"], o["status"]) for o in outcomes) == [("a", "ok"), ("b", "ok")]
+    assert sorted((o.name, o.status) for o in outcomes) == [("a", "ok"), ("b", "ok")]

@@ -68,7 +68,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     runs_dir = report_dir / "runs"
     jobs, keys = runner.plan(specs, root, runs_dir, args.force, args.timeout)
     if args.only:  # execute only these; the index still covers the whole suite
-        jobs = [job for job in jobs if job["name"] in args.only]
+        jobs = [job for job in jobs if job.name in args.only]
     runs_dir.mkdir(parents=True, exist_ok=True)
     from mlplab.pipeline import html
 
@@ -76,13 +76,13 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     start = time.perf_counter()
     print(f"{len(specs)} runs ({experiments.count_trainings(specs)} trainings over their seeds) "
           f"in {args.experiments}: {len(specs) - len(jobs)} up to date or skipped, "
-          f"{sum(j['action'] == 'execute' for j in jobs)} to execute"
+          f"{sum(j.action == 'execute' for j in jobs)} to execute"
           + (f", {rerender} to re-render (prose or templates changed: no kernel)"
-             if (rerender := sum(j["action"] == "render" for j in jobs)) else ""),
+             if (rerender := sum(j.action == "render" for j in jobs)) else ""),
           file=sys.stderr)
     progress = runner.Progress(len(jobs))
 
-    def on_done(outcome: dict) -> None:
+    def on_done(outcome: runner.Outcome) -> None:
         runner.land(outcome, runs_dir)
         progress.update(outcome)
 
@@ -91,7 +91,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     # One benchmark per checkout (`make bench`), shown by every report built from it.
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
         rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
-                                     args.force or any(j["action"] == "execute"
+                                     args.force or any(j.action == "execute"
                                                         for j in jobs))
     failed = [e for e in manifest if e["status"] == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "

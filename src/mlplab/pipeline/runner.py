@@ -10,6 +10,7 @@ change its result, matches the key stored in its results record.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -49,6 +50,35 @@ class ReportBusy(RuntimeError):
 
 class ReportNotWritable(RuntimeError):
     """The report folder cannot be written (read-only, no permission, disk full)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to execute in a kernel (or only re-render), as planned by ``plan``: plain
+    data, so it travels to a Dask worker."""
+
+    name: str
+    params: dict[str, Any]
+    action: str  # "execute" or "render" (see mlplab.pipeline.cache)
+    cache_key: str
+    code_key: str
+    page_key: str
+    notebook_text: str
+    cwd: str
+    runs_dir: str
+    timeout: float
+    tmp_dir: str | None = None  # the build's temporary folder, set by run_jobs
+
+
+@dataclass
+class Outcome:
+    """What a job produced: its status and its files' contents, for ``land`` to place."""
+
+    name: str
+    status: Status
+    error: str | None
+    files: dict[str, bytes]
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -99,7 +129,7 @@ def action(paths: Paths, keys: cache.Keys) -> str | None:
 EDITIONS = ((".html", frozenset()), (".student.html", frozenset({STUDENT_TAG})))
 
 
-def render_run(job: dict[str, Any]) -> dict[str, Any]:
+def render_run(job: Job) -> Outcome:
     """Re-render a run whose results and code are unchanged: the master notebook's current
     markdown around the cached outputs, exported again, with no kernel and no training.
     Falls back to executing it when the cached notebook no longer fits."""
@@ -108,23 +138,23 @@ def render_run(job: dict[str, Any]) -> dict[str, Any]:
     from mlplab.pipeline import html
 
     start = time.perf_counter()
-    paths = Paths(Path(job["runs_dir"]), job["name"])
+    paths = Paths(Path(job.runs_dir), job.name)
     merged = cache.merge_prose(nbformat.read(paths.file(".ipynb"), as_version=4),
-                               nbformat.reads(job["notebook_text"], as_version=4))
+                               nbformat.reads(job.notebook_text, as_version=4))
     if merged is None:
         return execute_run(job)
-    cache.stamp(merged, job["page_key"])
+    cache.stamp(merged, job.page_key)
     files = {".ipynb": nbformat.writes(merged).encode()}
     with tempfile.TemporaryDirectory(prefix="mlplab-render-") as scratch:
         for suffix, exclude in EDITIONS:
-            page = Path(scratch) / f"{job['name']}{suffix}"
+            page = Path(scratch) / f"{job.name}{suffix}"
             html.render(merged, page, assets_href="../assets", exclude_tags=exclude)
             files[suffix] = page.read_bytes()
-    return {"name": job["name"], "status": Status.OK, "error": None, "files": files,
-            "seconds": time.perf_counter() - start}  # land() replaces the pages together
+    # land() replaces the pages together.
+    return Outcome(job.name, Status.OK, None, files, time.perf_counter() - start)
 
 
-def execute_run(job: dict[str, Any]) -> dict[str, Any]:
+def execute_run(job: Job) -> Outcome:
     """Run one parameter set in a fresh kernel; return its files' contents.
 
     Runs on a local process or a Dask worker. It writes only to its own scratch folder
@@ -134,25 +164,25 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
 
     from mlplab.pipeline import html
 
-    name = job["name"]
+    name = job.name
     started = results.now()
     clock = time.perf_counter()
     # Inside the build's own temporary folder, which the driver removes even when this
     # process is killed; a worker on another machine, which cannot see it, uses its own.
-    parent = job.get("tmp_dir")
+    parent = job.tmp_dir
     parent = parent if parent and Path(parent).is_dir() else None
     scratch = Path(tempfile.mkdtemp(prefix=f"mlplab-{name}-", dir=parent))
     sockets = Path(tempfile.mkdtemp(prefix="mlk", dir=parent))
     try:
         notebook_in = scratch / "master.ipynb"
-        notebook_in.write_text(job["notebook_text"])
+        notebook_in.write_text(job.notebook_text)
         notebook_out = scratch / f"{name}.ipynb"
         record_path = scratch / f"{name}.json"
-        parameters = {**job["params"], "results_path": str(record_path)}
+        parameters = {**job.params, "results_path": str(record_path)}
         error = None
         try:
-            execute_notebook(notebook_in, notebook_out, parameters, job["cwd"], sockets,
-                             timeout=job["timeout"])
+            execute_notebook(notebook_in, notebook_out, parameters, job.cwd, sockets,
+                             timeout=job.timeout)
         except Exception as err:  # the notebook's own error, a timeout or a dead kernel
             error = _one_line(err)
         if error is None and not record_path.exists():
@@ -160,7 +190,7 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
         files: dict[str, bytes] = {}
         if notebook_out.exists():
             executed = nbformat.read(notebook_out, as_version=4)
-            cache.stamp(executed, job["page_key"])
+            cache.stamp(executed, job.page_key)
             files[".ipynb"] = nbformat.writes(executed).encode()
             for suffix, exclude in EDITIONS:
                 page = scratch / f"{name}{suffix}"
@@ -170,12 +200,11 @@ def execute_run(job: dict[str, Any]) -> dict[str, Any]:
             record = results.load(record_path)
         else:
             record = {"name": name, "status": Status.FAILED, "error": error,
-                      "params": job["params"], "started": started, "finished": results.now()}
-        record["cache_key"], record["code_key"] = job["cache_key"], job["code_key"]
+                      "params": job.params, "started": started, "finished": results.now()}
+        record["cache_key"], record["code_key"] = job.cache_key, job.code_key
         record["wall_seconds"] = time.perf_counter() - clock
         files[".json"] = json.dumps(record, indent=1).encode()
-        return {"name": name, "status": record["status"], "error": error, "files": files,
-                "seconds": record["wall_seconds"]}
+        return Outcome(name, Status(record["status"]), error, files, record["wall_seconds"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(sockets, ignore_errors=True)
@@ -219,14 +248,14 @@ def _one_line(err: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
-def land(outcome: dict[str, Any], runs_dir: Path) -> None:
+def land(outcome: Outcome, runs_dir: Path) -> None:
     """Move a finished run's files into place; a failure never replaces a good result."""
-    paths = Paths(runs_dir, outcome["name"])
+    paths = Paths(runs_dir, outcome.name)
     if paths.file(".json").parent != runs_dir:
-        raise ValueError(f"run name {outcome['name']!r} would write outside {runs_dir}")
-    failed = outcome["status"] != Status.OK
-    replace_together([(paths.file(suffix, failed), outcome["files"][suffix])
-                      for suffix in OUTPUT_SUFFIXES if suffix in outcome["files"]])
+        raise ValueError(f"run name {outcome.name!r} would write outside {runs_dir}")
+    failed = outcome.status != Status.OK
+    replace_together([(paths.file(suffix, failed), outcome.files[suffix])
+                      for suffix in OUTPUT_SUFFIXES if suffix in outcome.files])
     if not failed:
         for suffix in OUTPUT_SUFFIXES:
             paths.file(suffix, failed=True).unlink(missing_ok=True)
@@ -349,41 +378,41 @@ class Progress:
         self.start = time.perf_counter()
         self.out, self.width = out, width
 
-    def update(self, outcome: dict[str, Any]) -> None:
+    def update(self, outcome: Outcome) -> None:
         self.done += 1
-        self.failed += outcome["status"] != Status.OK
+        self.failed += outcome.status != Status.OK
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done)
         filled = round(self.width * self.done / self.total)
-        status = Status.OK if outcome["status"] == Status.OK else "FAILED"
+        status = Status.OK if outcome.status == Status.OK else "FAILED"
         print(f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} runs, "
               f"{self.failed} failed, {elapsed:.0f}s elapsed, ETA {eta:.0f}s | "
-              f"{outcome['name']} {status} ({outcome['seconds']:.1f}s)", file=self.out,
+              f"{outcome.name} {status} ({outcome.seconds:.1f}s)", file=self.out,
               flush=True)
 
 
-def run_jobs(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
-             on_done: Callable[[dict[str, Any]], None]) -> None:
+def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
+             on_done: Callable[[Outcome], None]) -> None:
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler.
 
     However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel and worker
     process it started is stopped and its temporary folder removed before the exception
     goes on; runs already handed to ``on_done`` stay landed.
     """
-    for job in [j for j in jobs if j.get("action") == "render"]:
+    for job in [j for j in jobs if j.action == "render"]:
         on_done(render_run(job))  # no kernel: quick, here in the driver
-    jobs = [j for j in jobs if j.get("action") != "render"]
+    jobs = [j for j in jobs if j.action != "render"]
     if not jobs:
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
-        jobs = [{**job, "tmp_dir": str(tmp_dir)} for job in jobs]
+        jobs = [dataclasses.replace(job, tmp_dir=str(tmp_dir)) for job in jobs]
         if scheduler is None and n_jobs <= 1:
             _run_here(jobs, on_done)
         else:
             _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
 
 
-def _run_here(jobs: list[dict[str, Any]], on_done: Callable[[dict[str, Any]], None]) -> None:
+def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
     # One run: its kernel reports epochs on this terminal.
     progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
     with mock.patch.dict(os.environ, progress):
@@ -391,8 +420,8 @@ def _run_here(jobs: list[dict[str, Any]], on_done: Callable[[dict[str, Any]], No
             on_done(execute_run(job))
 
 
-def _run_on_dask(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
-                 tmp_dir: Path, token: str, on_done: Callable[[dict[str, Any]], None]) -> None:
+def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
+                 tmp_dir: Path, token: str, on_done: Callable[[Outcome], None]) -> None:
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -418,8 +447,8 @@ def _run_on_dask(jobs: list[dict[str, Any]], n_jobs: int, scheduler: str | None,
 
     try:
         with _on_stop_signal(abandon):
-            futures = [client.submit(execute_run, job, key=f"mlplab-run-{job['name']}-"
-                                     f"{job['cache_key'][:12]}", pure=False) for job in jobs]
+            futures = [client.submit(execute_run, job, key=f"mlplab-run-{job.name}-"
+                                     f"{job.cache_key[:12]}", pure=False) for job in jobs]
             for future in as_completed(futures):
                 on_done(future.result())
     except BaseException:
@@ -549,7 +578,7 @@ def _signals_ignored() -> Iterator[None]:
 
 
 def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
-         timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
+         timeout: float) -> tuple[list[Job], dict[str, str]]:
     """Jobs to execute or re-render, and every run's results key (up-to-date runs get no
     job; see ``mlplab.pipeline.cache`` for what each key covers)."""
     notebook_text = (root / MASTER_NOTEBOOK).read_text()
@@ -561,10 +590,8 @@ def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
         keys[spec.name] = k.results
         todo = "execute" if force else action(Paths(runs_dir, spec.name), k)
         if todo:
-            jobs.append({"name": spec.name, "params": spec.params, "action": todo,
-                         "cache_key": k.results, "code_key": k.code, "page_key": k.page,
-                         "notebook_text": notebook_text, "cwd": str(root),
-                         "runs_dir": str(runs_dir), "timeout": timeout})
+            jobs.append(Job(spec.name, spec.params, todo, k.results, k.code, k.page,
+                            notebook_text, str(root), str(runs_dir), timeout))
     return jobs, keys
 
 
