@@ -261,3 +261,13 @@ def test_pdf_has_every_exercise(kit):
     for i in range(1, 14):
         assert f"Question {i} (" in text, i
     assert "Seeds, spread and what three runs can tell you" in text
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
+@pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
+def test_kit_pages_meet_wcag_aa(kit, page):
+    """The kit's pages pass the same axe-core WCAG 2.1 A/AA check as the report's."""
+    from test_a11y import check_page
+
+    assert check_page(kit / page) == []
