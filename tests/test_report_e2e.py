@@ -150,7 +150,7 @@ def test_dask_local_cluster_reproduces_the_local_run(built, tmp_path):
     outcomes = []
     runner.run_jobs(jobs, 2, None, outcomes.append)
     assert [o.status for o in outcomes] == ["ok"]
-    on_dask = json.loads(outcomes[0]["files"][".json"])
+    on_dask = json.loads(outcomes[0].files[".json"])
     local = json.loads((report_dir / "runs/tiny.json").read_text())
     assert [s["metrics"] for s in on_dask["seeds"]] == [s["metrics"] for s in local["seeds"]]
     assert [s["history"]["loss"] for s in on_dask["seeds"]] == \
