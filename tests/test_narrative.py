@@ -169,3 +169,14 @@ def test_the_keras_code_shown_to_students_runs_as_written():
     assert [layer.units for layer in model.layers] == [7, 5, 10]
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(scope["x_train"].max()) <= 1.0  # scaled, as the parameters say
+
+
+def test_mixed_early_stopping_does_not_claim_every_tested_network_is_past_its_best():
+    p = params.validate({"epochs": 10, "early_stopping_patience": 2})
+    seeds = [SimpleNamespace(seed=0, epochs_run=6, best_epoch=4, train_seconds=1.0,
+                             seconds_per_epoch=0.2),
+             SimpleNamespace(seed=1, epochs_run=10, best_epoch=10, train_seconds=1.0,
+                             seconds_per_epoch=0.1)]
+    text = narrative.training_paragraph(p, seeds)
+    assert "ended training of seed 0 after 6 epochs; seed 1 ran all 10 epochs" in text
+    assert "2 epochs after the lowest validation loss" not in text

@@ -223,6 +223,7 @@ def test_regime_is_stated_beside_the_claims():
     text = claims.regime_paragraph(records.tidy(runs), runs)
     assert "2,450 images" in text and "20,580" in text
     assert "100.0%" in text and "almost perfectly" in text
+    assert "the assignment's 8 times more data" in text  # 20,580 / 2,450, not typed
     assert "*not resolved* cannot refute" in text
 
 

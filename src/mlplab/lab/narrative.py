@@ -154,8 +154,9 @@ def training_paragraph(params: dict[str, Any], seeds: list) -> str:
             + (" The weights of the best epoch were restored before testing."
                if params["restore_best_weights"] else
                " The weights were *not* restored: the network tested is the last one"
-               + (f", {plural(past, 'epoch')} after the lowest validation loss" if stopped
-                  else "") + " (the index measures whether restoring changes test accuracy).")
+               + (f", {plural(past, 'epoch')} after the lowest validation loss"
+                  if stopped and not full else "")
+               + " (the index measures whether restoring changes test accuracy).")
         )
     return (
         f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "

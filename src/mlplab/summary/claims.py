@@ -145,8 +145,9 @@ def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
         acc = e20["train_accuracy"]
         fitted = (f" Our 20-epoch networks (default settings) end with a training accuracy of "
                   f"{span([acc.min(), acc.max()], '{:.1%}')}"
-                  + (": they fit their training images almost perfectly, a regime where "
-                     "extra capacity shows up differently than with ten times more data."
+                  + (f": they fit their training images almost perfectly, a regime where "
+                     f"extra capacity shows up differently than with the assignment's "
+                     f"{ASSIGNMENT_TRAIN / max(sizes):.0f} times more data."
                      if acc.median() > 0.99 and max(sizes) < ASSIGNMENT_TRAIN else "."))
     return (
         f"**Two different regimes.** Our networks train on {span(sizes, '{:,}')} images of "
