@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from mlplab import params
 from mlplab.pipeline import cache, experiments, runner
 
 pytestmark = pytest.mark.slow
@@ -27,11 +28,19 @@ def make_root(tmp_path: Path, prose: str = "A first sentence.") -> Path:
     (root / "notebooks").mkdir(parents=True, exist_ok=True)
     (root / "report" / "runs").mkdir(parents=True, exist_ok=True)
     cells = [new_markdown_cell(f"# Stand-in\n{prose}"),
-             new_code_cell("epochs = 1\nrun_name = 'x'\nresults_path = None",
-                           metadata={"tags": ["parameters"]}),
-             new_code_cell("import json, random\nprint('value', random.random())\n"
+             new_code_cell("epochs = 1\nrun_name = 'x'\nresults_path = None\n"
+                           "networks_path = None", metadata={"tags": ["parameters"]}),
+             # "Training" draws a random number, kept like the real notebook keeps networks.
+             new_code_cell("import json, os, random\n"
+                           "if networks_path and os.path.exists(networks_path):\n"
+                           "    value = float(open(networks_path).read())\n"
+                           "else:\n"
+                           "    value = random.random()\n"
+                           "    if networks_path:\n"
+                           "        open(networks_path, 'w').write(repr(value))\n"
+                           "print('value', value)\n"
                            "if results_path:\n"
-                           "    json.dump({'name': run_name, 'status': 'ok'}, "
+                           "    json.dump({'name': run_name, 'status': 'ok', 'value': value}, "
                            "open(results_path, 'w'))")]
     nbformat.write(new_notebook(cells=cells), root / runner.MASTER_NOTEBOOK)
     (root / "exp.yaml").write_text(RUNS)
@@ -87,6 +96,43 @@ def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeyp
     assert {a for _, a in build(root)} == {"execute"}  # training code changed
 
 
+def test_page_code_change_reexecutes_with_the_kept_networks(tmp_path: Path, monkeypatch):
+    """A kernel-side module that only words the page (narrative) changed: the notebook runs
+    again for its new outputs, but loads the kept networks instead of training."""
+    root = make_root(tmp_path)
+    build(root)
+    before = {n: json.loads((root / f"report/runs/{n}.json").read_text()) for n in "ab"}
+    assert all((root / f"report/runs/{n}{runner.NETWORKS}").exists() for n in "ab")
+    real = cache.package_hash
+    monkeypatch.setattr(cache, "package_hash",
+                        lambda include=lambda rel: True: real(include) + (
+                            "x" if include(Path("lab/narrative.py")) else ""))
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, root / "report/runs",
+                          force=False, timeout=120)
+    assert [(j.action, Path(j.networks).name) for j in jobs] == [
+        ("execute", f"a{runner.NETWORKS}"), ("execute", f"b{runner.NETWORKS}")]
+    assert build(root) == [("a", "execute"), ("b", "execute")]
+    for name in "ab":
+        after = json.loads((root / f"report/runs/{name}.json").read_text())
+        assert after["value"] == before[name]["value"]  # not "trained" again
+        assert after["code_key"] != before[name]["code_key"]
+    # Forced, or with other parameters, it trains: the kept networks are not offered.
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, root / "report/runs",
+                          force=True, timeout=120)
+    assert [j.networks for j in jobs] == [None, None]
+
+
+def test_a_new_record_without_networks_drops_the_old_ones(tmp_path: Path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / f"a{runner.NETWORKS}").write_bytes(b"old")
+    runner.land(runner.Outcome("a", runner.Status.OK, None, {".json": b"{}"}, 0.0), runs)
+    assert not (runs / f"a{runner.NETWORKS}").exists()
+    (runs / f"a{runner.NETWORKS}").write_bytes(b"old")
+    runner.land(runner.Outcome("a", runner.Status.FAILED, "boom", {".json": b"{}"}, 0.0), runs)
+    assert (runs / f"a{runner.NETWORKS}").read_bytes() == b"old"  # a failure changes nothing
+
+
 def test_merge_gives_up_when_code_cells_changed():
     executed = new_notebook(cells=[new_code_cell("x = 1", outputs=[])])
     master = new_notebook(cells=[new_markdown_cell("hi"), new_code_cell("x = 2")])
@@ -99,10 +145,11 @@ def test_merge_gives_up_when_code_cells_changed():
 def test_keys_separate_results_from_prose(tmp_path: Path):
     root = make_root(tmp_path)
     text = (root / runner.MASTER_NOTEBOOK).read_text()
-    k1 = cache.Hasher(root, text).keys({"epochs": 1}, "sha")
+    one, two = params.validate({"epochs": 1}), params.validate({"epochs": 2})
+    k1 = cache.Hasher(root, text).keys(one, "sha")
     nb = json.loads(text)
     nb["cells"][0]["source"] = "# Other prose"
-    k2 = cache.Hasher(root, json.dumps(nb)).keys({"epochs": 1}, "sha")
+    k2 = cache.Hasher(root, json.dumps(nb)).keys(one, "sha")
     assert (k1.results, k1.code) == (k2.results, k2.code) and k1.page != k2.page
-    k3 = cache.Hasher(root, text).keys({"epochs": 2}, "sha")
+    k3 = cache.Hasher(root, text).keys(two, "sha")
     assert k3.results != k1.results

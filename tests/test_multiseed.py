@@ -172,10 +172,10 @@ def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
 def test_run_experiment_dispatches_on_fast_training():
     ds = data.load("mnist-5k")
     base = {"epochs": 2, "seeds": [0, 1], "max_samples": 400}
-    fast = train.run_experiment({**base, "fast_training": True}, ds)
+    fast = train.run_experiment(params.validate({**base, "fast_training": True}), ds)
     direct = multiseed.fit_seeds(params.validate(base), fast.prepared, [0, 1], 10)
     assert [r.history["loss"] for r in fast.seeds] == [r.history["loss"] for r in direct]
-    plain = train.run_experiment({**base, "fast_training": False}, ds)
+    plain = train.run_experiment(params.validate({**base, "fast_training": False}), ds)
     keras_fit = train.fit_seed(params.validate({**base, "fast_training": False}),
                                plain.prepared, 0)
     assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]

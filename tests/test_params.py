@@ -38,9 +38,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_grid_expands_to_named_runs_with_defaults(tmp_path: Path):
     specs = experiments.load(write(tmp_path, GOOD))
     assert [s.name for s in specs] == ["one", "w30-s0", "w30-s1x2", "w50x50-s0", "w50x50-s1x2"]
-    assert specs[0].params["seeds"] == [0, 1] and specs[0].params["epochs"] == 1
-    assert specs[4].params["hidden_layers"] == [50, 50] and specs[4].params["seeds"] == [1, 2]
-    assert specs[1].params["loss"] == params.BY_NAME["loss"].default
+    assert specs[0].params.seeds == (0, 1) and specs[0].params.epochs == 1
+    assert specs[4].params.hidden_layers == (50, 50) and specs[4].params.seeds == (1, 2)
+    assert specs[1].params.loss == params.BY_NAME["loss"].default
 
 
 @pytest.mark.parametrize("snippet, line, words", [
@@ -85,13 +85,13 @@ def test_duplicate_names_and_bad_yaml(tmp_path: Path):
 
 def test_default_suite_is_valid_and_covers_the_assignment():
     specs = experiments.load(ROOT / "notebooks/experiments.yaml")
-    layers = {tuple(s.params["hidden_layers"]) for s in specs}
+    layers = {tuple(s.params.hidden_layers) for s in specs}
     assert {(50,), (50, 50), (30,), (70,), (30, 30), (70, 70)} <= layers
-    assert {s.params["epochs"] for s in specs} >= {1, 20}
-    assert any(s.params["early_stopping_patience"] == 2 for s in specs)
-    assert {s.params["loss"] for s in specs} == {"categorical_crossentropy",
+    assert {s.params.epochs for s in specs} >= {1, 20}
+    assert any(s.params.early_stopping_patience == 2 for s in specs)
+    assert {s.params.loss for s in specs} == {"categorical_crossentropy",
                                                  "mean_squared_error"}
-    assert all(len(s.params["seeds"]) >= 3 for s in specs)
+    assert all(len(s.params.seeds) >= 3 for s in specs)
 
 
 def test_notebook_parameters_cell_is_generated_from_declaration():
@@ -111,7 +111,7 @@ def test_source_notebooks_have_no_outputs():
 
 
 def test_declared_defaults_pass_validation():
-    assert params.validate({}) == params.defaults()
+    assert params.validate({}).as_dict() == params.defaults()
 
 
 @pytest.mark.parametrize("layers, count", [([50], 39_760), ([50, 50], 42_310),

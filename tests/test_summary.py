@@ -14,6 +14,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from mlplab import params
+from mlplab.results import ManifestEntry, Status
 from mlplab.summary import claims, records, sections, stats, tables
 
 
@@ -41,7 +42,7 @@ def record(name: str, accuracies: list[float], epochs_run: int = 20, seeds=None,
                  "best_epoch": max(1, epochs_run - 2), "train_seconds": 2.0,
                  "seconds_per_epoch": 0.1, "test_predicted_counts": counts}
                 for s, a in zip(seeds, accuracies, strict=True)]
-    return {"schema": 2, "name": name, "status": "ok", "params": p, "param_count": 1,
+    return {"schema": 2, "name": name, "status": "ok", "params": p.as_dict(), "param_count": 1,
             "seeds": per_seed,
             "data": {"n_train": 2450, "n_test": n_test, "source": "mnist-5k",
                      "class_names": [str(d) for d in range(10)]}}
@@ -56,8 +57,8 @@ def runs():
         record("single", [0.93], hidden_layers=[50, 50], epochs=1),
         record("other-seeds", [0.90, 0.905, 0.895], seeds=[5, 6, 7], hidden_layers=[30, 30],
                epochs=20),
-        {"name": "broken", "status": "failed", "params": params.validate({"run_name": "broken"}),
-         "error": "boom"},
+        {"name": "broken", "status": "failed",
+         "params": params.validate({"run_name": "broken"}).as_dict(), "error": "boom"},
     ]
 
 
@@ -177,10 +178,11 @@ def test_epoch_claims_are_counted_and_fewer_is_the_claim():
 
 
 def test_runs_table_marks_failures_and_links_pages(df):
-    manifest = [{"name": "wide", "status": "ok", "page": "runs/wide.html",
-                 "params": params.validate({"hidden_layers": [70], "seeds": [0, 1, 2]})},
-                {"name": "broken", "status": "failed", "page": None, "error": "boom <x>",
-                 "params": params.validate({})}]
+    manifest = [ManifestEntry("wide", params.validate({"hidden_layers": [70], "seeds": [0, 1, 2]}),
+                              Status.OK, "runs/wide.json", "runs/wide.html",
+                              "runs/wide.student.html", "k1"),
+                ManifestEntry("broken", params.validate({}), Status.FAILED,
+                              "runs/broken.failed.json", None, None, "k2", error="boom <x>")]
     html = tables.runs_table_html(manifest, df)
     assert "<a href='runs/wide.html'>wide</a>" in html and "95.0% ± 0.1" in html
     assert "FAILED</b> boom &lt;x&gt;" in html
@@ -267,13 +269,29 @@ def test_old_or_foreign_records_fail_with_one_clear_line(tmp_path):
     old = {**good, "schema": 1}
     (tmp_path / "old.json").write_text(json.dumps(old))
     (tmp_path / "foreign.json").write_text('{"accuracy": 0.9}')
-    manifest = [{"name": "old", "status": "ok", "record": "old.json"}]
+
+    def entry(name: str) -> ManifestEntry:
+        return ManifestEntry(name, params.validate({}), Status.OK, f"{name}.json", None, None,
+                             "key")
+
     with pytest.raises(results.RecordError, match=r"old.json: results record schema 1, "
                        r"expected 2: rebuild it with `make report REPORT_ARGS=--force`"):
-        records.load_records(tmp_path, manifest)
+        records.load_records(tmp_path, [entry("old")])
     with pytest.raises(results.RecordError, match="foreign.json: not an mlplab results record"):
-        records.load_records(tmp_path, [{"name": "x", "status": "ok",
-                                         "record": "foreign.json"}])
+        records.load_records(tmp_path, [entry("foreign")])
     (tmp_path / "good.json").write_text(json.dumps(good))
-    assert records.load_records(tmp_path, [{"name": "ok", "status": "ok",
-                                            "record": "good.json"}])[0]["name"] == "ok"
+    assert records.load_records(tmp_path, [entry("good")])[0]["name"] == "ok"
+
+
+def test_manifest_round_trips_and_a_foreign_one_fails_in_one_line(tmp_path):
+    from mlplab import results
+
+    entries = [ManifestEntry("a", params.validate({"run_name": "a", "seeds": [0, 1]}),
+                             Status.FAILED, "runs/a.failed.json", None, None, "k",
+                             error="boom")]
+    results.write_json_atomic(tmp_path / records.MANIFEST, [e.to_json() for e in entries])
+    assert records.load_manifest(tmp_path) == entries
+    (tmp_path / records.MANIFEST).write_text('[{"name": "a", "status": "maybe"}]')
+    with pytest.raises(results.RecordError, match=r"manifest.json: not a manifest this mlplab "
+                       r"wrote \(.*\): rebuild it with `make report`"):
+        records.load_manifest(tmp_path)

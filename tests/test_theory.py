@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mlplab import params
 from mlplab.lab import theory
 
 EPS = 1e-7
@@ -113,7 +114,7 @@ def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
 
     x, y = clustered_digits()
     keras.utils.set_random_seed(0)
-    model = models.build({"hidden_layers": [16], "activation": "relu"})
+    model = models.build(params.validate({"hidden_layers": [16]}))
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     model.fit(x[:400], y[:400], epochs=2, batch_size=32, verbose=0)
     x_val, y_val = x[400:], y[400:]
@@ -151,7 +152,7 @@ def test_weight_line_scan_restores_weights_when_evaluation_fails():
     from mlplab.lab import models
 
     keras.utils.set_random_seed(0)
-    model = models.build({"hidden_layers": [4], "activation": "relu"})
+    model = models.build(params.validate({"hidden_layers": [4]}))
     before = [w.copy() for w in model.get_weights()]
     with pytest.raises(ValueError):  # 783 features for a 784-input model
         theory.weight_line_scan(model, np.zeros((5, 783)), np.eye(10)[:5], steps=3)

@@ -66,3 +66,28 @@ def test_early_stopping_records_best_epoch_and_restores(small):
     assert val_loss == pytest.approx(best, rel=1e-5)
     assert abs(val_loss - r.history["val_loss"][-1]) > 1e-4
     assert r.metrics["val_loss"] == best and r.metrics["tested_epoch"] == r.best_epoch
+
+
+def test_kept_networks_rebuild_the_experiment_without_training(tmp_path, monkeypatch):
+    """The runner's networks file: the first run trains and keeps its networks; a rerun
+    loads them (training would fail here) and gives the same records and predictions."""
+    from mlplab.lab import multiseed
+
+    kept = tmp_path / "run.networks.npz"
+    p = params.validate({"epochs": 2, "seeds": [0, 1], "max_samples": 600,
+                         "networks_path": str(kept)})
+    first = train.run_experiment(p)
+    assert kept.exists()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(multiseed, "fit_seeds", no_training)
+    again = train.run_experiment(p)
+    assert again.seed_records() == first.seed_records()
+    for a, b in zip(first.seeds, again.seeds, strict=True):
+        assert np.array_equal(train.predict_probabilities(a.model, first.prepared.x_test),
+                              train.predict_probabilities(b.model, again.prepared.x_test))
+    with pytest.raises(ValueError, match="run.networks.npz: networks trained with other "
+                       "parameters"):
+        train.run_experiment(p.replace(epochs=3))

@@ -162,8 +162,8 @@ def test_worked_example_is_the_same_untrained_network_every_time():
     from mlplab.lab import models, theory, train
 
     p = params.validate({"max_samples": 200})
-    ds = data.load(p["dataset"])
+    ds = data.load(p.dataset)
     x = data.features(ds, np.arange(1), True)
     first, second = (theory.worked_example(train.predict_probabilities(
-        models.build(p, 10, seed=p["seeds"][0]), x)[0], int(ds.y[0])) for _ in range(2))
+        models.build(p, 10, seed=p.seeds[0]), x)[0], int(ds.y[0])) for _ in range(2))
     assert first == second

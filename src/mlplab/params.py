@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -143,14 +143,66 @@ PARAMS: tuple[Param, ...] = (
     Param("results_path", "str", None,
           "Where the notebook writes its results record (JSON); null writes none. "
           "Set by the runner.", optional=True),
+    Param("networks_path", "str", None,
+          "Where the notebook keeps its trained networks (.npz): loaded from there when the "
+          "file exists, written there after training; null always trains. Set by the runner, "
+          "so a page whose wording changed is rebuilt without training.", optional=True),
 )
 
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 # Set by the runner, not by experiment files.
-RUNNER_ONLY = frozenset({"run_name", "results_path"})
+RUNNER_ONLY = frozenset({"run_name", "results_path", "networks_path"})
 # Set by the runner for a single run: the kernel then reports its epochs on the terminal
 # running `make report` (its own stdout), not in the notebook.
 EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _params_post_init(self) -> None:
+    """Every Params is valid: each field is checked against its declaration on creation."""
+    for p in PARAMS:
+        value = getattr(self, p.name)
+        try:
+            value = p.validate(list(value) if isinstance(value, tuple) else value)
+        except ParamError as err:
+            raise ParamError(f"field {p.name!r}: {err}") from None
+        object.__setattr__(self, p.name, _frozen(value))
+    if self.early_stopping_patience is None and self.restore_best_weights:
+        raise ParamError(
+            "field 'restore_best_weights': only meaningful with early_stopping_patience set"
+        )
+    if not SAFE_NAME.match(self.run_name):
+        raise ParamError(
+            f"field 'run_name': expected letters, digits, '.', '_' or '-' (a safe file "
+            f"name, at most 80 characters), got {self.run_name!r}"
+        )
+
+
+def _params_as_dict(self) -> dict[str, Any]:
+    """JSON-ready: lists for the list parameters, as papermill and the records expect."""
+    return {p.name: list(v) if isinstance(v := getattr(self, p.name), tuple) else v
+            for p in PARAMS}
+
+
+def _params_replace(self, **changes: Any) -> Params:
+    """A copy with ``changes``, checked like any other parameter set."""
+    return validate({**self.as_dict(), **changes})
+
+
+# One run's parameters: a frozen dataclass whose fields are PARAMS, so the declaration
+# above stays the only place a parameter is named. List parameters are stored as tuples.
+Params = make_dataclass(
+    "Params",
+    [(p.name, Any, field(default=_frozen(p.default))) for p in PARAMS],
+    frozen=True,
+    namespace={"__post_init__": _params_post_init, "as_dict": _params_as_dict,
+               "replace": _params_replace,
+               "__doc__": "One run's parameters, every field checked against PARAMS."},
+)
+Params.__module__ = __name__
 
 
 def defaults() -> dict[str, Any]:
@@ -162,30 +214,12 @@ def unknown_name_message(name: str) -> str:
     return f"unknown parameter {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
 
 
-def validate(values: dict[str, Any]) -> dict[str, Any]:
-    """Check ``values`` against the declaration; return every parameter, defaults filled.
-
-    Raises ParamError naming the first bad field.
-    """
+def validate(values: dict[str, Any]) -> Params:
+    """``values`` as Params, defaults filled; ParamError names the first bad field."""
     for name in values:
         if name not in BY_NAME:
             raise ParamError(unknown_name_message(name))
-    checked = defaults()
-    for name, value in values.items():
-        try:
-            checked[name] = BY_NAME[name].validate(value)
-        except ParamError as err:
-            raise ParamError(f"field {name!r}: {err}") from None
-    if checked["early_stopping_patience"] is None and checked["restore_best_weights"]:
-        raise ParamError(
-            "field 'restore_best_weights': only meaningful with early_stopping_patience set"
-        )
-    if not SAFE_NAME.match(checked["run_name"]):
-        raise ParamError(
-            f"field 'run_name': expected letters, digits, '.', '_' or '-' (a safe file "
-            f"name, at most 80 characters), got {checked['run_name']!r}"
-        )
-    return checked
+    return Params(**values)
 
 
 def parameters_cell_source() -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mlplab.params import Params, validate
 
 # Version of the record's layout; the summary refuses records of another version.
 RECORD_SCHEMA = 2
@@ -31,6 +34,30 @@ class Status(StrEnum):
 
 class RecordError(ValueError):
     """A results record that is not one this version of mlplab can read."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """Which result stands for one run now; ``manifest.json`` lists one per run, in the
+    experiment file's order. Paths are relative to the report folder."""
+
+    name: str
+    params: Params
+    status: Status
+    record: str
+    page: str | None  # None when the run has no page (never run, or failed before one)
+    student_page: str | None
+    cache_key: str
+    error: str | None = None  # why the run failed or is missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)},
+                "params": self.params.as_dict(), "status": self.status.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ManifestEntry:
+        return cls(**{**data, "params": validate(data["params"]),
+                      "status": Status(data["status"])})
 
 
 def now() -> str:

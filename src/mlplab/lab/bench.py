@@ -127,8 +127,8 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
     # One tiny fit of each path first: TensorFlow's one-off start-up in this process (first
     # graph ever traced, thread pools) then counts against neither path.
     tiny = train.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
-    train.fit_seed({**p, "epochs": 1}, tiny, seeds[0])
-    multiseed.fit_seeds({**p, "epochs": 1}, tiny, seeds[:1])
+    train.fit_seed(p.replace(epochs=1), tiny, seeds[0])
+    multiseed.fit_seeds(p.replace(epochs=1), tiny, seeds[:1])
 
     def batched() -> tuple[float, list[train.SeedResult]]:
         start = time.perf_counter()

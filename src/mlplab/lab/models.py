@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlplab.datafiles import N_PIXELS
+from mlplab.params import Params
 
 
 def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: int = 10) -> int:
@@ -13,7 +12,7 @@ def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: i
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
-def build(params: dict[str, Any], n_classes: int = 10, seed: int | None = None):
+def build(params: Params, n_classes: int = 10, seed: int | None = None):
     """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output.
 
     With ``seed`` the initial weights are those of that training seed, so a page that shows
@@ -28,16 +27,16 @@ def build(params: dict[str, Any], n_classes: int = 10, seed: int | None = None):
 
         seed_training(seed)
     layers = [keras.Input(shape=(N_PIXELS,), name="pixels")]
-    for i, units in enumerate(params["hidden_layers"], start=1):
-        layers.append(keras.layers.Dense(units, activation=params["activation"],
+    for i, units in enumerate(params.hidden_layers, start=1):
+        layers.append(keras.layers.Dense(units, activation=params.activation,
                                          name=f"hidden_{i}"))
     layers.append(keras.layers.Dense(n_classes, activation="softmax", name="digit_probs"))
-    return keras.Sequential(layers, name="mlp_" + "_".join(map(str, params["hidden_layers"])))
+    return keras.Sequential(layers, name="mlp_" + "_".join(map(str, params.hidden_layers)))
 
 
-def optimizer(params: dict[str, Any]):
+def optimizer(params: Params):
     import keras
 
     classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
                "rmsprop": keras.optimizers.RMSprop}
-    return classes[params["optimizer"]](learning_rate=params["learning_rate"])
+    return classes[params.optimizer](learning_rate=params.learning_rate)

@@ -33,13 +33,12 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from mlplab.lab import models, train
 from mlplab.lab.seeding import seed_training
-from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.params import EPOCH_PROGRESS_ENV, Params
 
 # Keras' default constants for the optimizers models.optimizer builds.
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
@@ -102,16 +101,16 @@ class _Stopper:
 class _Graph:
     """The compiled functions for one architecture, optimizer and data set."""
 
-    def __init__(self, params: dict[str, Any], prepared: train.Prepared, n_classes: int):
+    def __init__(self, params: Params, prepared: train.Prepared, n_classes: int):
         import keras
         import tensorflow as tf
 
         self.tf = tf
-        self.batch_size = int(params["batch_size"])
-        self.hidden = keras.activations.get(params["activation"])
-        self.mse = params["loss"] == "mean_squared_error"
-        self.optimizer = params["optimizer"]
-        self.lr = float(params["learning_rate"])
+        self.batch_size = int(params.batch_size)
+        self.hidden = keras.activations.get(params.activation)
+        self.mse = params.loss == "mean_squared_error"
+        self.optimizer = params.optimizer
+        self.lr = float(params.learning_rate)
         self.x_train = tf.constant(prepared.x_train, tf.float32)
         self.y_train = tf.constant(prepared.y_train, tf.float32)
         self.x_val = tf.constant(prepared.x_val, tf.float32)
@@ -119,7 +118,7 @@ class _Graph:
         self.n_train = int(prepared.x_train.shape[0])
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        sizes = [784, *params["hidden_layers"], n_classes]
+        sizes = [784, *params.hidden_layers, n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -244,7 +243,7 @@ def _take(tensors, rows: list[int]):
     return tf.gather(tensors, rows)
 
 
-def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int],
+def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
               n_classes: int = 10) -> list[train.SeedResult]:
     """Train one network per seed, all together, and evaluate each on the test set.
 
@@ -269,13 +268,13 @@ def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int]
     graph = _Graph(params, prepared, n_classes)
     tf = graph.tf
     weights = _stack([m.get_weights() for m in keras_models])
-    slots = _zero_slots(weights, params["optimizer"])
+    slots = _zero_slots(weights, params.optimizer)
     step = tf.constant(0, tf.int64)
 
     k_all = len(seeds)
     orders = np.stack(order_list)
-    patience = params["early_stopping_patience"]
-    restore = patience is not None and params["restore_best_weights"]
+    patience = params.early_stopping_patience
+    restore = patience is not None and params.restore_best_weights
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": []}
@@ -286,7 +285,7 @@ def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int]
     progress = bool(os.environ.get(EPOCH_PROGRESS_ENV))
     setup_seconds = time.perf_counter() - start
 
-    for epoch in range(params["epochs"]):
+    for epoch in range(params.epochs):
         epoch_start = time.perf_counter()
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
             weights, slots, step, tf.constant(orders[active]))
@@ -301,7 +300,7 @@ def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int]
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
             if restore and improved:
                 best[i] = [w[row].numpy() for w in weights]
-            if stop or epoch == params["epochs"] - 1:
+            if stop or epoch == params.epochs - 1:
                 final[i] = [w[row].numpy() for w in weights]
             else:
                 keep.append(row)
@@ -309,7 +308,7 @@ def fit_seeds(params: dict[str, Any], prepared: train.Prepared, seeds: list[int]
         for i in active:
             history[i]["epoch_seconds"].append(seconds / len(active))
         if progress:
-            print(f"  {params['run_name']}: epoch {epoch + 1}/{params['epochs']}, "
+            print(f"  {params.run_name}: epoch {epoch + 1}/{params.epochs}, "
                   f"{len(active)} of {k_all} seeds training, mean val_accuracy "
                   f"{float(np.mean(val_acc)):.3f}", file=sys.__stdout__, flush=True)
         if len(keep) < len(active):

@@ -19,44 +19,45 @@ from mlplab.lab import data as data_mod
 from mlplab.lab.models import param_count
 from mlplab.lab.theory import EPSILON
 from mlplab.outcomes import Kind
+from mlplab.params import Params
 from mlplab.results import seed_summary
 from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
 
 
 def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
-                   params: dict[str, Any]) -> str:
+                   params: Params) -> str:
     counts = np.bincount(dataset.y[split.train], minlength=len(dataset.class_names))
     scaled = ("divided by 255, so the network sees values in [0, 1]"
-              if params["scale_inputs"] else
+              if params.scale_inputs else
               "left as raw intensities 0–255 (unscaled, as in the original assignment)")
-    cap = (f" (a stratified sample of {params['max_samples']:,} of them)"
-           if params["max_samples"] else "")
+    cap = (f" (a stratified sample of {params.max_samples:,} of them)"
+           if params.max_samples else "")
     return (
         f"**Dataset `{dataset.source}`**: {dataset.n:,} images{cap}, sha256 "
         f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**, "
-        f"**{len(split.val):,} validation** ({pct(params['validation_fraction'])} of the "
-        f"training part) and **{len(split.test):,} test** ({pct(params['test_fraction'])}). "
+        f"**{len(split.val):,} validation** ({pct(params.validation_fraction)} of the "
+        f"training part) and **{len(split.test):,} test** ({pct(params.test_fraction)}). "
         f"Training examples per class: {span(list(counts), '{:,}')}. "
         f"Pixels are {scaled}. The row numbers of each part are saved in this run's "
         f"results record (`data.rows`)."
     )
 
 
-def model_paragraph(params: dict[str, Any], keras_count: int, n_classes: int = 10) -> str:
-    sizes = [data_mod.N_PIXELS, *params["hidden_layers"], n_classes]
+def model_paragraph(params: Params, keras_count: int, n_classes: int = 10) -> str:
+    sizes = [data_mod.N_PIXELS, *params.hidden_layers, n_classes]
     terms = " + ".join(f"({a}+1)×{b}" for a, b in zip(sizes, sizes[1:], strict=False))
-    ours = param_count(params["hidden_layers"], n_classes=n_classes)
+    ours = param_count(params.hidden_layers, n_classes=n_classes)
     check = "matches" if ours == keras_count else f"does NOT match ({ours:,})"
     return (
-        f"The network is **{layers_label(params['hidden_layers'], n_classes)}** with "
-        f"`{params['activation']}` hidden units and a softmax output. Each dense layer has one "
+        f"The network is **{layers_label(params.hidden_layers, n_classes)}** with "
+        f"`{params.activation}` hidden units and a softmax output. Each dense layer has one "
         f"weight per input–unit pair plus one bias per unit: {terms} = **{keras_count:,} "
         f"parameters** (Keras' count; the formula {check})."
     )
 
 
 def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...],
-                             params: dict[str, Any]) -> str:
+                             params: Params) -> str:
     true = class_names[worked["true_class"]]
     k = len(class_names)
     uniform = math.log(k)
@@ -68,12 +69,12 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
                  "give nearly equal probabilities to every class")
     else:
         why = (": raw 0–255 pixels make the first layer's sums large, so even untrained "
-               "weights give confident, arbitrary answers" if not params["scale_inputs"] else "")
+               "weights give confident, arbitrary answers" if not params.scale_inputs else "")
         start = f"this untrained network is {'above' if loss > uniform else 'below'} that{why}"
     mse = (" (This run trains on mean squared error; the cross-entropy is shown because it is "
-           "what the next section explains.)" if params["loss"] == "mean_squared_error" else "")
+           "what the next section explains.)" if params.loss == "mean_squared_error" else "")
     return (
-        f"Before training (initial weights from seed {params['seeds'][0]}), the network gives "
+        f"Before training (initial weights from seed {params.seeds[0]}), the network gives "
         f"the true class (*{true}*) of the first test image probability ŷ = "
         f"{worked['p_true']:.4g}. Its loss is −log ŷ = {-worked['log_p_true']:.6f}: by hand "
         f"**{loss:.6f}**, Keras' `CategoricalCrossentropy` on the same probabilities "
@@ -82,25 +83,25 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     )
 
 
-def keras_code(params: dict[str, Any], n_classes: int = 10) -> str:
+def keras_code(params: Params, n_classes: int = 10) -> str:
     """The plain Keras code that trains one network of this run, as a student would write
     it (the assignment's style, with its mistakes fixed), for reading and copying."""
     layers = "\n".join(
-        f"    keras.layers.Dense({units}, activation={params['activation']!r}),"
-        for units in params["hidden_layers"])
-    optimizer = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[params["optimizer"]]
+        f"    keras.layers.Dense({units}, activation={params.activation!r}),"
+        for units in params.hidden_layers)
+    optimizer = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[params.optimizer]
     callbacks, stop = "", ""
-    if params["early_stopping_patience"] is not None:
+    if params.early_stopping_patience is not None:
         stop = (f"stop = keras.callbacks.EarlyStopping(monitor='val_loss', "
-                f"patience={params['early_stopping_patience']}, "
-                f"restore_best_weights={params['restore_best_weights']})\n")
+                f"patience={params.early_stopping_patience}, "
+                f"restore_best_weights={params.restore_best_weights})\n")
         callbacks = ", callbacks=[stop]"
     scale = ("x_train, x_val = x_train / 255, x_val / 255  # pixels in [0, 1]\n"
-             if params["scale_inputs"] else "")
+             if params.scale_inputs else "")
     return (
         "```python\n"
         "import keras\n\n"
-        f"keras.utils.set_random_seed({params['seeds'][0]})\n"
+        f"keras.utils.set_random_seed({params.seeds[0]})\n"
         f"{scale}"
         "model = keras.Sequential([\n"
         f"    keras.Input(shape=({data_mod.N_PIXELS},)),\n"
@@ -108,36 +109,36 @@ def keras_code(params: dict[str, Any], n_classes: int = 10) -> str:
         f"    keras.layers.Dense({n_classes}, activation='softmax'),\n"
         "])\n"
         f"model.compile(optimizer=keras.optimizers.{optimizer}(learning_rate="
-        f"{params['learning_rate']:g}),\n"
-        f"              loss={params['loss']!r}, metrics=['accuracy'])\n"
+        f"{params.learning_rate:g}),\n"
+        f"              loss={params.loss!r}, metrics=['accuracy'])\n"
         f"{stop}"
         f"model.fit(x_train, y_train, validation_data=(x_val, y_val),  # never also "
         f"validation_split\n"
-        f"          epochs={params['epochs']}, batch_size={params['batch_size']}{callbacks})\n"
+        f"          epochs={params.epochs}, batch_size={params.batch_size}{callbacks})\n"
         "```"
     )
 
 
-def training_path_sentence(params: dict[str, Any]) -> str:
+def training_path_sentence(params: Params) -> str:
     """Which loop trained this page's networks, and where the evidence of equivalence is."""
-    if not params["fast_training"]:
+    if not params.fast_training:
         return ("This run trained each seed with exactly this code: Keras' own `fit`, one "
                 "network after another.")
-    return (f"To train {plural(len(params['seeds']), 'seed')} quickly, this run trains them "
+    return (f"To train {plural(len(params.seeds), 'seed')} quickly, this run trains them "
             f"together in one compiled TensorFlow graph (`fast_training`): the same network, "
             f"initial weights, batch order, loss and update rule as the code above; only "
             f"the per-step overhead is gone. The report's index compares the two loops seed "
             f"by seed under *Training speed*.")
 
 
-def training_paragraph(params: dict[str, Any], seeds: list) -> str:
+def training_paragraph(params: Params, seeds: list) -> str:
     seconds = [s.train_seconds for s in seeds]
     per_epoch = [s.seconds_per_epoch for s in seeds]
-    patience = params["early_stopping_patience"]
+    patience = params.early_stopping_patience
     stop = ""
     if patience is not None:
-        stopped = [s for s in seeds if s.epochs_run < params["epochs"]]
-        full = [s.seed for s in seeds if s.epochs_run == params["epochs"]]
+        stopped = [s for s in seeds if s.epochs_run < params.epochs]
+        full = [s.seed for s in seeds if s.epochs_run == params.epochs]
         best = [s.best_epoch for s in seeds]
         # Keras stops once `patience` epochs in a row fail to improve (at least one).
         past = max(patience, 1)
@@ -146,13 +147,13 @@ def training_paragraph(params: dict[str, Any], seeds: list) -> str:
                  " never triggered")
         stop = (
             f" Early stopping (patience {patience}){ended}"
-            + (f"; {seeds_phrase(full)} ran all {params['epochs']} epochs" if stopped and full
+            + (f"; {seeds_phrase(full)} ran all {params.epochs} epochs" if stopped and full
                else "")
             + f". The lowest validation loss came at epoch {span(best)}."
             + (f" By construction, a run that stops has run exactly {plural(past, 'epoch')} "
                f"past its best one." if stopped else "")
             + (" The weights of the best epoch were restored before testing."
-               if params["restore_best_weights"] else
+               if params.restore_best_weights else
                " The weights were *not* restored: the network tested is the last one"
                + (f", {plural(past, 'epoch')} after the lowest validation loss"
                   if stopped and not full else "")
@@ -160,12 +161,12 @@ def training_paragraph(params: dict[str, Any], seeds: list) -> str:
         )
     return (
         f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "
-        f"for up to {plural(params['epochs'], 'epoch')}, batch size {params['batch_size']}, "
-        f"optimizer `{params['optimizer']}` (learning rate {params['learning_rate']:g}), loss "
-        f"`{params['loss']}`.{stop} Wall-clock training time per network: "
+        f"for up to {plural(params.epochs, 'epoch')}, batch size {params.batch_size}, "
+        f"optimizer `{params.optimizer}` (learning rate {params.learning_rate:g}), loss "
+        f"`{params.loss}`.{stop} Wall-clock training time per network: "
         f"{span(seconds, '{:.1f}')} s ({span(per_epoch, '{:.2f}')} s per epoch on average, "
         f"one-off compilation included"
-        + ("; networks trained together share the time equally" if params["fast_training"]
+        + ("; networks trained together share the time equally" if params.fast_training
            and len(seeds) > 1 else "")
         + "). This is time measured around training, unlike the µs/step in Keras' progress "
         "bar, which is the time of one batch."
@@ -177,7 +178,7 @@ def seed_outcomes(seed_records: list[dict[str, Any]], n_classes: int) -> list[ou
                               s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
 
 
-def learning_paragraph(params: dict[str, Any], seed_records: list[dict[str, Any]],
+def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
                        class_names: tuple[str, ...]) -> str:
     """What the curves show: collapse, no learning or divergence first, then over- or
     underfitting for the networks that learned."""
@@ -225,7 +226,7 @@ def learning_paragraph(params: dict[str, Any], seed_records: list[dict[str, Any]
     return " ".join(x for x in out if x)
 
 
-def _fate_sentence(params: dict[str, Any], seed_records: list[dict[str, Any]],
+def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
                    found: list[outcomes.Outcome], class_names: tuple[str, ...]) -> str:
     k = len(class_names)
     parts = []
@@ -253,7 +254,7 @@ def _fate_sentence(params: dict[str, Any], seed_records: list[dict[str, Any]],
                          f"{span([o.peak_epoch for _, o in early])}) and then fell back.")
             final = [s["history"]["loss"][-1] for s, _ in hit]
             one_class = (1 - 1 / k) * 2 / k
-            if params["loss"] == "mean_squared_error" and all(
+            if params.loss == "mean_squared_error" and all(
                     abs(x - one_class) < 0.01 for x in final):
                 text += (f" The final training loss, {span(final, '{:.3f}')}, is the loss of a "
                          f"network certain of one class for every image: "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab import results
+from mlplab.params import Params
 from mlplab.results import RECORD_SCHEMA, Status
 
 PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "scikit-learn",
@@ -57,14 +58,14 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return commit + ("+dirty" if dirty.strip() else "")
 
 
-def build_record(params: dict[str, Any], data: dict[str, Any], param_count: int,
+def build_record(params: Params, data: dict[str, Any], param_count: int,
                  seed_records: list[dict[str, Any]], started: str) -> dict[str, Any]:
     accuracies = [s["metrics"]["test_accuracy"] for s in seed_records]
     return {
         "schema": RECORD_SCHEMA,
-        "name": params["run_name"],
+        "name": params.run_name,
         "status": Status.OK,
-        "params": params,
+        "params": params.as_dict(),
         "data": data,
         "param_count": param_count,
         "seeds": seed_records,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,7 @@ from mlplab.lab import data as data_mod
 from mlplab.lab import models
 from mlplab.lab.backend import native_stderr_silenced
 from mlplab.lab.seeding import seed_training
-from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
 
 # Steps run inside one call into TensorFlow on the fast path. The updates are the same
 # as Keras' default loop (same batches, same order); only Python overhead is saved.
@@ -61,30 +63,30 @@ class SeedResult:
         return {k: v for k, v in self.__dict__.items() if k != "model"}
 
 
-def compile_model(model, params: dict[str, Any]) -> None:
-    fast = params["fast_training"]
+def compile_model(model, params: Params) -> None:
+    fast = params.fast_training
     model.compile(
         optimizer=models.optimizer(params),
-        loss=params["loss"],
+        loss=params.loss,
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION if fast else 1,
     )
 
 
-def _terminal_progress(params: dict[str, Any], seed: int):
+def _terminal_progress(params: Params, seed: int):
     """A callback printing one line per epoch to the kernel's terminal, not the notebook."""
     import keras
 
     class TerminalProgress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            print(f"  {params['run_name']}: seed {seed}, epoch {epoch + 1}/{params['epochs']}, "
+            print(f"  {params.run_name}: seed {seed}, epoch {epoch + 1}/{params.epochs}, "
                   f"val_accuracy {logs.get('val_accuracy', float('nan')):.3f}",
                   file=sys.__stdout__, flush=True)
 
     return TerminalProgress()
 
 
-def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int = 0,
+def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
              n_classes: int = 10) -> SeedResult:
     """Train one network from ``seed`` and evaluate it on the held-out test set."""
     import keras
@@ -105,19 +107,19 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
     callbacks: list[Any] = [EpochTimer()]
     if os.environ.get(EPOCH_PROGRESS_ENV):
         callbacks.append(_terminal_progress(params, seed))
-    if params["early_stopping_patience"] is not None:
+    if params.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=params["early_stopping_patience"],
-            restore_best_weights=params["restore_best_weights"]))
+            monitor="val_loss", patience=params.early_stopping_patience,
+            restore_best_weights=params.restore_best_weights))
 
     start = time.perf_counter()
     with native_stderr_silenced():
         fitted = model.fit(
             prepared.x_train, prepared.y_train,
             validation_data=(prepared.x_val, prepared.y_val),
-            epochs=params["epochs"], batch_size=params["batch_size"],
+            epochs=params.epochs, batch_size=params.batch_size,
             # Validation only evaluates: a large batch changes no update, only overhead.
-            validation_batch_size=VALIDATION_BATCH if params["fast_training"] else None,
+            validation_batch_size=VALIDATION_BATCH if params.fast_training else None,
             shuffle=True, callbacks=callbacks, verbose=verbose,
         )
     train_seconds = time.perf_counter() - start
@@ -129,7 +131,7 @@ def fit_seed(params: dict[str, Any], prepared: Prepared, seed: int, verbose: int
     with native_stderr_silenced():
         test_loss, test_accuracy = model.evaluate(prepared.x_test, prepared.y_test, verbose=0,
                                                   batch_size=1024)
-    restored = params["early_stopping_patience"] is not None and params["restore_best_weights"]
+    restored = params.early_stopping_patience is not None and params.restore_best_weights
     metrics = tested_metrics(history, best_epoch if restored else epochs_run)
     metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
     return SeedResult(seed=seed, metrics=metrics, history=history, epochs_run=epochs_run,
@@ -162,7 +164,7 @@ def predict_labels(model, x: np.ndarray) -> np.ndarray:
 class Experiment:
     """Everything one notebook run produced: the data, its split and one result per seed."""
 
-    params: dict[str, Any]
+    params: Params
     dataset: data_mod.Dataset
     split: data_mod.Split
     prepared: Prepared
@@ -194,22 +196,56 @@ class Experiment:
                          "test": self.split.test.tolist()}}
 
 
-def run_experiment(params: dict[str, Any], dataset: data_mod.Dataset | None = None,
+def run_experiment(params: Params, dataset: data_mod.Dataset | None = None,
                    verbose: int = 0) -> Experiment:
-    """Validate parameters, load and split the data, and train one network per seed."""
-    from mlplab.params import validate
-
-    params = validate(params)
-    dataset = dataset or data_mod.load(params["dataset"])
-    split = data_mod.split(dataset, params["test_fraction"], params["validation_fraction"],
-                           params["max_samples"])
-    prepared = prepare(dataset, split, params["scale_inputs"])
+    """Load and split the data, and train one network per seed (or load the networks
+    from ``params.networks_path`` when the runner kept them from an identical run)."""
+    dataset = dataset or data_mod.load(params.dataset)
+    split = data_mod.split(dataset, params.test_fraction, params.validation_fraction,
+                           params.max_samples)
+    prepared = prepare(dataset, split, params.scale_inputs)
     n_classes = len(dataset.class_names)
-    if params["fast_training"]:  # all seeds together in one compiled graph
+    kept = params.networks_path
+    if kept and Path(kept).exists():
+        seeds = load_networks(kept, params, n_classes)
+    elif params.fast_training:  # all seeds together in one compiled graph
         from mlplab.lab import multiseed
 
-        seeds = multiseed.fit_seeds(params, prepared, params["seeds"], n_classes)
+        seeds = multiseed.fit_seeds(params, prepared, params.seeds, n_classes)
     else:  # Keras' own fit, one seed after another
         seeds = [fit_seed(params, prepared, seed, verbose, n_classes)
-                 for seed in params["seeds"]]
+                 for seed in params.seeds]
+    if kept and not Path(kept).exists():
+        save_networks(kept, params, seeds)
     return Experiment(params, dataset, split, prepared, seeds)
+
+
+def _training_inputs(params: Params) -> dict[str, Any]:
+    return {k: v for k, v in params.as_dict().items() if k not in RUNNER_ONLY}
+
+
+def save_networks(path: Path | str, params: Params, seeds: list[SeedResult]) -> None:
+    """Every seed's weights and record in one .npz (no pickles): enough to rebuild the
+    experiment exactly, since the data, split and predictions follow from the parameters."""
+    meta = {"params": _training_inputs(params), "seeds": [s.record() for s in seeds]}
+    arrays = {f"seed{i}_{j}": w for i, s in enumerate(seeds)
+              for j, w in enumerate(s.model.get_weights())}
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+
+
+def load_networks(path: Path | str, params: Params, n_classes: int) -> list[SeedResult]:
+    """The seeds ``save_networks`` kept, each with its trained, compiled Keras model."""
+    with np.load(path) as kept:
+        meta = json.loads(str(kept["meta"]))
+        if meta["params"] != _training_inputs(params):
+            raise ValueError(f"{path}: networks trained with other parameters")
+        seeds = []
+        for i, record in enumerate(meta["seeds"]):
+            model = models.build(params, n_classes)
+            compile_model(model, params)
+            model.set_weights([kept[f"seed{i}_{j}"] for j in range(len(model.weights))])
+            seeds.append(SeedResult(**record, model=model))
+    return seeds

@@ -6,7 +6,8 @@ Three keys per run, from the narrowest to the widest:
   the parameters and the data. A change retrains.
 - ``code``: every code cell and every package module except the HTML rendering. A change
   with the same ``results`` key (e.g. a reworded sentence in ``narrative``) re-executes the
-  notebook: the page's outputs are code outputs.
+  notebook, since the page's outputs are code outputs, but the kernel loads the run's kept
+  networks (``<run>.networks.npz``) instead of training them again.
 - ``page``: the whole notebook text (markdown too) and the rendering templates. A change with
   the same ``code`` key (a markdown edit, a template tweak) only re-renders: the cached
   executed notebook gets the new markdown cells and is exported again, without a kernel.
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from mlplab.params import Params
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/mlplab
 LOCK_FILE = Path("requirements.lock")
@@ -86,8 +89,8 @@ class Hasher:
             package_hash(lambda rel: not str(rel).startswith(RENDER_ONLY)).encode())
         self.page_base = hash_bytes(notebook_text.encode(), package_hash().encode())
 
-    def keys(self, params: dict, data_sha: str) -> Keys:
-        run = hash_bytes(json.dumps(params, sort_keys=True).encode(), data_sha.encode())
+    def keys(self, params: Params, data_sha: str) -> Keys:
+        run = hash_bytes(json.dumps(params.as_dict(), sort_keys=True).encode(), data_sha.encode())
         return Keys(results=hash_bytes(self.results_base.encode(), run.encode()),
                     code=hash_bytes(self.code_base.encode(), run.encode()),
                     page=hash_bytes(self.page_base.encode(), run.encode()))

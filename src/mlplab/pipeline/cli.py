@@ -93,12 +93,12 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
         rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
                                      args.force or any(j.action == "execute"
                                                         for j in jobs))
-    failed = [e for e in manifest if e["status"] == Status.FAILED]
+    failed = [e for e in manifest if e.status == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
     for entry in failed:
-        page = report_dir / entry["page"] if entry["page"] else "no page"
-        print(f"FAILED {entry['name']}: {entry['error']} -> {page}", file=sys.stderr)
+        page = report_dir / entry.page if entry.page else "no page"
+        print(f"FAILED {entry.name}: {entry.error} -> {page}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -120,8 +120,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     specs = experiments.load(args.experiments, allow_large=True)  # listing costs nothing
     for spec in specs:
         p = spec.params
-        print(f"{spec.name:24} {layers_label(p['hidden_layers']):16} epochs={p['epochs']:<3}"
-              f" seeds={p['seeds']} loss={p['loss']} scaled={p['scale_inputs']}")
+        print(f"{spec.name:24} {layers_label(p.hidden_layers):16} epochs={p.epochs:<3}"
+              f" seeds={p.seeds} loss={p.loss} scaled={p.scale_inputs}")
     print(f"{len(specs):,} runs, {experiments.count_trainings(specs):,} trainings (one per run "
           "and seed)")
     return 0

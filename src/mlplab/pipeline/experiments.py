@@ -59,7 +59,7 @@ class _TagRefused(yaml.YAMLError):
 @dataclass(frozen=True)
 class RunSpec:
     name: str
-    params: dict[str, Any]  # every parameter, defaults filled, run_name set
+    params: P.Params  # every parameter, defaults filled, run_name set
     line: int
 
 
@@ -194,7 +194,7 @@ def load(path: Path, overrides: dict[str, Any] | None = None,
 
 def count_trainings(specs: list[RunSpec]) -> int:
     """Networks trained in all: one per run and seed."""
-    return sum(len(spec.params["seeds"]) for spec in specs)
+    return sum(len(spec.params.seeds) for spec in specs)
 
 
 def _check_run_count(doc: dict, fail, allow_large: bool) -> None:

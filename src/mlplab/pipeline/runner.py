@@ -28,10 +28,10 @@ from typing import Any
 from unittest import mock
 
 from mlplab import datafiles, results
-from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.params import EPOCH_PROGRESS_ENV, Params
 from mlplab.pipeline import cache
 from mlplab.pipeline.experiments import RunSpec
-from mlplab.results import Status
+from mlplab.results import ManifestEntry, Status
 
 MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
 SUMMARY_NOTEBOOK = Path("notebooks/summary.ipynb")
@@ -58,7 +58,7 @@ class Job:
     data, so it travels to a Dask worker."""
 
     name: str
-    params: dict[str, Any]
+    params: Params
     action: str  # "execute" or "render" (see mlplab.pipeline.cache)
     cache_key: str
     code_key: str
@@ -68,6 +68,9 @@ class Job:
     runs_dir: str
     timeout: float
     tmp_dir: str | None = None  # the build's temporary folder, set by run_jobs
+    # The run's kept networks, when they were trained with the same results key: only the
+    # page's code changed (e.g. narrative wording), so the kernel loads them, not trains.
+    networks: str | None = None
 
 
 @dataclass
@@ -94,6 +97,8 @@ class Paths:
 
 # Suffixes of a run's outputs; the JSON goes last, so its presence means "complete".
 OUTPUT_SUFFIXES = (".ipynb", ".html", ".student.html", ".json")
+# The trained networks of the record beside them; optional (a build without them retrains).
+NETWORKS = ".networks.npz"
 
 
 def _data_sha(dataset: str, root: Path, memo: dict[str, str]) -> str:
@@ -178,7 +183,11 @@ def execute_run(job: Job) -> Outcome:
         notebook_in.write_text(job.notebook_text)
         notebook_out = scratch / f"{name}.ipynb"
         record_path = scratch / f"{name}.json"
-        parameters = {**job.params, "results_path": str(record_path)}
+        networks = scratch / f"{name}{NETWORKS}"
+        if job.networks:
+            shutil.copyfile(job.networks, networks)
+        parameters = {**job.params.as_dict(), "results_path": str(record_path),
+                      "networks_path": str(networks)}
         error = None
         try:
             execute_notebook(notebook_in, notebook_out, parameters, job.cwd, sockets,
@@ -198,9 +207,11 @@ def execute_run(job: Job) -> Outcome:
                 files[suffix] = page.read_bytes()
         if error is None:
             record = results.load(record_path)
+            if networks.exists():
+                files[NETWORKS] = networks.read_bytes()
         else:
             record = {"name": name, "status": Status.FAILED, "error": error,
-                      "params": job.params, "started": started, "finished": results.now()}
+                      "params": job.params.as_dict(), "started": started, "finished": results.now()}
         record["cache_key"], record["code_key"] = job.cache_key, job.code_key
         record["wall_seconds"] = time.perf_counter() - clock
         files[".json"] = json.dumps(record, indent=1).encode()
@@ -254,8 +265,10 @@ def land(outcome: Outcome, runs_dir: Path) -> None:
     if paths.file(".json").parent != runs_dir:
         raise ValueError(f"run name {outcome.name!r} would write outside {runs_dir}")
     failed = outcome.status != Status.OK
+    if not failed and ".json" in outcome.files and NETWORKS not in outcome.files:
+        paths.file(NETWORKS).unlink(missing_ok=True)  # they belonged to the old record
     replace_together([(paths.file(suffix, failed), outcome.files[suffix])
-                      for suffix in OUTPUT_SUFFIXES if suffix in outcome.files])
+                      for suffix in (NETWORKS, *OUTPUT_SUFFIXES) if suffix in outcome.files])
     if not failed:
         for suffix in OUTPUT_SUFFIXES:
             paths.file(suffix, failed=True).unlink(missing_ok=True)
@@ -586,39 +599,46 @@ def plan(specs: Iterable[RunSpec], root: Path, runs_dir: Path, force: bool,
     memo: dict[str, str] = {}
     jobs, keys = [], {}
     for spec in specs:
-        k = hasher.keys(spec.params, _data_sha(spec.params["dataset"], root, memo))
+        k = hasher.keys(spec.params, _data_sha(spec.params.dataset, root, memo))
         keys[spec.name] = k.results
-        todo = "execute" if force else action(Paths(runs_dir, spec.name), k)
+        paths = Paths(runs_dir, spec.name)
+        todo = "execute" if force else action(paths, k)
+        reuse = not force and paths.file(NETWORKS).exists() and cached_ok(paths, k.results)
         if todo:
             jobs.append(Job(spec.name, spec.params, todo, k.results, k.code, k.page,
-                            notebook_text, str(root), str(runs_dir), timeout))
+                            notebook_text, str(root), str(runs_dir), timeout,
+                            networks=str(paths.file(NETWORKS)) if reuse else None))
     return jobs, keys
 
 
 def manifest(specs: list[RunSpec], keys: dict[str, str], runs_dir: Path,
-             report_dir: Path) -> list[dict[str, Any]]:
+             report_dir: Path) -> list[ManifestEntry]:
     """Which result stands for each run now: a good one with the current key, or a failure."""
     entries = []
     for spec in specs:
         paths = Paths(runs_dir, spec.name)
         failed = paths.file(".json", failed=True)
         ok = cached_ok(paths, keys[spec.name])
-        record = paths.file(".json") if ok else failed
         status = Status.OK if ok else Status.FAILED if failed.exists() else Status.NOT_RUN
-        entry = {"name": spec.name, "params": spec.params, "status": status,
-                 "record": str(record.relative_to(report_dir)),
-                 "page": str(paths.file(".html", not ok).relative_to(report_dir)),
-                 "student_page": str(paths.file(".student.html", not ok).relative_to(report_dir)),
-                 "cache_key": keys[spec.name]}
+        page, student_page = (paths.file(suffix, not ok) for suffix in (".html", ".student.html"))
+        error = None
         if not ok:
-            entry["error"] = results.load(failed).get("error") if failed.exists() else "not run"
-            if not (report_dir / entry["page"]).exists():
-                entry["page"] = entry["student_page"] = None
-        entries.append(entry)
+            error = results.load(failed).get("error") if failed.exists() else "not run"
+            if not page.exists():
+                page = student_page = None
+        entries.append(ManifestEntry(
+            name=spec.name, params=spec.params, status=status,
+            record=_relative(paths.file(".json") if ok else failed, report_dir),
+            page=_relative(page, report_dir), student_page=_relative(student_page, report_dir),
+            cache_key=keys[spec.name], error=error))
     return entries
 
 
-def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
+def _relative(path: Path | None, report_dir: Path) -> str | None:
+    return None if path is None else str(path.relative_to(report_dir))
+
+
+def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
                 bench_file: Path, force: bool) -> bool:
     """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
 
@@ -629,13 +649,14 @@ def build_index(root: Path, report_dir: Path, entries: list[dict[str, Any]],
     key = cache.hash_bytes(
         (root / SUMMARY_NOTEBOOK).read_bytes(), cache.package_hash().encode(),
         lock.read_bytes() if lock.exists() else b"",
-        json.dumps([(e["name"], e["status"], e["cache_key"]) for e in entries]).encode(),
+        json.dumps([(e.name, e.status, e.cache_key) for e in entries]).encode(),
         bench_file.read_bytes() if bench_file.exists() else b"")
     key_file = report_dir / ".index-key"
     index = report_dir / "index.html"
     if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
         return False
-    results.write_json_atomic(report_dir / summary_records.MANIFEST, entries)
+    results.write_json_atomic(report_dir / summary_records.MANIFEST,
+                              [e.to_json() for e in entries])
     records = summary_records.load_records(report_dir, entries)
     csv = summary_records.tidy(records).to_csv(index=False).encode()
     results.write_bytes_atomic(report_dir / summary_records.RESULTS_CSV, csv)

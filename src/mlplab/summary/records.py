@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from mlplab import params, results
+from mlplab.results import ManifestEntry
 from mlplab.wording import layers_label
 
 MANIFEST = "manifest.json"
@@ -23,17 +24,22 @@ class AmbiguousRun(LookupError):
     """Several runs fit a comparison's description: the suite must say which one it means."""
 
 
-def load_manifest(report_dir: Path) -> list[dict[str, Any]]:
+def load_manifest(report_dir: Path) -> list[ManifestEntry]:
     """The suite's runs in file order, with status and page links (written by the CLI)."""
-    return json.loads((Path(report_dir) / MANIFEST).read_text())
+    path = Path(report_dir) / MANIFEST
+    try:
+        return [ManifestEntry.from_json(e) for e in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise results.RecordError(f"{path}: not a manifest this mlplab wrote ({err}): "
+                                  "rebuild it with `make report`") from None
 
 
-def load_records(report_dir: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def load_records(report_dir: Path, manifest: list[ManifestEntry]) -> list[dict[str, Any]]:
     """Each run's record; a run never executed (e.g. left out by --only) gets a stub."""
-    return [results.load_checked(Path(report_dir) / entry["record"])
-            if entry["status"] != results.Status.NOT_RUN
-            else {"name": entry["name"], "status": results.Status.NOT_RUN.value,
-                  "params": entry["params"]}
+    return [results.load_checked(Path(report_dir) / entry.record)
+            if entry.status != results.Status.NOT_RUN
+            else {"name": entry.name, "status": results.Status.NOT_RUN.value,
+                  "params": entry.params.as_dict()}
             for entry in manifest]
 
 
@@ -42,7 +48,7 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for record in records:
         p = {k: v for k, v in record["params"].items()
-             if k not in ("results_path", "seeds", "run_name")}
+             if k not in params.RUNNER_ONLY | {"seeds"}}
         base = {"run": record["name"], "status": record["status"], **p,
                 "architecture": layers_label(p["hidden_layers"]),
                 "hidden_layers": "x".join(map(str, p["hidden_layers"])),

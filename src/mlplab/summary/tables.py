@@ -7,12 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab.results import Status
+from mlplab.results import ManifestEntry, Status
 from mlplab.summary.records import summarise
 from mlplab.wording import layers_label, points
 
 
-def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
+def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
     """Every run with its parameters, mean test accuracy, epochs, time and page link."""
     summary = summarise(df).set_index("run") if (df["status"] == Status.OK).any() else None
     head = ("<table class='runs'><thead><tr><th>run</th><th>network</th><th>loss</th>"
@@ -21,25 +21,24 @@ def runs_table_html(manifest: list[dict[str, Any]], df: pd.DataFrame) -> str:
             "<th>train time per seed</th><th>parameters</th><th>status</th></tr></thead><tbody>")
     rows = []
     for entry in manifest:
-        p = entry["params"]
-        name = html.escape(entry["name"])
-        link = f"<a href='{html.escape(entry['page'])}'>{name}</a>" if entry.get("page") \
-            else name
-        stop = "—" if p["early_stopping_patience"] is None else (
-            f"patience {p['early_stopping_patience']}"
-            + (", restore best" if p["restore_best_weights"] else ""))
-        cells = [link, layers_label(p["hidden_layers"]), p["loss"].replace("_", " "),
-                 "scaled [0,1]" if p["scale_inputs"] else "raw 0–255", str(p["epochs"]), stop,
-                 str(len(p["seeds"]))]
-        if entry["status"] == Status.OK and summary is not None and entry["name"] in summary.index:
-            s = summary.loc[entry["name"]]
+        p = entry.params
+        name = html.escape(entry.name)
+        link = f"<a href='{html.escape(entry.page)}'>{name}</a>" if entry.page else name
+        stop = "—" if p.early_stopping_patience is None else (
+            f"patience {p.early_stopping_patience}"
+            + (", restore best" if p.restore_best_weights else ""))
+        cells = [link, layers_label(p.hidden_layers), p.loss.replace("_", " "),
+                 "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
+                 str(len(p.seeds))]
+        if entry.status == Status.OK and summary is not None and entry.name in summary.index:
+            s = summary.loc[entry.name]
             cells += [f"{100 * s['mean']:.1f}% ± {100 * s['std']:.1f}",
                       f"{s['epochs_run']:.1f}", f"{s['train_seconds']:.1f} s",
                       f"{int(s['param_count']):,}", "ok"]
-        elif entry["status"] == Status.NOT_RUN:
+        elif entry.status == Status.NOT_RUN:
             cells += ["—", "—", "—", "—", "not run yet"]
         else:
-            error = html.escape(entry.get("error") or "")
+            error = html.escape(entry.error or "")
             cells += ["—", "—", "—", "—", f"<b class='failed'>FAILED</b> {error}"]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return head + "".join(rows) + "</tbody></table>"
