@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -50,6 +51,19 @@ def test_run_page_and_record_carry_the_real_accuracy(built):
     assert f"{100 * mean:.1f}%" in page
     assert len(record["seeds"][0]["history"]["loss"]) == 2
     assert record["env"]["packages"]["tensorflow"]
+
+
+def test_run_page_shows_the_runs_parameters_with_their_meaning_not_the_defaults(built):
+    """Not the defaults cell the run replaced, nor the paths of deleted scratch files."""
+    from mlplab.params import BY_NAME
+    from mlplab.pipeline.notebook import INJECTED_HEADER
+
+    _, report_dir, _ = built
+    for page in ("tiny.html", "tiny.student.html"):
+        text = html.unescape(re.sub(r"<[^>]+>", "", (report_dir / "runs" / page).read_text()))
+        assert INJECTED_HEADER in text and f"# {BY_NAME['epochs'].help}\nepochs = 2" in text
+        assert "results_path =" not in text and "networks_path =" not in text
+        assert "papermill replaces these per run" not in text  # the defaults cell's comment
 
 
 def test_index_lists_every_run_with_links_and_status(built):

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from mlplab.params import Params
+from mlplab.pipeline.notebook import INJECTED_TAG
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/mlplab
 LOCK_FILE = Path("requirements.lock")
@@ -37,7 +38,6 @@ RESULT_MODULES = ("datafiles.py", "params.py", "results.py", "lab/backend.py", "
 # What only turns an executed notebook into a page.
 RENDER_ONLY = ("pipeline/html.py", "pipeline/templates/")
 METADATA_KEY = "mlplab"  # executed notebooks carry their page key under this metadata key
-INJECTED_TAG = "injected-parameters"  # papermill's cell with a run's parameters
 
 
 def hash_bytes(*chunks: bytes) -> str:

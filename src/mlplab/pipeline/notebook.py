@@ -1,12 +1,19 @@
-"""Keep the master notebook's ``parameters`` cell generated from the declaration."""
+"""The master notebook's parameter cells: the ``parameters`` cell generated from the
+declaration, and papermill's injected cell made readable on a run's page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 
-from mlplab.params import parameters_cell_source
+from mlplab.params import BY_NAME, RUNNER_ONLY, parameters_cell_source
+
+INJECTED_TAG = "injected-parameters"  # papermill's cell with a run's parameters
+INJECTED_HEADER = ("# This run's parameters: `make report` put them here, in place of the "
+                   "notebook's defaults.")
+_ASSIGNMENT = re.compile(r"^(\w+) = ")
 
 
 def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -14,6 +21,23 @@ def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     if len(cells) != 1:
         raise ValueError(f"expected exactly one cell tagged 'parameters', found {len(cells)}")
     return cells[0]
+
+
+def present_injected_parameters(nb: nbformat.NotebookNode) -> None:
+    """Rewrite papermill's injected cell, after execution, for a reader: each parameter under
+    its meaning from the declaration, and without the paths of the runner's scratch files
+    (deleted when the build ends, and not parameters of the experiment)."""
+    for cell in nb.cells:
+        if INJECTED_TAG not in cell.metadata.get("tags", []):
+            continue
+        lines = [INJECTED_HEADER]
+        for line in cell.source.splitlines():
+            match = _ASSIGNMENT.match(line)
+            if not match or match[1] not in BY_NAME:
+                continue
+            if match[1] not in RUNNER_ONLY - {"run_name"}:
+                lines += ["", f"# {BY_NAME[match[1]].help}", line]
+        cell.source = "\n".join(lines)
 
 
 def sync_parameters(path: Path, write: bool) -> bool:

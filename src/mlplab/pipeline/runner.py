@@ -31,6 +31,7 @@ from mlplab import datafiles, results
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
 from mlplab.pipeline import cache
 from mlplab.pipeline.experiments import RunSpec
+from mlplab.pipeline.notebook import present_injected_parameters
 from mlplab.results import ManifestEntry, Status
 
 MASTER_NOTEBOOK = Path("notebooks/mlp_lab.ipynb")
@@ -131,7 +132,10 @@ def action(paths: Paths, keys: cache.Keys) -> str | None:
     return None if cache.page_key_of(paths.file(".ipynb")) == keys.page else "render"
 
 
-EDITIONS = ((".html", frozenset()), (".student.html", frozenset({STUDENT_TAG})))
+# A run's page shows the run's parameters (papermill's injected cell), not the defaults cell
+# they replaced; the student edition also leaves out the exercises' solutions.
+EDITIONS = ((".html", frozenset({"parameters"})),
+            (".student.html", frozenset({"parameters", STUDENT_TAG})))
 
 
 def render_run(job: Job) -> Outcome:
@@ -199,6 +203,7 @@ def execute_run(job: Job) -> Outcome:
         files: dict[str, bytes] = {}
         if notebook_out.exists():
             executed = nbformat.read(notebook_out, as_version=4)
+            present_injected_parameters(executed)
             cache.stamp(executed, job.page_key)
             files[".ipynb"] = nbformat.writes(executed).encode()
             for suffix, exclude in EDITIONS:
