@@ -8,12 +8,13 @@ corrected test, and words that follow each run's fate (learned, collapsed, ...).
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from mlplab import params
+from mlplab import outcomes, params, wording
 from mlplab.results import ManifestEntry, Status
 from mlplab.summary import claims, records, sections, stats, tables
 
@@ -136,10 +137,43 @@ def test_single_seed_cannot_be_judged(df):
 
 
 def test_number_formats_have_no_negative_zero_or_plural_slips():
-    assert stats.diff_fmt("test_accuracy", -0.00001) == "+0.0 points"
+    assert stats.diff_fmt("test_accuracy", -0.00001) == "−0.001 points"
+    assert stats.diff_fmt("test_accuracy", -1e-9) == "0.0 points"  # float noise: no sign
+    assert stats.diff_fmt("test_accuracy", 0.0) == "0.0 points"
     assert stats.fmt("epochs_run", 1) == "1 epoch" and stats.fmt("epochs_run", 12.0) == "12 epochs"
     assert stats.fmt("epochs_run", 10.333) == "10.3 epochs"
     assert stats.diff_fmt("epochs_run", -2.0) == "−2.0 epochs"
+
+
+def test_small_differences_keep_their_sign_and_intervals_their_zero():
+    """The review's cases: −0.04 shown as +0.0, and intervals whose end rounded to 0.0."""
+    assert stats.diff_fmt("test_accuracy", -0.0004) == "−0.04 points"
+    assert stats.interval_fmt("test_accuracy", -0.00014, 0.004) == "−0.01 to +0.4 points"
+    assert stats.interval_fmt("test_accuracy", -0.004, 0.00046) == "−0.4 to +0.05 points"
+    assert stats.interval_fmt("test_accuracy", 0.0041, 0.0044) == "+0.41 to +0.44 points"
+    assert stats.interval_fmt("epochs_run", -0.02, 1.5) == "−0.02 to +1.5 epochs"
+    assert wording.pct_span([0.9108, 0.9113]) == "91.08%–91.13%"
+    assert wording.pct_span([0.911, 0.911]) == "91.1%"
+
+
+def test_a_shown_interval_includes_zero_exactly_when_the_true_one_does():
+    rng = np.random.default_rng(0)
+    for low, high in np.sort(rng.normal(0, 0.003, (2000, 2)), axis=1):
+        shown = stats.interval_fmt("test_accuracy", low, high).removesuffix(" points")
+        a, b = (float(x.replace("−", "-")) for x in shown.split(" to "))
+        assert a <= b
+        if low <= 0 <= high:
+            assert a <= 0 <= b, (low, high, shown)
+        elif min(abs(low), abs(high)) >= 5e-6:  # an end shown at 3 decimals of a point
+            assert not a <= 0 <= b, (low, high, shown)
+
+
+def test_sentences_show_the_sign_of_a_small_difference():
+    c = stats.Comparison("a", "b", "test_accuracy", 0.9186, 0.919, -0.0004, -0.0017, 0.00046,
+                         10, 10, stats.Method.PAIRED, p=0.6, p_adjusted=0.98)
+    text = stats.sentence(c, "restoring the best epoch", "keeping the last", 16)
+    assert "The difference, −0.04 points (95% interval −0.2 to +0.05 points;" in text
+    assert not re.search(r"[+−]0\.0\b", text)
 
 
 def test_find_run_fails_loudly_on_ambiguity(runs):
@@ -249,6 +283,37 @@ def test_loss_section_names_collapse_and_fixes_the_literature():
     assert "**cross-entropy, scaled inputs**: 92.5% mean test accuracy (chance is 10.0%); " \
            "every seed learned" in text
     assert "not resolved" in text and "without a softmax" in text
+
+
+def test_networks_near_chance_are_not_plainly_learned():
+    """The review's MSE-on-raw-pixels seeds at 29-50% sat beside 92% as 'learned'."""
+    counts = [150] * 10  # predictions spread over every class: not a collapse
+    h = history(0.5, 20)
+
+    def verdict(acc: float, k: int = 10) -> str:
+        return outcomes.classify(h, counts[:k], acc, k).verdict
+
+    assert [verdict(a) for a in (0.92, 0.551, 0.501, 0.334, 0.292, 0.173, 0.14)] == [
+        "learned", "learned", "learned only partly", "learned only partly",
+        "learned only partly", "learned only partly", "did not learn"]
+    assert verdict(0.59, k=5) == "learned only partly" and verdict(0.61, k=5) == "learned"
+    o = outcomes.classify(h, counts, 0.292, 10)
+    assert o.kind == outcomes.Kind.LEARNED  # the run pages' API is unchanged
+    assert o.gap_closed == pytest.approx((0.292 - 0.1) / 0.9)
+
+
+def test_fate_names_partly_learned_seeds_with_their_accuracy():
+    accs = [0.10, 0.11, 0.10, 0.10, 0.501, 0.10, 0.10, 0.10, 0.334, 0.292]
+    run = record("mse-raw", accs, hidden_layers=[50, 50], epochs=20)
+    for s in run["seeds"]:
+        if s["metrics"]["test_accuracy"] < 0.2:  # these predict one class
+            s["test_predicted_counts"] = [1500] + [0] * 9
+    text = sections.fate(run)
+    assert "seeds 4, 8 and 9 learned only partly (29.2%–50.1% test accuracy, less than " \
+           "halfway from chance to 100%)" in text
+    assert "seeds 0, 1, 2, 3, 5, 6 and 7 collapsed to predicting one class" in text
+    good = sections.fate(record("ce", [0.92, 0.93], hidden_layers=[50, 50], epochs=20))
+    assert good == "92.5% mean test accuracy (chance is 10.0%); every seed learned."
 
 
 def test_cost_sentence_follows_the_timings():

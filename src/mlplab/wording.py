@@ -2,6 +2,9 @@
 
 One place decides how a percentage, a difference in points, a count of things and a range
 of values are written, so no page says "1 epochs", "−0.0 points" or "± 0.3%" for a spread.
+A number that would round to zero, or a range whose ends would look equal, gets more
+decimals (up to ``MAX_DECIMALS``): "+0.0 points to +0.4 points" for a true −0.014 to +0.4
+would read as an interval that excludes zero.
 """
 
 from __future__ import annotations
@@ -16,18 +19,72 @@ def layers_label(hidden_layers: Sequence[int], n_classes: int = 10) -> str:
     return "-".join(map(str, [N_PIXELS, *hidden_layers, n_classes]))
 
 
+# More decimals than this would show float noise, not a measurement: 0.001 points is 1 image
+# in 100,000. A value still rounding to zero here is written as an unsigned zero.
+MAX_DECIMALS = 3
+
+
+def decimals(values: Sequence[float], digits: int = 1) -> int:
+    """Fewest decimals, from ``digits`` up to ``MAX_DECIMALS``, at which no nonzero value
+    shows as zero and values that differ are shown differently."""
+    distinct = len(set(values))
+    tiny = 0.5 * 10.0 ** -MAX_DECIMALS  # zero at every precision shown: left as zero
+    for d in range(digits, max(digits, MAX_DECIMALS) + 1):
+        shown = [round(v, d) for v in values]
+        if all(s != 0 for s, v in zip(shown, values, strict=True) if abs(v) >= tiny) \
+                and len(set(shown)) == distinct:
+            return d
+    return max(digits, MAX_DECIMALS)
+
+
+def number(value: float, digits: int = 1, signed: bool = False) -> str:
+    """A number with a true sign ("−" for minus): extra decimals where it would round to
+    zero, and never a signed zero ("0.0", not "+0.0" or "−0.0")."""
+    return _number(value, decimals([value], digits), signed)
+
+
+def _number(value: float, d: int, signed: bool) -> str:
+    shown = round(value, d)
+    if shown == 0:
+        return f"{0:.{d}f}"
+    text = f"{shown:+.{d}f}" if signed else f"{abs(shown):.{d}f}"
+    return text.replace("-", "−")
+
+
+def number_interval(low: float, high: float, digits: int = 1) -> str:
+    """'−0.01 to +0.4': each end signed, with as many decimals as it needs to show its sign
+    and to differ from the other end, so an interval that includes zero never reads as one
+    that excludes it."""
+    d_low, d_high = decimals([low], digits), decimals([high], digits)
+    while low != high and _number(low, d_low, True) == _number(high, d_high, True) \
+            and max(d_low, d_high) < MAX_DECIMALS:
+        d_low, d_high = d_low + 1, d_high + 1
+    return f"{_number(low, d_low, True)} to {_number(high, d_high, True)}"
+
+
 def pct(fraction: float, digits: int = 1) -> str:
     """A fraction as a percentage: 0.9306 -> '93.1%'."""
     return f"{100 * fraction:.{digits}f}%"
 
 
+def pct_span(values: Sequence[float], digits: int = 1) -> str:
+    """'91.1%' when all values are equal, else 'lowest–highest' with enough decimals that
+    the two ends differ: '91.08%–91.13%', never '91.1%–91.1%'."""
+    lo, hi = 100 * min(values), 100 * max(values)
+    d = decimals([lo, hi], digits)
+    low, high = f"{lo:.{d}f}%", f"{hi:.{d}f}%"
+    return f"{lo:.{digits}f}%" if low == high else f"{low}–{high}"
+
+
 def points(fraction: float, digits: int = 1, signed: bool = False) -> str:
-    """A difference of two accuracies in percentage points, never '-0.0'."""
-    value = round(100 * fraction, digits)
-    if value == 0:
-        value = 0.0  # drops the sign of -0.0
-    text = f"{value:+.{digits}f}" if signed else f"{abs(value):.{digits}f}"
-    return text.replace("-", "−") + " points"
+    """A difference of two accuracies in percentage points: '−0.04 points' where one
+    decimal would show '0.0', never '−0.0 points' or '+0.0 points'."""
+    return number(100 * fraction, digits, signed) + " points"
+
+
+def points_interval(low: float, high: float, digits: int = 1) -> str:
+    """An interval of accuracy differences: '−0.01 to +0.4 points'."""
+    return number_interval(100 * low, 100 * high, digits) + " points"
 
 
 def plural(n: float, word: str, words: str | None = None) -> str:

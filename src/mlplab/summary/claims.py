@@ -15,7 +15,7 @@ import pandas as pd
 from mlplab import outcomes
 from mlplab.results import Status
 from mlplab.summary.records import find_run, plain_runs
-from mlplab.summary.stats import Family, diff_fmt, fmt, sentence, verdict
+from mlplab.summary.stats import Family, Method, diff_fmt, fmt, interval_fmt, sentence, verdict
 from mlplab.wording import layers_label, pct, points, span
 
 # The assignment's data: 42,000 Kaggle digits, 30% held out for testing; `fit` then kept
@@ -121,8 +121,9 @@ def claims_table(df: pd.DataFrame, family: Family) -> pd.DataFrame:
         rows.append({**row,
                      "ours (mean over seeds)": f"{fmt(q.metric, c.mean_a)} vs "
                                                f"{fmt(q.metric, c.mean_b)}",
-                     "difference (95% interval)": f"{diff_fmt(q.metric, c.diff)} "
-                     f"({diff_fmt(q.metric, c.low)} to {diff_fmt(q.metric, c.high)})",
+                     "difference (95% interval)": f"{diff_fmt(q.metric, c.diff)} ("
+                     + ("one seed: no interval" if c.method == Method.SINGLE
+                        else interval_fmt(q.metric, c.low, c.high)) + ")",
                      "test": c.how, "verdict": verdict(c, claim.a_greater),
                      "runs": f"{runs[0]} vs {runs[1]}", "note": claim.note})
     return pd.DataFrame(rows).fillna("")
@@ -232,22 +233,25 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
             out.append(
                 f"**One run per setting.** Across our seeds, the same setting's test accuracy "
                 f"varies by up to {points(spread.max())} (run `{spread.idxmax()}`; median "
-                f"{points(spread.median())}), counting only runs whose every seed learned. "
+                f"{points(spread.median())}), counting only runs whose every seed learned "
+                f"(none collapsed, diverged, failed to learn or learned only partly). "
                 f"The assignment drew conclusions from differences as small as "
                 f"{points(smallest_claimed_gap(), 2)} between single runs.")
     return out
 
 
 def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
-    """Runs in which every seed learned (none collapsed, stalled or diverged)."""
+    """Runs in which every seed learned (none collapsed, stalled, diverged or learned only
+    partly): the spread of a run whose seeds land in different cases is not seed noise."""
     names = set()
     for r in records:
         if r["status"] != Status.OK:
             continue
         k = len(r["data"]["class_names"])
-        kinds = {outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),
-                                   s["metrics"]["test_accuracy"], k).kind for s in r["seeds"]}
-        if kinds == {outcomes.Kind.LEARNED}:
+        verdicts = {outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),
+                                      s["metrics"]["test_accuracy"], k).verdict
+                    for s in r["seeds"]}
+        if verdicts == {outcomes.Kind.LEARNED.value}:
             names.add(r["name"])
     return names
 

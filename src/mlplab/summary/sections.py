@@ -18,7 +18,7 @@ from mlplab.summary import claims
 from mlplab.summary.claims import E1, E20, ES, Question, net
 from mlplab.summary.records import find_run, plain_runs
 from mlplab.summary.stats import ALPHA, Family, Method, sentence
-from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
+from mlplab.wording import join, layers_label, pct, pct_span, plural, points, seeds_phrase, span
 
 
 def bullets(lines: list[str]) -> str:
@@ -189,27 +189,33 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
 
 
 def fate(record: dict[str, Any]) -> str:
-    """What happened to a run's seeds, in one sentence: mean accuracy and each case found."""
+    """What happened to a run's seeds, in one sentence: mean accuracy and each case found;
+    seeds that learned only partly are named with their accuracy."""
     k = len(record["data"]["class_names"])
     seeds = record["seeds"]
     found = [outcomes.classify(s["history"], s["test_predicted_counts"],
                                s["metrics"]["test_accuracy"], k) for s in seeds]
     mean = float(np.mean([o.test_accuracy for o in found]))
     cases = []
-    for kind in outcomes.Kind:
-        hit = [(s["seed"], o) for s, o in zip(seeds, found, strict=True) if o.kind == kind]
+    for verdict in ["learned", "learned only partly",
+                    *(kind.value for kind in outcomes.Kind if kind != outcomes.Kind.LEARNED)]:
+        hit = [(s["seed"], o) for s, o in zip(seeds, found, strict=True)
+               if o.verdict == verdict]
         if hit:
             who = "every seed" if len(hit) == len(seeds) else seeds_phrase([s for s, _ in hit])
             to = ""
-            if kind == outcomes.Kind.COLLAPSED:
+            if hit[0][1].kind == outcomes.Kind.COLLAPSED:
                 sizes = sorted({len(o.collapsed_to) for _, o in hit})
                 to = " to predicting " + join(
                     ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
-            cases.append(f"{who} {kind.value}{to}")
+            elif verdict == "learned only partly":
+                to = (f" ({pct_span([o.test_accuracy for _, o in hit])} test accuracy, less "
+                      f"than halfway from chance to 100%)")
+            cases.append(f"{who} {verdict}{to}")
     collapsed = [o for o in found if o.kind == outcomes.Kind.COLLAPSED]
     early = [o for o in collapsed if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
+    peaks = pct_span([o.peak_train_accuracy for o in early]) if early else ""
     detail = (f"; {plural(len(early), 'collapsed seed')} first learned a little (training "
-              f"accuracy up to {span([o.peak_train_accuracy for o in early], '{:.1%}')}) and "
-              f"then fell back" if early else "")
+              f"accuracy up to {peaks}) and then fell back" if early else "")
     return (f"{pct(mean)} mean test accuracy (chance is {pct(1 / k)}); {join(cases)}"
             f"{detail}.")

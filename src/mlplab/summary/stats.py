@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab.results import Status
-from mlplab.wording import pct, plural, points
+from mlplab.wording import number, number_interval, pct, plural
 
 ALPHA = 0.05  # two-sided: 95% intervals, and "resolved" means Holm-adjusted p < ALPHA
 
@@ -146,15 +146,28 @@ def fmt(metric: str, value: float) -> str:
     return f"{value:.3f}"
 
 
-def diff_fmt(metric: str, value: float) -> str:
+def _diff_unit(metric: str) -> tuple[int, str]:
+    """Decimals and unit of a difference in ``metric``: points, epochs, seconds or plain."""
     if metric.endswith("accuracy"):
-        return points(value, signed=True)
-    text = (f"{value:+.1f}" if metric.startswith("epochs") else f"{value:+.2f}")
-    if float(text) == 0:
-        text = text.replace("-", "+")
-    unit = " s" if metric.endswith("seconds") else " epochs" if metric.startswith("epochs") \
-        else ""
-    return text.replace("-", "−") + unit
+        return 1, " points"
+    if metric.startswith("epochs"):
+        return 1, " epochs"
+    return 2, " s" if metric.endswith("seconds") else ""
+
+
+def diff_fmt(metric: str, value: float, signed: bool = True) -> str:
+    """A difference with its true sign, more decimals where it would round to zero."""
+    digits, unit = _diff_unit(metric)
+    scale = 100 if metric.endswith("accuracy") else 1
+    return number(scale * value, digits, signed) + unit
+
+
+def interval_fmt(metric: str, low: float, high: float) -> str:
+    """'−0.01 to +0.4 points': both ends signed and told apart, so an interval that
+    includes zero never reads as one that excludes it."""
+    digits, unit = _diff_unit(metric)
+    scale = 100 if metric.endswith("accuracy") else 1
+    return number_interval(scale * low, scale * high, digits) + unit
 
 
 def sentence(c: Comparison, label_a: str, label_b: str, family_size: int = 0) -> str:
@@ -169,13 +182,12 @@ def sentence(c: Comparison, label_a: str, label_b: str, family_size: int = 0) ->
         winner, sign = (label_a, 1) if c.diff > 0 else (label_b, -1)
         low, high = sorted((sign * c.low, sign * c.high))
         higher = "runs longer" if c.metric.startswith("epochs") else "is higher"
-        return (f"{head}. {winner} {higher} by {diff_fmt(c.metric, abs(c.diff)).lstrip('+')} "
-                f"(95% interval {diff_fmt(c.metric, low)} to {diff_fmt(c.metric, high)}; "
-                f"{c.how}).")
+        return (f"{head}. {winner} {higher} by {diff_fmt(c.metric, abs(c.diff), False)} "
+                f"(95% interval {interval_fmt(c.metric, low, high)}; {c.how}).")
     caveat = (f" Its interval alone excludes zero, but not once the {family_size} comparisons "
               f"on this page are corrected for." if c.interval_excludes_zero and family_size
               else "")
     return (f"{head}. The difference, {diff_fmt(c.metric, c.diff)} (95% interval "
-            f"{diff_fmt(c.metric, c.low)} to {diff_fmt(c.metric, c.high)}; {c.how}), is not "
+            f"{interval_fmt(c.metric, c.low, c.high)}; {c.how}), is not "
             f"resolved at this number of seeds, which is not the same as no difference."
             + caveat)
