@@ -114,7 +114,7 @@ def test_resolved_difference_is_stated_with_interval_and_method(df):
     assert stats.verdict(c, claim_a_greater=False) == "contradicted"
     text = stats.sentence(c, "784-70-10", "784-30-10")
     assert "784-70-10 is higher by 5.0 points" in text
-    assert "paired t over 3 seeds, Holm-adjusted p" in text
+    assert "paired t over 3 seeds, p " in text  # one comparison: nothing to correct
     assert "95.0%" in text and "90.0%" in text
 
 
@@ -230,6 +230,33 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     typical = df.loc[df["status"] == "ok", "test_accuracy"].median()
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
+
+
+def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
+    one = [record("a", [0.9, 0.91], hidden_layers=[50], epochs=20),
+           record("b", [0.93], hidden_layers=[50], epochs=1)]
+    df = records.tidy(one)
+    text = sections.statistics_note(df, one, sections.page_family(df))
+    assert "Settings were trained from 1 to 2 seeds" in text and "Each setting" not in text
+    assert "single seed on one side of every comparison" in text
+    assert "Holm" not in text and "rough guide" not in text
+
+    two = [record("a", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20),
+           record("b", [0.8, 0.83, 0.82], hidden_layers=[50], epochs=1)]
+    df = records.tidy(two)
+    family = sections.page_family(df)
+    assert len(family) == 1
+    text = sections.statistics_note(df, two, family)
+    assert "Each setting was trained from 3 seeds" in text
+    assert "states one comparison, so its p-value needs no correction" in text
+    assert "Holm" not in text and "0 comparisons" not in text
+    assert "trained from the same seed, a 1-epoch run *is* epoch 1" in text
+    assert "rough guide" in text and "McNemar" in text
+
+    alone = [record("a", [0.9, 0.91], hidden_layers=[50], epochs=20)]
+    df = records.tidy(alone)
+    text = sections.statistics_note(df, alone, sections.page_family(df))
+    assert "none of the pairs of runs the page compares" in text and "Holm" not in text
 
 
 def test_assignment_mistakes_are_generated_from_runs():

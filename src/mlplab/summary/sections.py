@@ -81,35 +81,65 @@ def answer(df: pd.DataFrame, family: Family, questions: list[Question]) -> list[
             for q in questions if (runs := q.runs(df))]
 
 
+def _seed_counts(ok: pd.DataFrame) -> str:
+    """'Each setting was trained from 10 seeds.', or the range when settings differ."""
+    counts = sorted(ok.groupby("run")["seed"].nunique().unique())
+    if len(counts) == 1:
+        return f"Each setting was trained from {plural(int(counts[0]), 'seed')}."
+    return (f"Settings were trained from {counts[0]} to {plural(int(counts[-1]), 'seed')} "
+            f"(each run's count is in *All runs*).")
+
+
+def _correction(family: Family) -> str:
+    """How the page's p-values are read: none, one uncorrected, or Holm over several."""
+    judged = [c for c in family.by_key.values() if c.method != Method.SINGLE]
+    if not judged:
+        return ("With a single seed on one side of every comparison this page states, no "
+                "difference between settings can be judged; each says so." if len(family)
+                else "This suite has none of the pairs of runs the page compares.")
+    paired = ", as every comparison here did" if {c.method for c in judged} == {
+        Method.PAIRED} else ""
+    single = (" A comparison with a single seed on either side gets no interval." if
+              len(judged) < len(family) else "")
+    if len(family) == 1:
+        rule = (f"The page states one comparison, so its p-value needs no correction: the "
+                f"difference is called *resolved* (and a claim *supported* or "
+                f"*contradicted*) only when p is below {ALPHA}.")
+    else:
+        rule = (f"The page states {len(family)} comparisons at once, so their p-values are "
+                f"**Holm-adjusted**: a difference is called *resolved* (and a claim "
+                f"*supported* or *contradicted*) only when its adjusted p is below {ALPHA}.")
+    return (
+        f"A difference between two settings is the mean over seeds with a 95% t-interval. "
+        f"When both used the same seeds{paired}, it is a **paired** interval over the "
+        f"per-seed differences (trained from the same seed, a 1-epoch run *is* epoch 1 of a "
+        f"20-epoch run, so the two are not independent); otherwise Welch's.{single} {rule} "
+        f"*Not resolved* means these seeds cannot tell; it does not mean no difference.")
+
+
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Family) -> str:
     """How to read every interval on the page, and what they leave out."""
     ok = df[df["status"] == Status.OK]
     if not len(ok):
         return ""
-    seeds = sorted(ok["seed"].dropna().unique())
     n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == Status.OK})
     typical = float(ok["test_accuracy"].median())
     se = np.sqrt(typical * (1 - typical) / min(n_test))
-    methods = {c.method for c in family.by_key.values()}
-    paired = ", as every comparison here did" if methods == {Method.PAIRED} else ""
+    judged = any(c.method != Method.SINGLE for c in family.by_key.values())
+    guide = (
+        f" As a rough guide, a supported difference smaller than about twice that "
+        f"({points(2 * se)}) says these networks differ on these images, and a fresh test set "
+        f"of the same size could shift it. Only a rough guide: two networks scored on the same "
+        f"images are right and wrong on many of the same ones, so the uncertainty of their "
+        f"difference depends on the images they disagree on (McNemar's test counts those) and "
+        f"can be much smaller than that of one accuracy." if judged else "")
     return (
-        f"**How to read the statistics.** Each setting was trained from "
-        f"{plural(len(seeds), 'seed')}. A difference between two settings is the mean over "
-        f"seeds with a 95% t-interval. When both used the same seeds{paired}, it is a "
-        f"**paired** interval over the per-seed differences (with one seed, the 1-epoch run "
-        f"*is* epoch 1 of the 20-epoch run, so the two are not independent); otherwise "
-        f"Welch's. The page states {len(family)} "
-        f"comparisons at once, so their p-values are **Holm-adjusted**: a difference is called "
-        f"*resolved* (and a claim *supported* or *contradicted*) only when its adjusted p is "
-        f"below {ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
-        f"difference.\n\n"
+        f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
         f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
         f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
         f"They leave out which images happened to land in the test set: at {pct(typical)} "
         f"accuracy the binomial standard error of one accuracy on {min(n_test):,} images is "
-        f"about {points(se)}. A supported difference smaller than about {points(2 * se)} says "
-        f"these networks differ on these images; a fresh test set of the same size could "
-        f"well shift it."
+        f"about {points(se)}.{guide}"
     )
 
 
