@@ -11,6 +11,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -354,6 +355,27 @@ def test_cost_sentence_follows_the_timings():
     assert "grows with every step up in size" in sections.cost_sentence(s)
 
 
+def test_cost_sentence_splits_time_only_from_runs_that_differ_only_in_epochs():
+    runs = [record("e1", [0.84] * 3, hidden_layers=[50], epochs=1, epochs_run=1),
+            record("e20", [0.92] * 3, hidden_layers=[50], epochs=20),
+            record("wide", [0.93] * 3, hidden_layers=[70], epochs=20),
+            record("e1-other-seeds", [0.84] * 2, seeds=[5, 6], hidden_layers=[70], epochs=1,
+                   epochs_run=1)]
+    df = records.tidy(runs)
+    df.loc[df["run"] == "e1", "train_seconds"] = 0.3
+    df.loc[df["run"] == "e20", "train_seconds"] = 0.6
+    s = records.summarise(df)
+    plain = s[s["run"].isin(records.plain_runs(df)["run"])]
+    text = sections.cost_sentence(plain, df)
+    per_epoch = (0.6 - 0.3) / 19
+    assert (f"784-50-10 took 0.30 s per network for 1 epoch and 0.60 s for 20, so about "
+            f"{per_epoch:.3f} s per epoch and {0.3 - per_epoch:.2f} s paid once") in text
+    assert f"is {round(100 * (0.3 - per_epoch) / 0.6)}% of a 20-epoch" in text
+    assert "784-70-10 took" not in text  # its 1-epoch run used other seeds
+    assert "trains its 3 seeds together and its wall time is split between them" in text
+    assert "fixed cost of each training step" not in text
+
+
 def test_old_or_foreign_records_fail_with_one_clear_line(tmp_path):
     from mlplab import results
 
@@ -387,3 +409,65 @@ def test_manifest_round_trips_and_a_foreign_one_fails_in_one_line(tmp_path):
     with pytest.raises(results.RecordError, match=r"manifest.json: not a manifest this mlplab "
                        r"wrote \(.*\): rebuild it with `make report`"):
         records.load_manifest(tmp_path)
+
+
+def test_bench_paragraph_has_one_parenthesis_and_no_zero_costs():
+    path = {"train_seconds_mean": 1.0, "seconds_per_epoch": 0.1, "samples_per_second": 1e4,
+            "test_accuracy_mean": 0.9, "test_accuracy_sd": 0.01, "fraction_of_peak": 0.1}
+    bench = {"paths": {"keras_default": path, "mlplab_fast": path}, "seeds_together": 2,
+             "targets": {"speedup_total": 3, "speedup_per_epoch": 4}, "speedup_total": 2.5,
+             "speedup_per_epoch": 5.0, "n_train": 2450, "dataset": "mnist-5k",
+             "hidden_layers": [50, 50], "batch_size": 32, "epochs": 3, "seeds": [0, 1],
+             "test_accuracy_diff_max": 0, "matmul_peak_gflops": 99, "flops_per_sample": 6,
+             "peak_memory_mb": 900,
+             "overheads_seconds": {"python_start": 0.02, "import_tensorflow": 6.1}}
+    text = tables.bench_paragraph(bench)
+    assert "(graph building included; target ≥ 3×: NOT met)" in text
+    assert "faster per epoch** (target ≥ 4×: met)" in text and ") (" not in text
+    assert "python start" not in text and "import tensorflow 6.1 s." in text
+    bench["overheads_seconds"] = {"python_start": 0.01}
+    assert "Fixed costs" not in tables.bench_paragraph(bench)
+
+
+def test_index_tables_read_as_text_not_python():
+    runs = [record("mlp50x50-es2", [0.91, 0.92], hidden_layers=[50, 50], epochs=50,
+                   early_stopping_patience=2, epochs_run=9),
+            record("mlp50x50-es2-restore", [0.90, 0.91], hidden_layers=[50, 50], epochs=50,
+                   early_stopping_patience=2, restore_best_weights=True, epochs_run=9)]
+    df = records.tidy(runs)
+    table, _ = sections.early_stopping_section(df, sections.page_family(df))
+    assert list(table.columns) == ["run", "network", "patience", "restores best weights",
+                                   "seeds", "epochs run", "best epoch", "test accuracy",
+                                   "training time per network"]
+    assert list(table["restores best weights"]) == ["No", "Yes"]
+    html = tables.html_table(table, numeric=("seeds",))
+    assert "True" not in html and "False" not in html and "_" not in html.split("<tbody>")[0]
+    assert "<th scope='col'>run</th>" in html and html.count("<tr>") == 3  # no index row
+    assert "<span class='mlplab-nowrap'>mlp50x50-es2-restore</span>" in html
+    assert "<span class='mlplab-nowrap'>784-50-50-10</span>" in html
+    assert "<td class='mlplab-num'>2</td>" in html
+    assert "p &lt; 0.001" in tables.html_table(pd.DataFrame({"test": ["p < 0.001"]}))
+
+
+def test_pareto_labels_of_neighbouring_networks_do_not_overlap():
+    """784-50-10 and 784-50-50-10 (39,760 and 42,310 parameters, 92.16% and 92.18%)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlplab.lab import plots
+
+    s = pd.DataFrame({"architecture": ["784-30-10", "784-50-10", "784-70-10", "784-30-30-10",
+                                       "784-50-50-10", "784-70-70-10"],
+                      "param_count": [23_860, 39_760, 55_660, 24_790, 42_310, 60_630],
+                      "mean": [0.9169, 0.9216, 0.9252, 0.9135, 0.9218, 0.9275],
+                      "std": [0.0027, 0.0045, 0.0043, 0.0085, 0.0034, 0.0045],
+                      "seeds": [10] * 6})
+    fig = plots.pareto(s, "param_count", "parameters (weights and biases)")
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1:]), fig.axes[0].texts[i].get_text()
+    plt.close(fig)

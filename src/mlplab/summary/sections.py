@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab import outcomes
+from mlplab import outcomes, params
 from mlplab.results import Status
 from mlplab.summary import claims
 from mlplab.summary.claims import E1, E20, ES, Question, net
@@ -163,32 +163,79 @@ def width_section(df: pd.DataFrame, summary: pd.DataFrame,
     return answer(df, family, width_questions(df)), by_depth
 
 
-def cost_sentence(plain_summary: pd.DataFrame) -> str:
-    """Whether training time followed the parameter count, as measured here."""
+def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -> str:
+    """Whether training time followed the parameter count, what one network's time is, and
+    (from runs that differ only in epochs) how much of it does not grow with the epochs.
+    Claims only what these numbers show."""
     if len(plain_summary) < 2:
         return ""
     s = plain_summary.sort_values("param_count")
     seconds = s["train_seconds"].to_numpy()
     smallest, largest = s.iloc[0], s.iloc[-1]
     head = (f"From the smallest network ({smallest['architecture']}, "
-            f"{int(smallest['param_count']):,} parameters, {smallest['train_seconds']:.1f} s) to "
-            f"the largest ({largest['architecture']}, {int(largest['param_count']):,}, "
-            f"{largest['train_seconds']:.1f} s)")
-    if np.all(np.diff(seconds) > 0):
-        return head + ", training time grows with every step up in size."
-    return (head + ", training time does not follow the parameter count in order: at this "
-            "size the fixed cost of each training step, not the arithmetic, sets the time.")
+            f"{int(smallest['param_count']):,} parameters, {smallest['train_seconds']:.2f} s) "
+            f"to the largest ({largest['architecture']}, {int(largest['param_count']):,}, "
+            f"{largest['train_seconds']:.2f} s)")
+    order = (", training time grows with every step up in size." if np.all(np.diff(seconds) > 0)
+             else ", training time does not follow the parameter count in order.")
+    return head + order + ("" if df is None else _time_share(df, s) + _fixed_cost(df))
+
+
+def _time_share(df: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """What 'training time per network' is: a share of a joint fit, or a fit of its own."""
+    rows = df[df["run"].isin(summary["run"]) & (df["status"] == Status.OK)]
+    fast = set(rows["fast_training"])
+    if fast == {True}:
+        seeds = span(sorted(rows.groupby("run")["seed"].nunique().unique()))
+        return (f" Each time is one network's share of its run: the run trains its {seeds} "
+                f"seeds together and its wall time is split between them.")
+    return " Each time is one network's own Keras fit." if fast == {False} else ""
+
+
+def _fixed_cost(df: pd.DataFrame) -> str:
+    """Runs that differ only in epochs (1 and 20) split a network's time into a part per
+    epoch and a part paid once, whatever the epochs: (t20 − t1) / 19 and t1 minus that."""
+    same = [c for c in params.defaults() if c in df.columns and c != "epochs"] + ["seed"]
+    long_ = plain_runs(df, epochs=20)
+    parts = []
+    for _, a in plain_runs(df, epochs=1).groupby("run", sort=False):
+        key = a[same].sort_values("seed").astype(str).to_numpy().tolist()
+        match = [b for _, b in long_.groupby("run", sort=False)
+                 if b[same].sort_values("seed").astype(str).to_numpy().tolist() == key]
+        if len(match) != 1:
+            continue
+        t1, t20 = float(a["train_seconds"].mean()), float(match[0]["train_seconds"].mean())
+        per_epoch = (t20 - t1) / 19
+        fixed = t1 - per_epoch
+        if per_epoch > 0 and fixed > 0:
+            parts.append((a["architecture"].iloc[0], t1, t20, per_epoch, fixed))
+    if not parts:
+        return ""
+    each = "; ".join(f"{name} took {t1:.2f} s per network for 1 epoch and {t20:.2f} s for "
+                     f"20, so about {per_epoch:.3f} s per epoch and {fixed:.2f} s paid once"
+                     for name, t1, t20, per_epoch, fixed in parts)
+    shares = [round(100 * fixed / t20) for _, _, t20, _, fixed in parts]
+    return (f" Runs that differ only in epochs split that time into a part per epoch and a "
+            f"part paid once: {each}. The part paid "
+            f"once (one-off work such as building the models and tracing the graph) is "
+            f"{span(shares)}% of a 20-epoch network's time here.")
 
 
 def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFrame, list[str]]:
-    """Epochs run, best epoch, accuracy and time of early-stopped runs, and what they cost."""
+    """Epochs run, best epoch, accuracy and time of early-stopped runs (means over seeds,
+    written for reading), and what stopping costs."""
     ok = df[df["status"] == Status.OK]
     es = ok[ok["early_stopping_patience"].notna()]
-    table = es.groupby("run", sort=False).agg(
-        network=("architecture", "first"), restore_best=("restore_best_weights", "first"),
-        epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"),
-        test_accuracy=("test_accuracy", "mean"), train_seconds=("train_seconds", "mean"))
-    return table, answer(df, family, early_stopping_questions())
+    rows = [{"run": run, "network": g["architecture"].iloc[0],
+             "patience": f"{int(g['early_stopping_patience'].iloc[0])}",
+             "restores best weights": "Yes" if g["restore_best_weights"].iloc[0] else "No",
+             "seeds": f"{len(g)}",
+             "epochs run": f"{g['epochs_run'].mean():.1f}",
+             "best epoch": f"{g['best_epoch'].mean():.1f}",
+             "test accuracy": pct(g["test_accuracy"].mean()),
+             "training time per network": f"{g['train_seconds'].mean():.2f} s"}
+            for run, g in es.groupby("run", sort=False)]
+    return pd.DataFrame(rows), answer(df, family, early_stopping_questions())
 
 
 def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
@@ -246,6 +293,6 @@ def fate(record: dict[str, Any]) -> str:
     early = [o for o in collapsed if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
     peaks = pct_span([o.peak_train_accuracy for o in early]) if early else ""
     detail = (f"; {plural(len(early), 'collapsed seed')} first learned a little (training "
-              f"accuracy up to {peaks}) and then fell back" if early else "")
+              f"accuracy peaking at {peaks}) and then fell back" if early else "")
     return (f"{pct(mean)} mean test accuracy (chance is {pct(1 / k)}); {join(cases)}"
             f"{detail}.")

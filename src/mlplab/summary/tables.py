@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlplab.results import ManifestEntry, Status
 from mlplab.summary.records import summarise
 from mlplab.wording import layers_label, points
 
+# Names joined by hyphens (784-50-50-10, mlp30x30-e20, Holm-adjusted): a browser may break
+# a line after any hyphen, which splits a run or network name in two.
+HYPHENATED = re.compile(r"[\w.×]+(?:-[\w.×]+)+")
+
+
+def _cell(value: Any) -> str:
+    """Escaped text with hyphenated names kept on one line; True/False as Yes/No."""
+    if isinstance(value, bool | np.bool_):
+        value = "Yes" if value else "No"
+    text = html.escape(str(value))
+    return HYPHENATED.sub(lambda m: f"<span class='mlplab-nowrap'>{m.group(0)}</span>", text)
+
+
+def html_table(table: pd.DataFrame, numeric: tuple[str, ...] = ()) -> str:
+    """An index table for reading: the columns' own headers (no row-number column), text
+    left-aligned, the ``numeric`` columns right-aligned, names never broken at a hyphen."""
+    def cls(column: str) -> str:
+        return " class='mlplab-num'" if column in numeric else ""
+
+    head = "".join(f"<th scope='col'{cls(c)}>{html.escape(str(c))}</th>" for c in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td{cls(c)}>{_cell(v)}</td>"
+                                    for c, v in zip(table.columns, row, strict=True)) + "</tr>"
+                   for row in table.itertuples(index=False))
+    return (f"<table class='mlplab-table'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
 
 def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
     """Every run with its parameters, mean test accuracy, epochs, time and page link."""
     summary = summarise(df).set_index("run") if (df["status"] == Status.OK).any() else None
-    head = ("<table class='runs'><thead><tr><th>run</th><th>network</th><th>loss</th>"
+    head = ("<table class='runs mlplab-table'><thead><tr><th>run</th><th>network</th><th>loss</th>"
             "<th>inputs</th><th>epochs (max)</th><th>early stopping</th><th>seeds</th>"
             "<th>test accuracy, mean ± sd (points)</th><th>epochs run</th>"
             "<th>train time per seed</th><th>parameters</th><th>status</th></tr></thead><tbody>")
@@ -23,11 +51,12 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
     for entry in manifest:
         p = entry.params
         name = html.escape(entry.name)
-        link = f"<a href='{html.escape(entry.page)}'>{name}</a>" if entry.page else name
+        link = "<span class='mlplab-nowrap'>" + (
+            f"<a href='{html.escape(entry.page)}'>{name}</a>" if entry.page else name) + "</span>"
         stop = "—" if p.early_stopping_patience is None else (
             f"patience {p.early_stopping_patience}"
             + (", restore best" if p.restore_best_weights else ""))
-        cells = [link, layers_label(p.hidden_layers), p.loss.replace("_", " "),
+        cells = [link, _cell(layers_label(p.hidden_layers)), p.loss.replace("_", " "),
                  "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
                  str(len(p.seeds))]
         if entry.status == Status.OK and summary is not None and entry.name in summary.index:
@@ -86,20 +115,22 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
                     f"{100 * s['fraction_of_peak']:.1f}% |")
     targets = bench.get("targets") or {}
 
-    def met(key: str) -> str:
-        if key not in targets:
-            return ""
-        verdict = "met" if bench[key] >= targets[key] else "NOT met"
-        return f" (target ≥ {targets[key]:g}×: {verdict})"
+    def met(key: str, *notes: str) -> str:
+        """One parenthesis: the notes, then the target and whether it was met."""
+        if key in targets:
+            verdict = "met" if bench[key] >= targets[key] else "NOT met"
+            notes = (*notes, f"target ≥ {targets[key]:g}×: {verdict}")
+        return f" ({'; '.join(notes)})" if notes else ""
 
+    # A cost that rounds to 0.0 s (starting Python) says nothing about where time goes.
     costs = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s"
-                      for k, v in bench["overheads_seconds"].items())
+                      for k, v in bench["overheads_seconds"].items() if round(v, 1) > 0)
     return "\n".join(rows) + (
         f"\n\nOn {bench['n_train']:,} training images of `{bench['dataset']}` "
         f"({layers_label(bench['hidden_layers'])}, batch {bench['batch_size']}, "
         f"{bench['epochs']} epochs, seeds {', '.join(map(str, bench['seeds']))}), training "
-        f"the seeds together is **{bench['speedup_total']:.1f}× faster over the whole fit** "
-        f"(graph building included){met('speedup_total')} and "
+        f"the seeds together is **{bench['speedup_total']:.1f}× faster over the whole fit**"
+        f"{met('speedup_total', 'graph building included')} and "
         f"**{bench['speedup_per_epoch']:.1f}× faster per epoch**{met('speedup_per_epoch')}. "
         f"Same network, initial weights, batches and updates: "
         + ("test accuracy is identical for every seed. " if bench["test_accuracy_diff_max"] == 0
@@ -113,6 +144,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         f"by per-step overhead, uses "
         f"{100 * bench['paths']['keras_default']['fraction_of_peak']:.1f}% of that and the "
         f"batched one {100 * bench['paths']['mlplab_fast']['fraction_of_peak']:.1f}%. Peak "
-        f"memory {bench['peak_memory_mb']:.0f} MB. Fixed costs of one report run, which no "
-        f"training loop removes: {costs}."
+        f"memory {bench['peak_memory_mb']:.0f} MB."
+        + (f" Fixed costs of one report run, which no training loop removes: {costs}."
+           if costs else "")
     )
