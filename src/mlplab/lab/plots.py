@@ -244,8 +244,13 @@ def pareto(summary, x: str, xlabel: str):
     mean = 100 * summary["mean"].to_numpy(dtype=float)
     std = 100 * summary["std"].to_numpy(dtype=float)
     ax.errorbar(summary[x], mean, yerr=std, fmt="o", capsize=4, color=OKABE_ITO[0])
-    for xi, yi, label in zip(summary[x], mean, summary["architecture"], strict=True):
-        ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=10)
+    xs, below = summary[x].to_numpy(dtype=float), False
+    near, prev = 0.1 * (np.ptp(xs) or 1.0), None
+    for i in np.argsort(xs, kind="stable"):  # a label close to its left neighbour's goes below
+        below = prev is not None and xs[i] - xs[prev] < near and not below
+        ax.annotate(summary["architecture"].iloc[i], (xs[i], mean[i]), fontsize=10,
+                    textcoords="offset points", xytext=(6, -14 if below else 4))
+        prev = i
     ax.set(xlabel=xlabel, ylabel="test accuracy (%), mean ± sd",
            title=f"Accuracy against {xlabel.split(' (')[0]}")
     fig.tight_layout()
