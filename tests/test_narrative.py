@@ -7,6 +7,7 @@ never triggered, overfitting and its absence.
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -46,6 +47,7 @@ def test_collapse_is_named_with_its_class_and_loss():
     p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 4})
     text = narrative.learning_paragraph(p, records, DIGITS)
     assert "**Collapsed** (seed 1): seed 1 predicts *1* for every test image" in text
+    assert "about the share of that class in the test set" in text and "those" not in text
     assert "peaked at 21.2% in epoch 2" in text and "0.9 × 2/10 = 0.180" in text
     assert "Overfitting" not in text
     results = narrative.results_paragraph(records * 2, DIGITS)
@@ -99,20 +101,49 @@ def test_confusion_sentences_handle_collapse_ties_and_perfection():
         np.diag([5] * 10), DIGITS, seed=0)
 
 
+def scan_frame(accuracy, cross_entropy, mse=None, saturated=None) -> pd.DataFrame:
+    n = len(accuracy)
+    return pd.DataFrame({"t": np.linspace(-0.1, 0.1, n), "accuracy": accuracy,
+                         "cross_entropy": cross_entropy,
+                         "mean_squared_error": mse if mse is not None else [0.05] * n,
+                         "saturated": saturated if saturated is not None else [0.0] * n})
+
+
 def test_flat_scan_is_not_called_a_slope():
-    pinned = 0.9 * -np.log(theory.EPSILON)
-    scan = pd.DataFrame({"t": np.linspace(-0.1, 0.1, 5), "accuracy": [0.1] * 5,
-                         "cross_entropy": [pinned] * 5})
+    scan = scan_frame([0.1] * 5, [2.5] * 5)
     text = narrative.weight_line_paragraph(scan, 0.1)
-    assert "neither measure changes" in text and "0.90 × −ln 10⁻⁷" in text
+    assert "neither measure changes" in text and "neither gives gradient descent" in text
     assert "smoothly" not in text and "distinct values" not in text
+    assert "clipped" not in text and "stopped learning" not in text
     assert narrative.weight_line_titles(scan) == ("Accuracy: constant along the line",
                                                   "Cross-entropy: constant along the line")
-    stairs = pd.DataFrame({"t": np.linspace(-0.1, 0.1, 5), "accuracy": [0.9, 0.9, 0.91, 0.91, 0.91],
-                           "cross_entropy": [0.30, 0.29, 0.28, 0.285, 0.29]})
+    stairs = scan_frame([0.9, 0.9, 0.91, 0.91, 0.91], [0.30, 0.29, 0.28, 0.285, 0.29])
     text = narrative.weight_line_paragraph(stairs, 0.01)
     assert "2 distinct values" in text and "flat between 3 of the 4" in text
     assert "changes between every neighbouring pair" in text
+    assert "mean squared error" not in text  # a cross-entropy run: no second loss
+
+
+def test_saturated_mse_run_names_its_own_loss_and_no_false_cause():
+    """MSE on raw pixels: the clip-free cross-entropy moves along the line, the loss the run
+    trained on does not; the page says so, and not that the scan explains why it stopped."""
+    ce = 700 + 5 * np.arange(5.0)
+    scan = scan_frame([0.1] * 5, ce, mse=[0.18] * 5, saturated=[1.0] * 5)
+    text = narrative.weight_line_paragraph(scan, 0.1, "mean_squared_error")
+    assert "accuracy is 10.0% at every point" in text
+    assert "cross-entropy changes between every neighbouring pair, from 700.000" in text
+    assert "trained on mean squared error, not cross-entropy" in text
+    assert "stays at 0.180 (it changes by less than 10⁻⁶" in text
+    assert "saturated (top probability above 1 − 10⁻⁶) on 100.0% of the validation" in text
+    assert "stopped learning" not in text and "−ln 10⁻⁷" not in text
+    wiggle = scan_frame([0.16] * 5, ce, mse=[0.16774, 0.16781, 0.1678, 0.16779, 0.16775],
+                        saturated=[0.995] * 5)
+    text = narrative.weight_line_paragraph(wiggle, 0.1, "mean_squared_error")
+    assert "changes from 0.1677 to 0.1678" in text and "less than 10⁻⁶" not in text
+    learned = scan_frame([0.9, 0.9, 0.91, 0.91, 0.91], [0.30, 0.29, 0.28, 0.285, 0.29],
+                         mse=[0.020, 0.019, 0.018, 0.0185, 0.019])
+    text = narrative.weight_line_paragraph(learned, 0.01, "mean_squared_error")
+    assert "changes from 0.018 to 0.020" in text and "saturated" not in text
 
 
 def test_early_stopping_that_never_triggered_says_so():
@@ -139,7 +170,21 @@ def test_worked_example_says_where_this_network_starts(loss, scale, expect):
     text = narrative.worked_example_paragraph(worked, DIGITS, p)
     assert expect in text and "that is where training starts" not in text
     assert ("mean squared error" in text) == (loss == "mean_squared_error")
-    assert ("below 10⁻⁷" in text) == (not scale)
+    assert ("clips ŷ" in text) == (not scale)
+
+
+def test_worked_example_below_the_clip_gives_the_true_loss_first():
+    """ŷ = 6.5e-29: −ln ŷ is 64.9, not the clipped 16.118 that Keras reports."""
+    logits = np.r_[-60.0, np.zeros(9)]
+    probs = np.exp(logits) / np.exp(logits).sum()
+    worked = theory.worked_example(probs, 0, logits)
+    text = narrative.worked_example_paragraph(
+        worked, DIGITS, params.validate({"loss": "mean_squared_error", "scale_inputs": False}))
+    true_loss = 60 + np.log(9 + np.exp(-60))
+    assert f"−ln ŷ = **{true_loss:.3f}**" in text
+    assert f"ŷ = {narrative.number(np.exp(-true_loss))}" in text
+    assert text.index(f"{true_loss:.3f}") < text.index("16.11809") < text.index("by hand")
+    assert "reports **16.1180" in text and "Its loss is −log ŷ = 16.1" not in text
 
 
 def test_collapse_to_two_classes_is_still_a_collapse():
@@ -148,7 +193,8 @@ def test_collapse_to_two_classes_is_still_a_collapse():
     records = [seed_record(2, 0.191, [0, 761, 1, 0, 0, 0, 0, 0, 0, 738], curves)]
     p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 3})
     text = narrative.learning_paragraph(p, records, DIGITS)
-    assert "seed 2 predicts only *1* and *9* for 99.9% of the test images" in text
+    assert "seed 2 predicts nothing but *1* or *9* for 99.9% of the test images" in text
+    assert "at most about the share of those classes" in text
     assert "Overfitting" not in text and "no clear overfitting" not in text
 
 
@@ -180,3 +226,82 @@ def test_mixed_early_stopping_does_not_claim_every_tested_network_is_past_its_be
     text = narrative.training_paragraph(p, seeds)
     assert "ended training of seed 0 after 6 epochs; seed 1 ran all 10 epochs" in text
     assert "2 epochs after the lowest validation loss" not in text
+
+
+def test_numbers_use_a_real_minus_and_scientific_notation_where_tiny():
+    assert narrative.number(-0.9) == "−0.900"
+    assert narrative.number(-1.81443e-5) == "−1.81 × 10⁻⁵"
+    assert narrative.number(4.5e-5) == "4.50 × 10⁻⁵" and narrative.number(0.018) == "0.018"
+    assert narrative.number(0) == "0"
+
+
+def test_gradient_table_and_paragraph_agree_and_read_as_prose():
+    table = theory.gradient_table((0.0, 5.0, 10.0))
+    text = narrative.gradient_paragraph(table)
+    html = narrative.gradient_table_view(table).to_html()
+    assert "p_true" not in html and "ce_autodiff" not in html
+    assert "p(true class)" in html and "cross-entropy gradient (autodiff)" in html
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert len(cells) == 18 and not any(re.search(r"-\d|0\.0000", c) for c in cells)
+    assert not re.search(r"(?<!\w)-\d", text)  # a real minus sign, as on the rest of the page
+    shown = [narrative.number(table[c].iloc[i]) for c in ("p_true", "ce_autodiff",
+                                                           "mse_autodiff") for i in (0, -1)]
+    assert all(n in text and n in html for n in shown)
+    assert "−1.81 × 10⁻⁵" in text
+
+
+def test_one_seed_is_not_called_them():
+    one = narrative.training_path_sentence(params.validate({"seeds": [0]}))
+    assert "1 seed" not in one and "them" not in one and "its one seed" in one
+    two = narrative.training_path_sentence(params.validate({"seeds": [0, 1]}))
+    assert "its 2 seeds quickly, this run trains them together" in two
+
+
+def test_a_range_of_epochs_is_plural():
+    curves = {"loss": [0.17, 0.157, 0.18, 0.18], "accuracy": [0.15, 0.212, 0.1, 0.1],
+              "val_loss": [0.18] * 4, "val_accuracy": [0.1] * 4}
+    later = {**curves, "accuracy": [0.15, 0.16, 0.22, 0.1]}
+    records = [seed_record(1, 0.1, [0, 1500] + [0] * 8, curves),
+               seed_record(2, 0.1, [1500] + [0] * 9, later)]
+    p = params.validate({"loss": "mean_squared_error", "scale_inputs": False, "epochs": 4})
+    text = narrative.learning_paragraph(p, records, DIGITS)
+    assert "in epochs 2–3" in text and "epoch 2–3" not in text
+    assert "each seed's accuracy (10.0%) is about the share of its class" in text
+
+
+def test_close_accuracies_keep_their_difference_visible():
+    """1,500 test images: seeds one image apart must not read '91.1%–91.1%' or '0.0'."""
+    records = [seed_record(s, a, BALANCED, improving_curves())
+               for s, a in enumerate([1366 / 1500, 1367 / 1500, 1366 / 1500])]
+    text = narrative.results_paragraph(records, DIGITS)
+    assert "range 91.07%–91.13%" in text and "up to 0.07 points" in text
+    assert "0.0 points" not in text and "91.1%–91.1%" not in text
+    same = [seed_record(s, 0.9, BALANCED, improving_curves()) for s in range(2)]
+    text = narrative.results_paragraph(same, DIGITS)
+    assert "every seed scored exactly 90.0%" in text and "moves test accuracy" not in text
+
+
+def test_misclassified_gallery_takes_every_true_class_in_turn():
+    truth = np.repeat(np.arange(10), 30)  # ordered by class, like the test split
+    predicted = np.full(300, 8)  # collapsed to 8: 270 mistakes, none of true class 8
+    shown = narrative.misclassified_sample(truth, predicted)
+    assert len(shown) == 20 and len(set(shown)) == 20
+    assert list(truth[shown[:9]]) == [0, 1, 2, 3, 4, 5, 6, 7, 9]
+    assert np.all(truth[shown] != predicted[shown])
+    title = narrative.misclassified_title(shown, truth, predicted, seed=0)
+    assert title == ("20 of the 270 misclassified test images (seed 0), taken in turn from "
+                     "9 true classes")
+    few = truth.copy()
+    few[[3, 40, 41]] = [5, 0, 0]  # three mistakes, two of true class 1
+    shown = narrative.misclassified_sample(truth, few)
+    assert sorted(shown) == [3, 40, 41]
+    assert narrative.misclassified_title(shown, truth, few, 1) == (
+        "All 3 misclassified test images (seed 1), from 2 true classes")
+    assert len(narrative.misclassified_sample(truth, truth)) == 0
+
+
+def test_record_cell_prints_a_sentence_not_a_dictionary():
+    record = {"seeds": [{}, {}]}
+    text = narrative.record_sentence("/tmp/mlplab-build-x/run-a.json", record)
+    assert "`run-a.json`" in text and "2 seeds" in text and "/tmp" not in text
+    assert "not set" in narrative.record_sentence(None, record)

@@ -52,6 +52,7 @@ def test_worked_example_uniform_guess_is_log_k():
     assert worked["log_p_true"] == pytest.approx(np.log(0.1))
     assert worked["loss_by_hand"] == pytest.approx(np.log(10))
     assert worked["loss_keras"] == pytest.approx(np.log(10), abs=1e-6)
+    assert worked["loss_unclipped"] == pytest.approx(np.log(10))
 
 
 def test_worked_example_clips_a_zero_probability_like_keras():
@@ -61,6 +62,17 @@ def test_worked_example_clips_a_zero_probability_like_keras():
     assert worked["clipped"] and worked["log_p_true"] == pytest.approx(np.log(EPS))
     assert worked["loss_by_hand"] == pytest.approx(-worked["log_p_true"])
     assert worked["loss_keras"] == pytest.approx(worked["loss_by_hand"], rel=1e-6)
+    assert worked["loss_unclipped"] == np.inf  # no logits given: −ln 0
+
+
+def test_worked_example_from_logits_keeps_the_loss_the_clip_hides():
+    logits = np.r_[-60.0, np.zeros(9)]  # p_true = e^-60 / (9 + e^-60), about 9.7e-28
+    probs = np.exp(logits) / np.exp(logits).sum()
+    worked = theory.worked_example(probs, 0, logits)
+    assert worked["clipped"]
+    assert worked["loss_unclipped"] == pytest.approx(60 + np.log(9), rel=1e-12)
+    assert worked["p_true"] == pytest.approx(np.exp(-60) / 9, rel=1e-9)
+    assert worked["loss_by_hand"] == pytest.approx(-np.log(EPS))  # what Keras reports
 
 
 def test_gradient_table_autodiff_matches_closed_form_and_mse_vanishes():
@@ -123,13 +135,16 @@ def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
 
     scan = theory.weight_line_scan(model, x_val, y_val, steps=81, span=0.1, seed=0)
 
-    assert list(scan.columns) == ["t", "accuracy", "cross_entropy"]
+    assert list(scan.columns) == ["t", "accuracy", "cross_entropy", "mean_squared_error",
+                                  "saturated"]
     np.testing.assert_allclose(scan["t"], np.linspace(-0.1, 0.1, 81))
     acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
     # t = 0 is the trained network itself, which has learned something
     centre = np.argmin(np.abs(scan["t"].to_numpy()))
     assert acc[centre] == np.mean(probs_before.argmax(1) == y_val.argmax(1)) > 0.5
     assert ce[centre] == pytest.approx(theory.cross_entropy_keras(y_val, probs_before), abs=1e-5)
+    mse = np.mean((probs_before.astype(np.float64) - y_val) ** 2)
+    assert scan["mean_squared_error"].iloc[centre] == pytest.approx(mse, abs=1e-7)
     # accuracy: a staircase, with steps (not one flat line) but few of them
     assert 2 <= len(np.unique(acc)) < len(acc) / 4
     assert np.sum(np.diff(acc) == 0) > len(acc) / 2  # flat between most neighbours
@@ -158,3 +173,40 @@ def test_weight_line_scan_restores_weights_when_evaluation_fails():
         theory.weight_line_scan(model, np.zeros((5, 783)), np.eye(10)[:5], steps=3)
     for w, w0 in zip(model.get_weights(), before, strict=True):
         assert np.array_equal(w, w0)
+
+
+def test_logits_scan_is_not_pinned_where_the_clipped_loss_was():
+    """Raw 0-255 pixels saturate the softmax: nearly every wrong image's p_true is below
+    1e-7, so a cross-entropy from clipped probabilities sits at (share wrong) x -ln 1e-7
+    and cannot move, although training (which uses the logits) sees a loss that does."""
+    import keras
+
+    from mlplab.lab import models, train
+
+    keras.utils.set_random_seed(0)
+    model = models.build(params.validate({"hidden_layers": [8]}))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (300, 784)).astype(np.float32)
+    y = np.eye(10)[rng.integers(0, 10, 300)]
+    kernel = model.layers[-1].kernel
+    kernel.assign(20 * kernel.numpy())  # a network as saturated as MSE on raw pixels leaves it
+    original = np.array(kernel.numpy())
+    z = theory.model_logits(model, x)
+    np.testing.assert_allclose(np.exp(theory.log_softmax(z)), train.predict_probabilities(model, x),
+                               atol=1e-6)
+    clipped, exact = [], []
+    for t in (-0.002, 0.0, 0.002):
+        kernel.assign(original * (1 + t))
+        clipped.append(theory.cross_entropy_by_hand(y, train.predict_probabilities(model, x)))
+        exact.append(float(np.mean(-np.sum(y * theory.log_softmax(
+            theory.model_logits(model, x)), axis=1))))
+    kernel.assign(original)
+    wrong = np.mean(z.argmax(1) != y.argmax(1))
+    assert np.ptp(clipped) < 1e-4 < 1 < np.ptp(exact)
+    assert clipped[1] == pytest.approx(-wrong * np.log(EPS), rel=0.05)
+    assert np.all(np.diff(exact) != 0) and exact[1] > 3 * clipped[1]
+
+    scan = theory.weight_line_scan(model, x, y, steps=5, span=0.001, seed=0)
+    assert scan["cross_entropy"].iloc[2] == pytest.approx(exact[1], rel=1e-9)
+    assert np.all(np.diff(scan["cross_entropy"]) != 0)
+    assert scan["saturated"].iloc[2] > 0.9

@@ -17,11 +17,48 @@ import numpy as np
 from mlplab import outcomes
 from mlplab.lab import data as data_mod
 from mlplab.lab.models import param_count
-from mlplab.lab.theory import EPSILON
 from mlplab.outcomes import Kind
 from mlplab.params import Params
 from mlplab.results import seed_summary
 from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
+
+MINUS = "\u2212"
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(x: float, decimals: int = 3) -> str:
+    """A number for a sentence and its table alike: ``decimals`` places while that shows at
+    least two significant digits, else 'm × 10⁻ⁿ' with three; a real minus sign.
+
+    A tiny gradient written as 0.000 or -0.000018 would hide its size or disagree with the
+    sentence beside it, so both are written by this one function.
+    """
+    x = float(x)
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    if 10.0 ** (1 - decimals) <= abs(x) < 1e6:
+        text = f"{x:.{decimals}f}"
+    else:
+        mantissa, exponent = f"{x:.2e}".split("e")
+        text = f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return text.replace("-", MINUS)
+
+
+def epochs_phrase(values: list[int]) -> str:
+    """'epoch 7' when every value is 7, else 'epochs 4–7'."""
+    text = span(values)
+    return f"epoch{'s' if '–' in text else ''} {text}"
+
+
+def _decimals_apart(lo: float, hi: float) -> int:
+    """Decimals (1 to 3) at which two percentages read differently: a range of two
+    different accuracies never reads '91.1%–91.1%'."""
+    return next((d for d in (1, 2) if pct(lo, d) != pct(hi, d)), 3)
+
+
+def _nonzero_points(fraction: float) -> str:
+    """A positive spread in points with the decimals (1 to 3) it needs not to read 0.0."""
+    return points(fraction, next((d for d in (1, 2) if round(100 * fraction, d) != 0), 3))
 
 
 def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
@@ -61,9 +98,17 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     true = class_names[worked["true_class"]]
     k = len(class_names)
     uniform = math.log(k)
-    loss = worked["loss_by_hand"]
-    clip = (" ŷ is below 10⁻⁷, so both clip it to 10⁻⁷ first (as Keras does when the loss "
-            "is called on probabilities; log 0 would be −∞)." if worked["clipped"] else "")
+    loss = worked["loss_unclipped"]
+    if worked["clipped"]:
+        cost = (f"Its loss is −ln ŷ = **{number(loss)}**: that is what training computes, "
+                f"from the logits, with no clip. Called on these probabilities, Keras' "
+                f"`CategoricalCrossentropy` first clips ŷ to [10⁻⁷, 1 − 10⁻⁷] (log 0 would "
+                f"be −∞), so it reports **{worked['loss_keras']:.6f}** instead; by hand, with "
+                f"the same clip, **{worked['loss_by_hand']:.6f}**.")
+    else:
+        cost = (f"Its loss is −ln ŷ: by hand **{worked['loss_by_hand']:.6f}**, Keras' "
+                f"`CategoricalCrossentropy` on the same probabilities "
+                f"**{worked['loss_keras']:.6f}**.")
     if abs(loss - uniform) < 0.5:
         start = ("this untrained network is close to that: small random initial weights "
                  "give nearly equal probabilities to every class")
@@ -76,9 +121,7 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     return (
         f"Before training (initial weights from seed {params.seeds[0]}), the network gives "
         f"the true class (*{true}*) of the first test image probability ŷ = "
-        f"{worked['p_true']:.4g}. Its loss is −log ŷ = {-worked['log_p_true']:.6f}: by hand "
-        f"**{loss:.6f}**, Keras' `CategoricalCrossentropy` on the same probabilities "
-        f"**{worked['loss_keras']:.6f}**.{clip} A network that gives all {k} classes the same "
+        f"{number(worked['p_true'])}. {cost} A network that gives all {k} classes the same "
         f"probability would score ln {k} = {uniform:.4f}; {start}.{mse}"
     )
 
@@ -124,11 +167,12 @@ def training_path_sentence(params: Params) -> str:
     if not params.fast_training:
         return ("This run trained each seed with exactly this code: Keras' own `fit`, one "
                 "network after another.")
-    return (f"To train {plural(len(params.seeds), 'seed')} quickly, this run trains them "
-            f"together in one compiled TensorFlow graph (`fast_training`): the same network, "
-            f"initial weights, batch order, loss and update rule as the code above; only "
-            f"the per-step overhead is gone. The report's index compares the two loops seed "
-            f"by seed under *Training speed*.")
+    how = ("this run trains its one seed" if len(params.seeds) == 1 else
+           f"to train its {len(params.seeds)} seeds quickly, this run trains them together")
+    return (f"{how[0].upper()}{how[1:]} in one compiled TensorFlow graph (`fast_training`): "
+            f"the same network, initial weights, batch order, loss and update rule as the "
+            f"code above; only the per-step overhead of `fit` is gone. The report's index "
+            f"compares the two loops seed by seed under *Training speed*.")
 
 
 def training_paragraph(params: Params, seeds: list) -> str:
@@ -149,7 +193,7 @@ def training_paragraph(params: Params, seeds: list) -> str:
             f" Early stopping (patience {patience}){ended}"
             + (f"; {seeds_phrase(full)} ran all {params.epochs} epochs" if stopped and full
                else "")
-            + f". The lowest validation loss came at epoch {span(best)}."
+            + f". The lowest validation loss came at {epochs_phrase(best)}."
             + (f" By construction, a run that stops has run exactly {plural(past, 'epoch')} "
                f"past its best one." if stopped else "")
             + (" The weights of the best epoch were restored before testing."
@@ -205,7 +249,7 @@ def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
         o_seeds, o_fits = zip(*over, strict=True)
         out.append(
             f"**Overfitting** ({seeds_phrase(list(o_seeds))}): validation loss is lowest at "
-            f"epoch {span([f.best_epoch for f in o_fits])} "
+            f"{epochs_phrase([f.best_epoch for f in o_fits])} "
             f"({span([f.best_val_loss for f in o_fits], '{:.3f}')}) and then rises to "
             f"{span([f.final_val_loss for f in o_fits], '{:.3f}')} by the last epoch, while "
             f"the training loss keeps falling and training accuracy reaches "
@@ -220,8 +264,8 @@ def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
     if rest:
         rest_fits = [f for sd, f in zip(seeds, fits, strict=True) if sd in rest]
         out.append(
-            f"For {seeds_phrase(rest)} validation loss is lowest at epoch "
-            f"{span([f.best_epoch for f in rest_fits])} and ends within "
+            f"For {seeds_phrase(rest)} validation loss is lowest at "
+            f"{epochs_phrase([f.best_epoch for f in rest_fits])} and ends within "
             f"{outcomes.RISE_TOLERANCE:.0%} of that minimum: no clear overfitting.")
     return " ".join(x for x in out if x)
 
@@ -237,21 +281,32 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
         who = seeds_phrase([s["seed"] for s, _ in hit])
         if kind == Kind.COLLAPSED:
             each = join([f"seed {s['seed']} predicts "
-                         + ("only " if len(o.collapsed_to) > 1 else "")
-                         + join([f"*{class_names[c]}*" for c in o.collapsed_to]) + " for "
+                         + (f"*{class_names[o.collapsed_to[0]]}*" if len(o.collapsed_to) == 1
+                            else "nothing but " + join(
+                                [f"*{class_names[c]}*" for c in o.collapsed_to], "or"))
+                         + " for "
                          + ("every test image" if o.predicted_share == 1
                             else f"{o.predicted_share:.1%} of the test images")
                          for s, o in hit])
+            single = all(len(o.collapsed_to) == 1 for _, o in hit)
+            accuracy = span([o.test_accuracy for _, o in hit], '{:.1%}')
+            if len(hit) == 1:
+                share = ("is about the share of that class" if single else
+                         "is at most about the share of those classes")
+                text = f"so the accuracy ({accuracy}) {share} in the test set."
+            else:
+                share = ("is about the share of its class" if single else
+                         "is at most about the share of the classes it predicts")
+                text = f"so each seed's accuracy ({accuracy}) {share} in the test set."
+            text = f"**Collapsed** ({who}): {each}, whatever the image shows, {text}"
             early = [(s["seed"], o) for s, o in hit
                      if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
-            text = (f"**Collapsed** ({who}): {each}, whatever the image shows, so the "
-                    f"accuracy ({span([o.test_accuracy for _, o in hit], '{:.1%}')}) is about "
-                    f"the share of those classes in the test set.")
             if early:
                 text += (f" {seeds_phrase([sd for sd, _ in early]).capitalize()} learned a "
                          f"little at first (training accuracy peaked at "
-                         f"{span([o.peak_train_accuracy for _, o in early], '{:.1%}')} in epoch "
-                         f"{span([o.peak_epoch for _, o in early])}) and then fell back.")
+                         f"{span([o.peak_train_accuracy for _, o in early], '{:.1%}')} in "
+                         f"{epochs_phrase([o.peak_epoch for _, o in early])}) and then fell "
+                         f"back.")
             final = [s["history"]["loss"][-1] for s, _ in hit]
             one_class = (1 - 1 / k) * 2 / k
             if params.loss == "mean_squared_error" and all(
@@ -283,14 +338,23 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
     low, high = max(0.0, s["ci95_low"]), min(1.0, s["ci95_high"])
     clipped = " (cut at the possible range 0–100%)" if (low, high) != (s["ci95_low"],
                                                                        s["ci95_high"]) else ""
-    head = (f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, standard deviation "
-            f"{points(s['std'])} (range {pct(min(accs))}–{pct(max(accs))}; 95% interval of "
-            f"the mean {pct(low)}–{pct(high)}{clipped}).")
+    lo, hi = min(accs), max(accs)
+    d = _decimals_apart(lo, hi)
+    di = _decimals_apart(low, high)
+    if lo == hi:
+        spread_text = f"every seed scored exactly {pct(lo)}"
+    else:
+        spread_text = (f"standard deviation {_nonzero_points(s['std'])} (range "
+                       f"{pct(lo, d)}–{pct(hi, d)}; 95% interval of the mean "
+                       f"{pct(low, di)}–{pct(high, di)}{clipped})")
+    head = f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, {spread_text}."
     learned = [a for a, o in zip(accs, found, strict=True) if o.kind == Kind.LEARNED]
     if len(learned) == len(accs):
         spread = (f" Training the same network from a different seed moves test accuracy by "
-                  f"up to {points(max(accs) - min(accs))}: a smaller difference between two "
-                  f"settings is not, by itself, evidence that one is better.")
+                  f"up to {points(hi - lo, d)}: a smaller difference between two settings is "
+                  f"not, by itself, evidence that one is better." if hi > lo else
+                  " These seeds show no spread, so this run gives no estimate of "
+                  "seed-to-seed noise.")
     elif learned:
         spread = (" The spread mixes networks that learned with ones that did not (see "
                   "above), so it says nothing about ordinary seed-to-seed noise.")
@@ -350,15 +414,32 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -
     return sk_confusion(truth, predicted, labels=list(range(n_classes)))
 
 
+GRADIENT_HEADERS = {"gap": "logit gap", "p_true": "p(true class)",
+                    "ce_autodiff": "cross-entropy gradient (autodiff)",
+                    "ce_closed_form": "cross-entropy gradient (closed form)",
+                    "mse_autodiff": "MSE gradient (autodiff)",
+                    "mse_closed_form": "MSE gradient (closed form)"}
+
+
+def gradient_table_view(table):
+    """``theory.gradient_table`` as the page shows it: readable headers, and every number
+    written by ``number``, as in the paragraph beside it."""
+    view = table.rename(columns=GRADIENT_HEADERS)
+    return (view.style.hide(axis="index")
+            .format(lambda v: f"{v:g}", subset=[GRADIENT_HEADERS["gap"]])
+            .format(number, subset=[c for c in view.columns if c != GRADIENT_HEADERS["gap"]]))
+
+
 def gradient_paragraph(table) -> str:
     first, last = table.iloc[0], table.iloc[-1]
     return (
         f"As the true class falls behind by a logit gap of {first['gap']:g} to {last['gap']:g}, "
-        f"its probability drops from {first['p_true']:.3f} to {last['p_true']:.1e}. The "
-        f"cross-entropy gradient on its logit goes from {first['ce_autodiff']:.3f} to "
-        f"{last['ce_autodiff']:.3f}; the MSE gradient from {first['mse_autodiff']:.2e} to "
-        f"{last['mse_autodiff']:.2e}. Autodiff and closed form agree to within "
-        f"{max_disagreement(table):.1e}. (Exercise 2 asks what the ratio means.)"
+        f"its probability drops from {number(first['p_true'])} to {number(last['p_true'])}. "
+        f"The cross-entropy gradient on its logit goes from {number(first['ce_autodiff'])} "
+        f"to {number(last['ce_autodiff'])}; the MSE gradient from "
+        f"{number(first['mse_autodiff'])} to {number(last['mse_autodiff'])}. Autodiff and "
+        f"closed form agree to within {number(max_disagreement(table))}. (Exercise 2 asks "
+        f"what the ratio means.)"
     )
 
 
@@ -379,8 +460,16 @@ def weight_line_titles(scan) -> tuple[str, str]:
     return acc_title, ce_title
 
 
-def weight_line_paragraph(scan, span_used: float) -> str:
-    """Accuracy vs cross-entropy along one line through the weights, for any scan shape."""
+def _range_text(values: np.ndarray) -> str:
+    """'from 0.16774 to 0.16781': the decimals (3 to 8) that tell lowest from highest."""
+    lo, hi = values.min(), values.max()
+    d = next((d for d in range(3, 8) if f"{lo:.{d}f}" != f"{hi:.{d}f}"), 8)
+    return f"from {lo:.{d}f} to {hi:.{d}f}"
+
+
+def weight_line_paragraph(scan, span_used: float, loss: str = "categorical_crossentropy") -> str:
+    """Accuracy vs cross-entropy along one line through the weights, for any scan shape;
+    for a run trained on mean squared error, what that loss does along the same line."""
     acc, ce = scan["accuracy"].to_numpy(), scan["cross_entropy"].to_numpy()
     pairs = len(scan) - 1
     flat = int(np.sum(np.diff(acc) == 0))
@@ -388,28 +477,103 @@ def weight_line_paragraph(scan, span_used: float) -> str:
     where = (f"Along {len(scan)} evenly spaced points (each layer moved by up to "
              f"{span_used:.1%} of its own size)")
     if np.ptp(acc) == 0 and np.ptp(ce) == 0:
-        pinned = -math.log(EPSILON) * (1 - acc[0])
-        clip = (f" That value is {1 - acc[0]:.2f} × −ln 10⁻⁷: for every image the network "
-                f"gets wrong, the true class's probability is below 10⁻⁷ and is clipped "
-                f"there, so the loss cannot move." if abs(ce[0] - pinned) < 1e-3 else "")
-        return (f"{where}, neither measure changes: accuracy stays at {pct(acc[0])} and "
-                f"cross-entropy at {ce[0]:.3f}.{clip} This network is saturated: here neither "
-                f"gives gradient descent a direction, which is why it stopped learning. Look "
-                f"at this section on a run that learned to see the contrast.")
-    if np.ptp(acc) == 0:
-        acc_text = (f"accuracy is {pct(acc[0])} at every point: completely flat, so its "
-                    f"gradient is zero along the whole line")
+        text = (f"{where}, neither measure changes: accuracy stays at {pct(acc[0])} and "
+                f"cross-entropy at {ce[0]:.3f}, so along this line neither gives gradient "
+                f"descent a direction.")
     else:
-        acc_text = (f"accuracy takes only {len(np.unique(acc))} distinct values and is "
-                    f"exactly flat between {flat} of the {pairs} neighbouring pairs: there, "
-                    f"its gradient is zero, and it only changes in jumps of whole images")
-    if ce_moves == pairs:
-        ce_text = (f"cross-entropy changes between every neighbouring pair, from "
-                   f"{ce.min():.3f} at its lowest to {ce.max():.3f}, so it always tells "
-                   f"gradient descent which way is downhill")
-    elif ce_moves == 0:
-        ce_text = f"cross-entropy stays at {ce[0]:.3f}"
+        if np.ptp(acc) == 0:
+            acc_text = (f"accuracy is {pct(acc[0])} at every point: completely flat, so its "
+                        f"gradient is zero along the whole line")
+        else:
+            acc_text = (f"accuracy takes only {len(np.unique(acc))} distinct values and is "
+                        f"exactly flat between {flat} of the {pairs} neighbouring pairs: "
+                        f"there, its gradient is zero, and it only changes in jumps of whole "
+                        f"images")
+        if ce_moves == pairs:
+            ce_text = (f"cross-entropy changes between every neighbouring pair, from "
+                       f"{ce.min():.3f} at its lowest to {ce.max():.3f}, so it always tells "
+                       f"gradient descent which way is downhill")
+        elif ce_moves == 0:
+            ce_text = f"cross-entropy stays at {ce[0]:.3f}"
+        else:
+            ce_text = (f"cross-entropy changes between {ce_moves} of the {pairs} pairs, "
+                       f"{_range_text(ce)}")
+        text = f"{where}, {acc_text}; {ce_text}."
+    if loss == "mean_squared_error":
+        text += " " + _mse_along_line(scan)
+    return text
+
+
+def _mse_along_line(scan) -> str:
+    """What the loss an MSE run trained on does along the scan's line, and why."""
+    mse = scan["mean_squared_error"].to_numpy()
+    centre = int(np.argmin(np.abs(scan["t"].to_numpy())))
+    saturated = float(scan["saturated"].iloc[centre])
+    if np.ptp(mse) < 1e-6:
+        moves = (f"stays at {mse[0]:.3f} (it changes by less than 10⁻⁶ along the whole line), "
+                 f"so here it gives gradient descent almost no direction")
     else:
-        ce_text = (f"cross-entropy changes between {ce_moves} of the {pairs} pairs, from "
-                   f"{ce.min():.3f} to {ce.max():.3f}")
-    return f"{where}, {acc_text}; {ce_text}."
+        moves = f"changes {_range_text(mse)}"
+    text = (f"This run, though, trained on mean squared error, not cross-entropy: along the "
+            f"same line it {moves}.")
+    if saturated > 0:
+        text += (f" At the trained weights the softmax is saturated (top probability above "
+                 f"1 − 10⁻⁶) on {pct(saturated)} of the validation images; on such an image "
+                 f"MSE's gradient is almost zero whether the answer is right or wrong, "
+                 f"while cross-entropy's is not when it is wrong (section 3).")
+    return text
+
+
+def misclassified_sample(truth: np.ndarray, predicted: np.ndarray, n: int = 20) -> np.ndarray:
+    """Up to ``n`` misclassified test rows, taken in turn from each true class (lowest class
+    first, each class's rows in test order), so the gallery shows every kind of mistake
+    rather than the first class of a class-ordered test set."""
+    wrong = np.flatnonzero(np.asarray(truth) != np.asarray(predicted))
+    by_class = [list(wrong[truth[wrong] == c]) for c in np.unique(truth[wrong])]
+    picked: list[int] = []
+    while len(picked) < min(n, len(wrong)):
+        for rows in by_class:
+            if rows and len(picked) < n:
+                picked.append(int(rows.pop(0)))
+    return np.array(picked, dtype=int)
+
+
+def misclassified_title(shown: np.ndarray, truth: np.ndarray, predicted: np.ndarray,
+                        seed: int) -> str:
+    """The gallery's title: how many of how many mistakes, and from how many true classes."""
+    total = int(np.sum(np.asarray(truth) != np.asarray(predicted)))
+    classes = len(np.unique(np.asarray(truth)[shown]))
+    what = "the one true class" if classes == 1 else f"{classes} true classes"
+    if total == 1:
+        return f"The only misclassified test image (seed {seed})"
+    if len(shown) == total:
+        return f"All {total:,} misclassified test images (seed {seed}), from {what}"
+    return (f"{len(shown)} of the {total:,} misclassified test images (seed {seed}), taken in "
+            f"turn from {what}")
+
+
+def no_mistakes_sentence(seed: int) -> str:
+    return f"Seed {seed} classifies every test image correctly: there is no mistake to show."
+
+
+def layer_table(model):
+    """The network's layers as a small table (what ``model.summary()`` prints, without its
+    box drawing): units, activation and parameters of each dense layer."""
+    import pandas as pd
+
+    rows = [{"layer": layer.name, "units": layer.units,
+             "activation": layer.activation.__name__, "weights + biases": layer.count_params()}
+            for layer in model.layers]
+    return pd.DataFrame(rows).style.hide(axis="index").format(thousands=",")
+
+
+def record_sentence(results_path: str | None, record: dict[str, Any]) -> str:
+    """One line on the results record instead of a raw dictionary on the page."""
+    from pathlib import PurePath
+
+    if not results_path:
+        return ("No results record was written: `results_path` is not set (the runner sets "
+                "it when it builds the report).")
+    return (f"This run's results record ({plural(len(record['seeds']), 'seed')}, each with "
+            f"its metrics and per-epoch history) is saved as "
+            f"`{PurePath(results_path).name}`.")

@@ -118,16 +118,18 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
         style = {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": MARKERS[i % len(MARKERS)],
                  "markersize": 5}
         epochs = np.arange(1, len(history["loss"]) + 1)
-        for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            ax.plot(epochs, history[key], label=f"train, seed {seed}", **style)
-            ax.plot(epochs, history[f"val_{key}"], linestyle="--", markerfacecolor="white",
-                    label=f"validation, seed {seed}", **style)
+        for ax, key, scale in ((ax_loss, "loss", 1), (ax_acc, "accuracy", 100)):
+            ax.plot(epochs, scale * np.asarray(history[key]), label=f"train, seed {seed}",
+                    **style)
+            ax.plot(epochs, scale * np.asarray(history[f"val_{key}"]), linestyle="--",
+                    markerfacecolor="white", label=f"validation, seed {seed}", **style)
         rows += [{"seed": seed, "epoch": int(e), "training loss": history["loss"][e - 1],
                   "validation loss": history["val_loss"][e - 1],
-                  "training accuracy": history["accuracy"][e - 1],
-                  "validation accuracy": history["val_accuracy"][e - 1]} for e in epochs]
+                  "training accuracy (%)": 100 * history["accuracy"][e - 1],
+                  "validation accuracy (%)": 100 * history["val_accuracy"][e - 1]}
+                 for e in epochs]
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name.replace('_', ' ')}", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (fraction correct)", title="Accuracy")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.get_major_locator().set_params(integer=True)
     if len(seeds) <= 3:

@@ -35,6 +35,13 @@ def _cross_entropy_rows(y_true_onehot: Any, probs: Any, eps: float) -> np.ndarra
     return -np.sum(y * np.log(p), axis=-1)
 
 
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax(z) row by row, stably: z - max - log sum exp(z - max), never -inf."""
+    z = np.asarray(z, dtype=np.float64)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def cross_entropy_by_hand(y_true_onehot: np.ndarray, probs: np.ndarray,
                           eps: float = EPSILON) -> float:
     """L = -(1/N) sum_n sum_k y_nk log p_nk: the mean cost of the true classes' probabilities.
@@ -59,21 +66,32 @@ def cross_entropy_keras(y_true: np.ndarray, probs: np.ndarray) -> float:
     return float(loss(np.asarray(y_true, np.float32), np.asarray(probs, np.float32)))
 
 
-def worked_example(probs_row: np.ndarray, true_class: int) -> dict[str, Any]:
+def worked_example(probs_row: np.ndarray, true_class: int,
+                   logits_row: np.ndarray | None = None) -> dict[str, Any]:
     """The numbers a student needs to follow the loss of one digit by hand.
 
     Only the true class's term survives the sum over classes, so the loss is -log p_true.
-    Returns ``true_class``, ``p_true`` (the network's raw probability), ``clipped`` (whether
-    Keras' [eps, 1 - eps] clip changed it), ``log_p_true`` (log of the rescaled, clipped
-    probability: the loss is exactly its negative), ``loss_by_hand`` and ``loss_keras``.
+    Returns ``true_class``, ``p_true`` (the network's probability: from ``logits_row`` in
+    float64 when given, so a value that float32 rounds to 0 keeps its size), ``loss_unclipped``
+    (-log p_true itself, the loss training computes from the logits; infinite if p_true is 0
+    and no logits are given), ``clipped`` (whether Keras' [eps, 1 - eps] clip changes the
+    probability Keras is handed), ``log_p_true`` (log of the rescaled, clipped probability),
+    ``loss_by_hand`` (its negative) and ``loss_keras`` (CategoricalCrossentropy on
+    ``probs_row``).
     """
     probs_row = np.asarray(probs_row, dtype=np.float64)
     y = np.zeros_like(probs_row)
     y[true_class] = 1.0
-    p_true = float(probs_row[true_class])
-    p_used = float(np.clip(p_true / probs_row.sum(), EPSILON, 1 - EPSILON))
-    return {"true_class": int(true_class), "p_true": p_true,
-            "clipped": not EPSILON <= p_true <= 1 - EPSILON,
+    given = float(probs_row[true_class])
+    p_used = float(np.clip(given / probs_row.sum(), EPSILON, 1 - EPSILON))
+    if logits_row is not None:
+        log_p = float(log_softmax(np.asarray(logits_row, dtype=np.float64)[None])[0, true_class])
+        p_true, unclipped = float(np.exp(log_p)), -log_p
+    else:
+        p_true = given
+        unclipped = float(-np.log(given)) if given > 0 else float("inf")
+    return {"true_class": int(true_class), "p_true": p_true, "loss_unclipped": unclipped,
+            "clipped": not EPSILON <= given <= 1 - EPSILON,
             "log_p_true": float(np.log(p_used)),
             "loss_by_hand": cross_entropy_by_hand(y[None], probs_row[None]),
             "loss_keras": cross_entropy_keras(y[None], probs_row[None])}
@@ -172,20 +190,40 @@ def loss_curves(gaps: np.ndarray | None = None, n_classes: int = 10) -> dict[str
     p = _softmax(z)
     y = np.zeros(n_classes)
     y[TRUE_CLASS] = 1.0
-    z_max = z.max(axis=-1)
-    log_sum_exp = z_max + np.log(np.exp(z - z_max[:, None]).sum(axis=-1))
     closed = closed_form_gradients(gaps, n_classes)
     return {"gap": gaps, "p_true": closed["p_true"],
-            "ce_loss": log_sum_exp - z[:, TRUE_CLASS],
+            "ce_loss": -log_softmax(z)[:, TRUE_CLASS],
             "mse_loss": np.mean((p - y) ** 2, axis=-1),
             "ce_grad": closed["ce_grad"], "mse_grad": closed["mse_grad"]}
 
 
 # --- Accuracy against cross-entropy along a line in weight space -----------------------
 
+SATURATED = 1e-6  # a softmax is "saturated" on an image when its top probability > 1 - this
+
+
+def model_logits(model, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    """The logits z that the model's softmax output layer receives, in float64.
+
+    Every layer but the last runs as Keras runs it; the last Dense layer's kernel and bias
+    are applied in float64 without its softmax. From these logits a log-softmax needs no
+    clip: a probability far below 1e-7, which float32 rounds to 0, keeps its true log.
+    """
+    last = model.layers[-1]
+    kernel = np.asarray(last.kernel, dtype=np.float64)
+    bias = np.asarray(last.bias, dtype=np.float64)
+    out = []
+    for i in range(0, len(x), batch_size):
+        h = x[i:i + batch_size]
+        for layer in model.layers[:-1]:
+            h = layer(h, training=False)
+        out.append(np.asarray(h, dtype=np.float64) @ kernel + bias)
+    return np.concatenate(out) if out else np.zeros((0, kernel.shape[1]))
+
+
 def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81,
                      span: float = 0.1, seed: int = 0) -> pd.DataFrame:
-    """Accuracy and cross-entropy at weights w + t*d, t in linspace(-span, span, steps).
+    """Accuracy and both losses at weights w + t*d, t in linspace(-span, span, steps).
 
     Shows why we do not train on accuracy: along any line through the weights it is a
     staircase (flat almost everywhere, so its gradient is zero), while cross-entropy changes
@@ -195,12 +233,15 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
     span, 10% of each layer's size, is where a trained MLP's accuracy shows its flat steps;
     at span 1 accuracy falls towards chance and the steps, each one validation image, look
     like a continuous curve. The model's weights are restored exactly afterwards, even if
-    evaluation fails. Returns columns t, accuracy (fraction correct), cross_entropy (as
-    ``cross_entropy_by_hand``).
+    evaluation fails.
+
+    Both losses come from the logits (``model_logits``) in float64, as Keras computes the
+    training loss: no 1e-7 clip, so a saturated network's loss is not pinned at a clipped
+    value that training never sees. Returns columns t, accuracy (fraction correct),
+    cross_entropy, mean_squared_error (Keras' mean over classes of (p - y)^2) and saturated
+    (share of images whose top probability exceeds 1 - ``SATURATED``).
     """
     import pandas as pd
-
-    from mlplab.lab.train import predict_probabilities
 
     rng = np.random.default_rng(seed)
     variables = list(model.trainable_variables)
@@ -211,16 +252,20 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
         norm = np.linalg.norm(d)
         direction.append(d * (np.linalg.norm(w) / norm) if norm > 0 else d)
     x = np.asarray(x, dtype=np.float32)
-    labels = np.argmax(y_onehot, axis=1)
+    y = np.asarray(y_onehot, dtype=np.float64)
+    labels = np.argmax(y, axis=1)
     rows = []
     try:
         for t in np.linspace(-span, span, steps):
             for v, w, d in zip(variables, original, direction, strict=True):
                 v.assign((w + t * d).astype(w.dtype))
-            probs = predict_probabilities(model, x).astype(np.float64)
+            log_p = log_softmax(model_logits(model, x))
+            p = np.exp(log_p)
             rows.append({"t": float(t),
-                         "accuracy": float(np.mean(np.argmax(probs, axis=1) == labels)),
-                         "cross_entropy": cross_entropy_by_hand(y_onehot, probs)})
+                         "accuracy": float(np.mean(np.argmax(log_p, axis=1) == labels)),
+                         "cross_entropy": float(np.mean(-np.sum(y * log_p, axis=1))),
+                         "mean_squared_error": float(np.mean((p - y) ** 2)),
+                         "saturated": float(np.mean(p.max(axis=1) > 1 - SATURATED))})
     finally:
         for v, w in zip(variables, original, strict=True):
             v.assign(w)

@@ -79,11 +79,11 @@ def plot_weight_line(scan, titles: tuple[str, str] = ("Accuracy", "Cross-entropy
         ax.axvline(0, color="grey", linestyle=":", linewidth=1.5)
         ax.set_xlabel("distance t along direction d (0 = trained weights)")
     ax_acc.set(ylabel="validation accuracy (%)", title=titles[0])
-    ax_ce.set(ylabel="validation cross-entropy", title=titles[1])
+    ax_ce.set(ylabel="validation cross-entropy (from the logits)", title=titles[1])
     ax_acc.legend(loc="best")
     ax_ce.legend(loc="best")
     fig.tight_layout()
-    table = pd.DataFrame({"t": t, "validation accuracy": np.asarray(scan["accuracy"]),
+    table = pd.DataFrame({"t": t, "validation accuracy (%)": 100 * np.asarray(scan["accuracy"]),
                           "validation cross-entropy": np.asarray(scan["cross_entropy"])})
     alt = alt_text.weight_line(t, scan["accuracy"], scan["cross_entropy"], titles)
     return show(fig, alt, table, "the scan along the line")
