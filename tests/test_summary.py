@@ -134,6 +134,7 @@ def test_correction_can_unresolve_and_the_page_says_why():
 def test_single_seed_cannot_be_judged(df):
     c = stats.compare(df, "single", "narrow")
     assert not c.resolved and c.method == stats.Method.SINGLE
+    assert c.how == "none: 1 seed against 3; one seed has no spread to test against"
     assert "single seed" in stats.sentence(c, "a", "b")
 
 
@@ -193,6 +194,8 @@ def test_claims_table_finds_runs_by_parameters(df):
     assert row["runs"] == "wide vs noisy" and row["verdict"] == "not resolved"
     assert "paired t over 3 seeds" in row["test"]
     assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "not tested"
+    assert list(table.columns)[:4] == ["assignment (one run)", "ours (mean over seeds)",
+                                       "difference (95% interval)", "test"]
     assert table.loc["50 units beat 30 (784-50-10 vs 784-30-10)",
                      "assignment (one run)"] == "92.5% vs 88.8%"
 
@@ -228,7 +231,7 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     text = sections.statistics_note(df, runs, family)
     assert "**paired**" in text and "Holm-adjusted" in text
     assert f"states {len(family)} comparisons" in text
-    typical = df.loc[df["status"] == "ok", "test_accuracy"].median()
+    typical = df[df["status"] == "ok"].groupby("run")["test_accuracy"].mean().median()
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
 

@@ -126,7 +126,9 @@ def claims_table(df: pd.DataFrame, family: Family) -> pd.DataFrame:
                         else interval_fmt(q.metric, c.low, c.high)) + ")",
                      "test": c.how, "verdict": verdict(c, claim.a_greater),
                      "runs": f"{runs[0]} vs {runs[1]}", "note": claim.note})
-    return pd.DataFrame(rows).fillna("")
+    columns = ["claim", "assignment (one run)", "ours (mean over seeds)",
+               "difference (95% interval)", "test", "verdict", "runs", "note"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
 
 
 def _train_sizes(records: list[dict[str, Any]]) -> list[int]:

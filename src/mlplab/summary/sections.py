@@ -123,7 +123,7 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Fam
     if not len(ok):
         return ""
     n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == Status.OK})
-    typical = float(ok["test_accuracy"].median())
+    typical = float(ok.groupby("run")["test_accuracy"].mean().median())  # a typical run
     se = np.sqrt(typical * (1 - typical) / min(n_test))
     judged = any(c.method != Method.SINGLE for c in family.by_key.values())
     guide = (

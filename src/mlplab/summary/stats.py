@@ -56,6 +56,9 @@ class Comparison:
     @property
     def how(self) -> str:
         """The method in words: 'paired t over 3 seeds, Holm-adjusted p = 0.020'."""
+        if self.method == Method.SINGLE:
+            return (f"none: {plural(self.n_a, 'seed')} against {self.n_b}; one seed has no "
+                    f"spread to test against")
         seeds = (plural(self.n_a, "seed") if self.method == Method.PAIRED
                  else f"{self.n_a} and {self.n_b} seeds")
         p = (f"Holm-adjusted p {_p(self.p_adjusted)}" if self.p_adjusted is not None
