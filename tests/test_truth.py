@@ -35,7 +35,8 @@ CASES = {
 }
 LOG_LINE = re.compile(r"^[EWI]\d{4} \d\d:\d\d:\d\d|node_def_util|WARNING:tensorflow|retracing",
                       re.M)
-SLIPS = re.compile(r"\b1 (epochs|seeds|networks|values|classes|points)\b|[−-]0\.0\b|\bnan\b",
+SLIPS = re.compile(r"\b1 (epochs|seeds|networks|values|classes|points)\b|[−-]0\.0\b|\bnan\b"
+                   r"|(?<![\w.])-\d|\bepoch \d+–|predicts only|train 1 seed|(\d+\.\d+%)–\2",
                    re.I)
 
 
@@ -167,3 +168,47 @@ def test_worked_example_is_the_same_untrained_network_every_time():
     first, second = (theory.worked_example(train.predict_probabilities(
         models.build(p, 10, seed=p.seeds[0]), x)[0], int(ds.y[0])) for _ in range(2))
     assert first == second
+
+
+def test_no_raw_python_values_on_the_page(page):
+    """Every result is a sentence, a table or a described figure: no dict repr, no
+    ``model.summary()`` box drawing."""
+    _, nb, _ = page
+    for o in outputs(nb):
+        data = o.get("data", {})
+        if o.get("output_type") == "execute_result":
+            assert set(data) - {"text/plain"}, "".join(data.get("text/plain", ""))[:200]
+        assert "Param #" not in "".join(data.get("text/html", ""))
+
+
+def test_worked_example_gives_the_unclipped_loss_first(page):
+    _, nb, _ = page
+    sentence = next(line for line in prose(nb).splitlines() if line.startswith("Before training"))
+    shown = float(re.search(r"−ln ŷ(?: = |: by hand )\*\*(\d+\.\d+)\*\*", sentence).group(1))
+    if "clips ŷ" in sentence:  # below 1e-7: the true loss is above the clipped 16.118
+        assert shown > 16.2 and sentence.index(f"{shown}") < sentence.index("reports")
+
+
+def test_weight_line_names_the_loss_the_run_trained_on(page):
+    name, nb, record = page
+    sentence = next(line for line in prose(nb).splitlines() if line.startswith("Along "))
+    mse = record["params"]["loss"] == "mean_squared_error"
+    assert ("trained on mean squared error" in sentence) == mse
+    assert "stopped learning" not in sentence and "clipped" not in sentence
+
+
+def test_mistakes_gallery_is_titled_as_sampled(page):
+    _, nb, record = page
+    counts = np.array(record["seeds"][0]["test_predicted_counts"])
+    accuracy = record["seeds"][0]["metrics"]["test_accuracy"]
+    wrong = round((1 - accuracy) * counts.sum())
+    alts = [o["metadata"]["image/png"]["alt"] for o in outputs(nb)
+            if "image/png" in o.get("metadata", {})]
+    gallery = [a for a in alts if "misclassified test image" in a]
+    if wrong == 0:
+        assert not gallery and "classifies every test image correctly" in prose(nb)
+        return
+    assert len(gallery) == 1
+    expected = (f"{min(wrong, 20)} of the {wrong:,} misclassified" if wrong > 20 else
+                "The only misclassified" if wrong == 1 else f"All {wrong:,} misclassified")
+    assert gallery[0].startswith(expected), gallery[0][:120]
