@@ -16,6 +16,9 @@ the slides are the master notebook notebooks/mlp_lab.ipynb, executed. Into repor
 - ``slides.html``: reveal.js slides of the master notebook, with reveal.js and MathJax copied
   beside them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
 
+Every figure on these pages carries the text description (alt text) the report's pages give
+it; the build fails on an image without one.
+
 This module runs on the driver side and never imports TensorFlow: kernels do.
 """
 
@@ -38,6 +41,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -56,6 +60,8 @@ CHROMIUM = "chromium"
 CELL_TIMEOUT = 900  # seconds; the key's slowest cell trains six networks
 CHECKS_MARK = "MLPLAB-CHECKS "
 SKIP_SECTIONS = ("Results record",)  # master-notebook sections that are no lecture material
+# What nbconvert writes for an image that has no alt text: no description at all.
+NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 # On paper: no on-screen "Hide code" switch, and long code lines wrap instead of being cut.
 PRINT_CSS = """<style media="print">
 .mlplab-toggle { display: none !important; }
@@ -268,6 +274,34 @@ def export_slides(nb: nbformat.NotebookNode, html_path: Path, title: str) -> Non
     write_bytes_atomic(html_path, body.encode("utf-8"))
 
 
+class _ImageAlts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.alts: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt"))
+
+
+def undescribed_images(page: Path) -> int:
+    """How many images on ``page`` a screen-reader user would get nothing from: no alt text,
+    an empty one or nbconvert's placeholder. Every figure of the kit is data, not decoration,
+    so each must say what it shows (``mlplab.lab.plots.show`` puts that in its metadata)."""
+    parser = _ImageAlts()
+    parser.feed(Path(page).read_text(encoding="utf-8"))
+    return sum(1 for alt in parser.alts
+               if alt is None or not alt.strip() or alt.strip() == NBCONVERT_PLACEHOLDER_ALT)
+
+
+def check_described(pages: Iterable[Path], root: Path) -> None:
+    """Refuse a kit with an undescribed figure, naming the page (relative to ``root``)."""
+    for page in pages:
+        if n := undescribed_images(page):
+            raise HandoutError(f"{page.relative_to(root)}: {n} image(s) without a description "
+                               "(alt text); display figures with mlplab.lab.plots.show")
+
+
 # --- PDF --------------------------------------------------------------------------------
 
 def add_print_css(page: Path) -> None:
@@ -353,6 +387,8 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
         install_reveal(stage)
         export_slides(slides_nb, stage / "slides.html",
                       "How a small neural network learns handwritten digits")
+        check_described([stage / "handout.html", stage / "key" / "handout.html",
+                         stage / "slides.html"], stage)
         if browser:
             print_pdf(stage / "handout.html", stage / "handout.pdf", browser)
         _replace_dir(stage, out)
