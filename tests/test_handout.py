@@ -19,22 +19,35 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nbformat
+import numpy as np
 import pytest
 
+from mlplab import outcomes
+from mlplab.lab import handout_lab
 from mlplab.pipeline import handout
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "handout.ipynb"
 HAS_CHROMIUM = shutil.which(handout.CHROMIUM) is not None
 WRONG_QUESTION = "q6"  # `answered(..., wrong=True)` gets question 6's mean wrong
+# otter's line markers: "# SOLUTION" blanks the line (`x = ...`), "# SOLUTION NO PROMPT"
+# drops it from the student's notebook (a helper variable no question asks for).
+SOLUTION_MARK = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$")
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("kit") / "handout"
-    return handout.build(out, SOURCE, ROOT / "notebooks" / "mlp_lab.ipynb",
-                         slides_from=ROOT / "notebooks" / "mlp_lab.ipynb",
-                         execute_the_key=False, pdf=HAS_CHROMIUM)
+    """The kit, its slides from the master notebook with two real figures in its first
+    code cell (as executed, with their alt text), so the slides' figures are checked too."""
+    root = tmp_path_factory.mktemp("kit")
+    master = read(ROOT / "notebooks" / "mlp_lab.ipynb")
+    cell = next(c for c in master.cells if c.cell_type == "code"
+                and not set(c.metadata.get("tags", [])) & {"parameters"})
+    cell.outputs, cell.execution_count = figure_outputs(), 1
+    nbformat.write(master, root / "mlp_lab.ipynb")
+    return handout.build(root / "handout", SOURCE, ROOT / "notebooks" / "mlp_lab.ipynb",
+                         slides_from=root / "mlp_lab.ipynb", execute_the_key=False,
+                         pdf=HAS_CHROMIUM)
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -74,8 +87,8 @@ def solution_lines(cell) -> list[str]:
             inside = True
         elif re.match(r"\s*# END SOLUTION", line):
             inside = False
-        elif inside or line.rstrip().endswith("# SOLUTION"):
-            lines.append(line.split("# SOLUTION")[0].strip())
+        elif inside or SOLUTION_MARK.search(line):
+            lines.append(SOLUTION_MARK.sub("", line).strip())
     return [line for line in lines if line]
 
 
@@ -86,7 +99,7 @@ def answered(student, key, wrong: bool = False):
     pairs = paired_cells(filled, key)
     for cell, solution in pairs:
         if cell is not None and is_answer(cell):
-            cell.source = "\n".join(line.replace("  # SOLUTION", "") for line in
+            cell.source = "\n".join(SOLUTION_MARK.sub("", line) for line in
                                     solution.source.splitlines()
                                     if not re.match(r"\s*# (BEGIN|END) SOLUTION", line))
     if wrong:
@@ -137,6 +150,23 @@ def test_student_notebook_has_no_solutions_cell_by_cell(kit):
     student_text = "\n".join(c.source for c in student.cells)
     assert "# SOLUTION" not in student_text and "BEGIN SOLUTION" not in student_text
     assert handout.questions(student) == [f"q{i}" for i in range(1, 14)]
+
+
+def test_every_blank_is_asked_for_by_its_question(kit):
+    """A student meets `x = ...` only for an `x` that its question names; helpers of the
+    key's solution (an intermediate `half`, `rose`) are not left as unexplained blanks."""
+    student = read(kit / handout.NOTEBOOK_NAME)
+    question, blanks = "", {}
+    for cell in student.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("**Question"):
+            question = cell.source
+        elif is_answer(cell):
+            for names in re.findall(r"^\s*([\w, ]+?)\s*=\s*\.\.\.\s*$", cell.source, re.M):
+                for name in names.split(","):
+                    blanks[name.strip()] = question
+    assert len(blanks) >= 13
+    unasked = {name: q.split(".**")[0] for name, q in blanks.items() if f"`{name}`" not in q}
+    assert unasked == {}
 
 
 def test_the_key_carries_the_same_checks(kit):
@@ -240,7 +270,8 @@ def test_slides_load_local_reveal_and_mathjax_and_tell_the_story(kit):
                   'src="assets/mathjax/tex-svg-full.js"'):
         assert local in text
     assert (kit / "reveal.js" / "dist" / "theme" / "fonts" / "source-sans-pro").is_dir()
-    assert "cdn" not in text.lower() and "unpkg" not in text.lower()
+    urls = re.sub(r"data:[^\"']+", "", text).lower()  # a figure's base64 may spell "cdn"
+    assert "cdn" not in urls and "unpkg" not in urls
     story = read(ROOT / "notebooks" / "mlp_lab.ipynb")
     headings = [line.lstrip("# ").strip() for c in story.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("## ")]
@@ -268,6 +299,86 @@ def test_pdf_has_every_exercise(kit):
 @pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
 def test_kit_pages_meet_wcag_aa(kit, page):
     """The kit's pages pass the same axe-core WCAG 2.1 A/AA check as the report's."""
-    from test_a11y import check_page
+    from test_a11y import check_page, describe
 
-    assert check_page(kit / page) == []
+    violations = check_page(kit / page)
+    assert violations == [], describe(violations)
+
+
+# --- One overfitting rule for the handout and the report --------------------------------
+
+def history(val_loss: list[float], train_accuracy: float = 0.99) -> dict[str, list[float]]:
+    n = len(val_loss)
+    return {"val_loss": val_loss, "loss": list(np.linspace(1.0, 0.1, n)),
+            "accuracy": [train_accuracy] * n, "val_accuracy": [0.9] * n}
+
+
+@pytest.mark.parametrize("rise", [0.02, 0.04, 0.06, 0.20])
+def test_the_handout_calls_overfitting_what_the_report_calls_overfitting(rise):
+    h = history([0.5, 0.4, 0.4 * (1 + rise)])
+    expected = "overfitting" if outcomes.fit_of(h).overfitting else "good fit"
+    assert handout_lab.diagnose(h) == expected
+    assert (expected == "overfitting") == (rise > outcomes.RISE_TOLERANCE)
+
+
+def test_underfitting_is_a_low_training_accuracy_without_overfitting():
+    assert handout_lab.diagnose(history([0.9, 0.8, 0.79], train_accuracy=0.6)) == "underfitting"
+
+
+def test_the_handout_states_the_report_rule():
+    text = "\n".join(c.source for c in read(SOURCE).cells if c.cell_type == "markdown")
+    rule = text.split("* **overfitting**")[1].split("* **underfitting**")[0]
+    assert f"more than {outcomes.RISE_TOLERANCE:.0%} above its lowest" in rule
+    assert f"`lab.RISE_TOLERANCE` = {outcomes.RISE_TOLERANCE:g}" in rule
+    assert handout_lab.RISE_TOLERANCE is outcomes.RISE_TOLERANCE
+
+
+# --- Every figure of the slides is described ---------------------------------------------
+
+def figure_outputs() -> list:
+    """Two figures as a run page shows them (each with its alt text in the output's
+    metadata), captured from mlplab's own plotting functions."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from mlplab.lab import plots
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            plots.digit_grid(np.zeros((2, 784)), ["0", "1"], "One training image of each digit")
+            plots.learning_curves([history([0.5, 0.4, 0.45])], [0], "categorical_crossentropy")
+    finally:
+        InteractiveShell.clear_instance()
+    return [nbformat.v4.new_output("display_data", data=o.data, metadata=o.metadata)
+            for o in captured.outputs]
+
+
+def image_alts(page: Path) -> list[str | None]:
+    parser = handout._ImageAlts()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.alts
+
+
+def test_slides_keep_each_figures_own_description(kit):
+    alts = [o.metadata["image/png"]["alt"] for o in figure_outputs() if "image/png" in o.data]
+    assert len(alts) == 2 and all(len(a.split()) >= 8 for a in alts)
+    assert image_alts(kit / "slides.html") == alts  # the run pages' text, not a placeholder
+
+
+def test_an_undescribed_image_stops_the_kit_and_names_its_page(tmp_path):
+    png = next(o for o in figure_outputs() if "image/png" in o.data).data["image/png"]
+    bare = nbformat.v4.new_output("display_data", data={"image/png": png})  # no alt anywhere
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[bare])])
+    handout.export_slides(nb, tmp_path / "slides.html", "Bare")
+    assert image_alts(tmp_path / "slides.html") == [handout.NBCONVERT_PLACEHOLDER_ALT]
+    (tmp_path / "page.html").write_text('<img src="a.png"><img src="b.png" alt=" ">'
+                                        '<img src="c.png" alt="Three digits: 0, 1 and 2.">')
+    assert handout.undescribed_images(tmp_path / "page.html") == 2
+    with pytest.raises(handout.HandoutError, match=r"^slides\.html: 1 image\(s\) without"):
+        handout.check_described([tmp_path / "slides.html"], tmp_path)
+
+
+@pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
+def test_no_kit_page_has_an_undescribed_image(kit, page):
+    assert handout.undescribed_images(kit / page) == 0

@@ -12,9 +12,16 @@ from typing import Any
 
 import numpy as np
 
-# A validation loss this far above its minimum (relative), while the training loss kept
-# falling, is called overfitting; a network below this training accuracy underfits.
-OVERFIT_RISE = 0.02
+from mlplab import outcomes
+from mlplab.wording import join, pct, points
+
+MINUS = "\u2212"
+
+# The report's overfitting rule, so that the handout and the report never disagree about a
+# network: validation loss ending more than this (relative) above its minimum while the
+# training loss kept falling.
+RISE_TOLERANCE = outcomes.RISE_TOLERANCE
+# Below this final training accuracy a network underfits (the handout's own, extra case).
 UNDERFIT_TRAIN_ACCURACY = 0.90
 DIAGNOSES = ("overfitting", "underfitting", "good fit")
 
@@ -22,17 +29,16 @@ DIAGNOSES = ("overfitting", "underfitting", "good fit")
 def diagnose(history: dict[str, list[float]]) -> str:
     """'overfitting', 'underfitting' or 'good fit' for one network's learning curves.
 
-    The rule the handout teaches: overfitting when the validation loss at the last epoch has
-    risen more than ``OVERFIT_RISE`` above its lowest value while the training loss went on
-    falling (the network learns its training images, not digits); underfitting when it does
-    not even fit the images it trains on (final training accuracy below
-    ``UNDERFIT_TRAIN_ACCURACY``); otherwise a good fit.
+    The rule the handout teaches: overfitting exactly where the report says so
+    (``mlplab.outcomes.fit_of(history).overfitting``: the validation loss at the last epoch
+    more than ``RISE_TOLERANCE`` above its lowest value while the training loss went on
+    falling); underfitting when it does not even fit the images it trains on (final training
+    accuracy below ``UNDERFIT_TRAIN_ACCURACY``); otherwise a good fit.
     """
-    val, train = np.asarray(history["val_loss"]), np.asarray(history["loss"])
-    best = int(np.argmin(val))
-    if val[-1] > val[best] * (1 + OVERFIT_RISE) and train[-1] < train[best]:
+    fit = outcomes.fit_of(history)
+    if fit.overfitting:
         return "overfitting"
-    if history["accuracy"][-1] < UNDERFIT_TRAIN_ACCURACY:
+    if fit.final_train_accuracy < UNDERFIT_TRAIN_ACCURACY:
         return "underfitting"
     return "good fit"
 
@@ -47,16 +53,45 @@ def close(value: Any, expected: float, rel: float = 1e-3, abs_: float = 1e-9) ->
     return bool(np.isclose(number, expected, rtol=rel, atol=abs_))
 
 
-def fmt(value: Any, digits: int = 4) -> str:
-    """A number, or a tuple/array of numbers, rounded for printing; anything else (such as
-    the ``...`` of an unanswered question) as it is."""
+UNANSWERED = "(not answered yet)"
+
+
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a flat array of floats, or None for text and for the ``...`` left in."""
+    if value is Ellipsis or isinstance(value, str):
+        return None
     try:
-        array = np.asarray(value, dtype=float)
+        return np.asarray(value, dtype=float).ravel()
     except (TypeError, ValueError):
+        return None
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number, or several, rounded for printing ('0.0349'; '1, 2 and 3'); text as it is,
+    and '(not answered yet)' for the ``...`` a student has not replaced yet."""
+    if value is Ellipsis:
+        return UNANSWERED
+    numbers = _numbers(value)
+    if numbers is None:
         return str(value)
-    if array.ndim == 0:
-        return f"{float(array):.{digits}g}"
-    return "(" + ", ".join(f"{x:.{digits}g}" for x in array.ravel()) + ")"
+    return join([f"{x:.{digits}g}".replace("-", MINUS) for x in numbers])
+
+
+def fmt_pct(value: Any) -> str:
+    """Accuracies (fractions) as percentages: '92.2%, 92.3% and 92.7%'."""
+    numbers = _numbers(value)
+    return fmt(value) if numbers is None else join([pct(x) for x in numbers])
+
+
+def fmt_points(value: Any) -> str:
+    """Differences of accuracies (fractions) in percentage points, signed, 2 decimals:
+    '−0.20, −0.27 and +0.87 points'; an interval (low, high) as '−1.45 to +1.71 points'."""
+    numbers = _numbers(value)
+    if numbers is None:
+        return fmt(value)
+    shown = [points(x, 2, signed=True).removesuffix(" points") for x in numbers]
+    text = " to ".join(shown) if isinstance(value, tuple) and len(shown) == 2 else join(shown)
+    return f"{text} points"
 
 
 def test_accuracies(experiment: Any) -> np.ndarray:
