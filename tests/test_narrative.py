@@ -185,6 +185,10 @@ def test_worked_example_below_the_clip_gives_the_true_loss_first():
     assert f"ŷ = {narrative.number(np.exp(-true_loss))}" in text
     assert text.index(f"{true_loss:.3f}") < text.index("16.11809") < text.index("by hand")
     assert "reports **16.1180" in text and "Its loss is −log ŷ = 16.1" not in text
+    far = np.r_[-800.0, np.zeros(9)]  # e^-800 underflows even float64
+    worked = theory.worked_example(np.r_[0.0, np.full(9, 1 / 9)], 0, far)
+    text = narrative.worked_example_paragraph(worked, DIGITS, params.validate({}))
+    assert "ŷ = exp(−802.2), too small for a float64" in text and "−ln ŷ = **802.197**" in text
 
 
 def test_collapse_to_two_classes_is_still_a_collapse():

@@ -118,10 +118,12 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
         start = f"this untrained network is {'above' if loss > uniform else 'below'} that{why}"
     mse = (" (This run trains on mean squared error; the cross-entropy is shown because it is "
            "what the next section explains.)" if params.loss == "mean_squared_error" else "")
+    shown = (number(worked["p_true"]) if worked["p_true"] > 0 or not math.isfinite(loss) else
+             f"exp({MINUS}{loss:.1f}), too small for a float64")
     return (
         f"Before training (initial weights from seed {params.seeds[0]}), the network gives "
-        f"the true class (*{true}*) of the first test image probability ŷ = "
-        f"{number(worked['p_true'])}. {cost} A network that gives all {k} classes the same "
+        f"the true class (*{true}*) of the first test image probability ŷ = {shown}. "
+        f"{cost} A network that gives all {k} classes the same "
         f"probability would score ln {k} = {uniform:.4f}; {start}.{mse}"
     )
 
