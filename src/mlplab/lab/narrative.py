@@ -20,13 +20,23 @@ from mlplab.lab.models import param_count
 from mlplab.outcomes import Kind
 from mlplab.params import Params
 from mlplab.results import seed_summary
-from mlplab.wording import join, layers_label, pct, plural, points, seeds_phrase, span
+from mlplab.wording import (
+    decimals,
+    join,
+    layers_label,
+    pct,
+    pct_span,
+    plural,
+    points,
+    seeds_phrase,
+    span,
+)
 
 MINUS = "\u2212"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def number(x: float, decimals: int = 3) -> str:
+def magnitude(x: float, decimals: int = 3) -> str:
     """A number for a sentence and its table alike: ``decimals`` places while that shows at
     least two significant digits, else 'm × 10⁻ⁿ' with three; a real minus sign.
 
@@ -48,17 +58,6 @@ def epochs_phrase(values: list[int]) -> str:
     """'epoch 7' when every value is 7, else 'epochs 4–7'."""
     text = span(values)
     return f"epoch{'s' if '–' in text else ''} {text}"
-
-
-def _decimals_apart(lo: float, hi: float) -> int:
-    """Decimals (1 to 3) at which two percentages read differently: a range of two
-    different accuracies never reads '91.1%–91.1%'."""
-    return next((d for d in (1, 2) if pct(lo, d) != pct(hi, d)), 3)
-
-
-def _nonzero_points(fraction: float) -> str:
-    """A positive spread in points with the decimals (1 to 3) it needs not to read 0.0."""
-    return points(fraction, next((d for d in (1, 2) if round(100 * fraction, d) != 0), 3))
 
 
 def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
@@ -100,7 +99,7 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     uniform = math.log(k)
     loss = worked["loss_unclipped"]
     if worked["clipped"]:
-        cost = (f"Its loss is −ln ŷ = **{number(loss)}**: that is what training computes, "
+        cost = (f"Its loss is −ln ŷ = **{magnitude(loss)}**: that is what training computes, "
                 f"from the logits, with no clip. Called on these probabilities, Keras' "
                 f"`CategoricalCrossentropy` first clips ŷ to [10⁻⁷, 1 − 10⁻⁷] (log 0 would "
                 f"be −∞), so it reports **{worked['loss_keras']:.6f}** instead; by hand, with "
@@ -118,7 +117,7 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
         start = f"this untrained network is {'above' if loss > uniform else 'below'} that{why}"
     mse = (" (This run trains on mean squared error; the cross-entropy is shown because it is "
            "what the next section explains.)" if params.loss == "mean_squared_error" else "")
-    shown = (number(worked["p_true"]) if worked["p_true"] > 0 or not math.isfinite(loss) else
+    shown = (magnitude(worked["p_true"]) if worked["p_true"] > 0 or not math.isfinite(loss) else
              f"exp({MINUS}{loss:.1f}), too small for a float64")
     return (
         f"Before training (initial weights from seed {params.seeds[0]}), the network gives "
@@ -325,6 +324,12 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
         else:
             parts.append(f"**Diverged** ({who}): the training loss became NaN (not a "
                          f"number), so the weights are meaningless.")
+    partly = [(s, o) for s, o in zip(seed_records, found, strict=True) if o.partly_learned]
+    if partly:
+        parts.append(
+            f"**Learned only partly** ({seeds_phrase([s['seed'] for s, _ in partly])}): test "
+            f"accuracy {pct_span([o.test_accuracy for _, o in partly])}, past chance "
+            f"({pct(1 / k)}) but less than halfway from it to 100%.")
     return " ".join(parts)
 
 
@@ -341,25 +346,25 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
     clipped = " (cut at the possible range 0–100%)" if (low, high) != (s["ci95_low"],
                                                                        s["ci95_high"]) else ""
     lo, hi = min(accs), max(accs)
-    d = _decimals_apart(lo, hi)
-    di = _decimals_apart(low, high)
     if lo == hi:
         spread_text = f"every seed scored exactly {pct(lo)}"
     else:
-        spread_text = (f"standard deviation {_nonzero_points(s['std'])} (range "
-                       f"{pct(lo, d)}–{pct(hi, d)}; 95% interval of the mean "
-                       f"{pct(low, di)}–{pct(high, di)}{clipped})")
+        spread_text = (f"standard deviation {points(s['std'])} (range {pct_span(accs)}; "
+                       f"95% interval of the mean {pct_span([low, high])}{clipped})")
     head = f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, {spread_text}."
-    learned = [a for a, o in zip(accs, found, strict=True) if o.kind == Kind.LEARNED]
+    learned = [a for a, o in zip(accs, found, strict=True)
+               if o.kind == Kind.LEARNED and not o.partly_learned]
     if len(learned) == len(accs):
+        moved = points(hi - lo, decimals([100 * lo, 100 * hi]))  # as precise as the range
         spread = (f" Training the same network from a different seed moves test accuracy by "
-                  f"up to {points(hi - lo, d)}: a smaller difference between two settings is "
+                  f"up to {moved}: a smaller difference between two settings is "
                   f"not, by itself, evidence that one is better." if hi > lo else
                   " These seeds show no spread, so this run gives no estimate of "
                   "seed-to-seed noise.")
     elif learned:
-        spread = (" The spread mixes networks that learned with ones that did not (see "
-                  "above), so it says nothing about ordinary seed-to-seed noise.")
+        spread = (" The spread mixes networks that learned with ones that did not, or "
+                  "learned only partly (see above), so it says nothing about ordinary "
+                  "seed-to-seed noise.")
     else:
         spread = " No seed learned, so these numbers describe failures, not a spread."
     return head + chance + spread
@@ -425,22 +430,22 @@ GRADIENT_HEADERS = {"gap": "logit gap", "p_true": "p(true class)",
 
 def gradient_table_view(table):
     """``theory.gradient_table`` as the page shows it: readable headers, and every number
-    written by ``number``, as in the paragraph beside it."""
+    written by ``magnitude``, as in the paragraph beside it."""
     view = table.rename(columns=GRADIENT_HEADERS)
     return (view.style.hide(axis="index")
             .format(lambda v: f"{v:g}", subset=[GRADIENT_HEADERS["gap"]])
-            .format(number, subset=[c for c in view.columns if c != GRADIENT_HEADERS["gap"]]))
+            .format(magnitude, subset=[c for c in view.columns if c != GRADIENT_HEADERS["gap"]]))
 
 
 def gradient_paragraph(table) -> str:
     first, last = table.iloc[0], table.iloc[-1]
     return (
         f"As the true class falls behind by a logit gap of {first['gap']:g} to {last['gap']:g}, "
-        f"its probability drops from {number(first['p_true'])} to {number(last['p_true'])}. "
-        f"The cross-entropy gradient on its logit goes from {number(first['ce_autodiff'])} "
-        f"to {number(last['ce_autodiff'])}; the MSE gradient from "
-        f"{number(first['mse_autodiff'])} to {number(last['mse_autodiff'])}. Autodiff and "
-        f"closed form agree to within {number(max_disagreement(table))}. (Exercise 2 asks "
+        f"its probability drops from {magnitude(first['p_true'])} to {magnitude(last['p_true'])}. "
+        f"The cross-entropy gradient on its logit goes from {magnitude(first['ce_autodiff'])} "
+        f"to {magnitude(last['ce_autodiff'])}; the MSE gradient from "
+        f"{magnitude(first['mse_autodiff'])} to {magnitude(last['mse_autodiff'])}. Autodiff and "
+        f"closed form agree to within {magnitude(max_disagreement(table))}. (Exercise 2 asks "
         f"what the ratio means.)"
     )
 

@@ -188,15 +188,16 @@ def slide_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Top-level headings (#, ##) open a slide, ### headings and every other text cell a
     sub-slide below it, and each code cell's output (a figure, a table, a computed paragraph)
-    its own sub-slide; code cells without output, the parameters cell and solutions are
-    skipped, and so are the sections named in ``SKIP_SECTIONS``. The master notebook itself
+    its own sub-slide; code cells without output, the parameters cell, solutions and cells
+    tagged ``not-on-slides`` (how to build or open the notebook) are skipped, and so are the
+    sections named in ``SKIP_SECTIONS``. The master notebook itself
     is not changed.
     """
     nb = copy.deepcopy(nb)
     kept, skipping = [], False
     for cell in nb.cells:
         tags = set(cell.metadata.get("tags", []))
-        if tags & {"parameters", "solution", "injected-parameters"}:
+        if tags & {"parameters", "solution", "injected-parameters", "not-on-slides"}:
             continue
         heading = re.match(r"\s*(#+)\s+(.*)", cell.source) if cell.cell_type == "markdown" \
             else None
