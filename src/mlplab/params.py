@@ -157,6 +157,11 @@ RUNNER_ONLY = frozenset({"run_name", "results_path", "networks_path"})
 EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
 
 
+# The Python type of each kind of parameter, as a Params field holds it.
+_FIELD_TYPES = {"int": int, "float": float, "bool": bool, "str": str,
+                "int_list": tuple[int, ...]}
+
+
 def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -196,7 +201,8 @@ def _params_replace(self, **changes: Any) -> Params:
 # above stays the only place a parameter is named. List parameters are stored as tuples.
 Params = make_dataclass(
     "Params",
-    [(p.name, Any, field(default=_frozen(p.default))) for p in PARAMS],
+    [(p.name, _FIELD_TYPES[p.kind] | None if p.optional else _FIELD_TYPES[p.kind],
+      field(default=_frozen(p.default))) for p in PARAMS],
     frozen=True,
     namespace={"__post_init__": _params_post_init, "as_dict": _params_as_dict,
                "replace": _params_replace,
