@@ -66,6 +66,9 @@ def test_a_seed_less_than_halfway_from_chance_is_named_with_its_accuracy():
     assert "learned only partly" in results and "moves test accuracy" not in results
     only_good = narrative.learning_paragraph(params.validate({}), records[:1], DIGITS)
     assert "partly" not in only_good
+    collapsed = seed_record(1, 0.1, [1500] + [0] * 9, improving_curves())
+    results = narrative.results_paragraph([collapsed, records[1]], DIGITS)
+    assert "No seed learned fully" in results and "No seed learned," not in results
 
 
 def test_overfitting_is_named_only_where_the_curves_show_it():
@@ -323,3 +326,14 @@ def test_record_cell_prints_a_sentence_not_a_dictionary():
     text = narrative.record_sentence("/tmp/mlplab-build-x/run-a.json", record)
     assert "`run-a.json`" in text and "2 seeds" in text and "/tmp" not in text
     assert "not set" in narrative.record_sentence(None, record)
+
+
+def test_training_times_read_alike_and_epochs_are_not_a_maximum_without_early_stopping():
+    """A 1-epoch run must not read '0.1 s (0.12 s per epoch)', nor 'up to 1 epoch'."""
+    seeds = [SimpleNamespace(seed=s, train_seconds=0.1234, seconds_per_epoch=0.1234,
+                             epochs_run=1, best_epoch=1) for s in (0, 1)]
+    text = narrative.training_paragraph(params.validate({"epochs": 1, "seeds": [0, 1]}), seeds)
+    assert "for 1 epoch," in text and "up to" not in text
+    assert "0.12 s (0.12 s per epoch" in text
+    stopping = params.validate({"epochs": 50, "early_stopping_patience": 2})
+    assert "for up to 50 epochs" in narrative.training_paragraph(stopping, seeds[:1])

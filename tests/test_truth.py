@@ -93,6 +93,9 @@ def test_fate_of_each_seed_is_named_as_it_happened(page):
     assert ("**Collapsed**" in text) == (Kind.COLLAPSED in kinds)
     assert ("**Did not learn**" in text) == (Kind.NO_LEARNING in kinds)
     assert ("**Diverged**" in text) == (Kind.DIVERGED in kinds)
+    assert ("**Learned only partly**" in text) == any(o.partly_learned for o in found)
+    if "No seed learned," in text:  # not even partly
+        assert Kind.LEARNED not in kinds
     if name == "mse-raw":
         assert kinds == {Kind.COLLAPSED}  # the case this parameter set is here for
     learned = [s for s, o in zip(record["seeds"], found, strict=True) if o.kind == Kind.LEARNED]

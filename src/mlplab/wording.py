@@ -87,6 +87,16 @@ def points_interval(low: float, high: float, digits: int = 1) -> str:
     return number_interval(100 * low, 100 * high, digits) + " points"
 
 
+def seconds(values: float | Sequence[float]) -> str:
+    """A duration, or the range of several, with two significant figures below 10 s
+    ('0.12 s', '0.019 s', '0.3–0.4 s') and whole seconds above, so a total and its
+    per-epoch share are written alike."""
+    values = [values] if isinstance(values, int | float) else list(values)
+    lo, hi = (f"{v:,.0f}" if v >= 10 else f"{float(f'{v:.2g}'):g}"
+              for v in (min(values), max(values)))
+    return f"{lo} s" if lo == hi else f"{lo}–{hi} s"
+
+
 def plural(n: float, word: str, words: str | None = None) -> str:
     """'1 epoch', '2 epochs', '1.5 epochs'."""
     shown = f"{n:,}" if isinstance(n, int) else f"{n:g}"

@@ -28,6 +28,7 @@ from mlplab.wording import (
     pct_span,
     plural,
     points,
+    seconds,
     seeds_phrase,
     span,
 )
@@ -177,8 +178,8 @@ def training_path_sentence(params: Params) -> str:
 
 
 def training_paragraph(params: Params, seeds: list) -> str:
-    seconds = [s.train_seconds for s in seeds]
-    per_epoch = [s.seconds_per_epoch for s in seeds]
+    taken = seconds([s.train_seconds for s in seeds])
+    per_epoch = seconds([s.seconds_per_epoch for s in seeds])
     patience = params.early_stopping_patience
     stop = ""
     if patience is not None:
@@ -206,10 +207,11 @@ def training_paragraph(params: Params, seeds: list) -> str:
         )
     return (
         f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "
-        f"for up to {plural(params.epochs, 'epoch')}, batch size {params.batch_size}, "
+        f"for {'up to ' if patience is not None else ''}{plural(params.epochs, 'epoch')}, "
+        f"batch size {params.batch_size}, "
         f"optimizer `{params.optimizer}` (learning rate {params.learning_rate:g}), loss "
         f"`{params.loss}`.{stop} Wall-clock training time per network: "
-        f"{span(seconds, '{:.1f}')} s ({span(per_epoch, '{:.2f}')} s per epoch on average, "
+        f"{taken} ({per_epoch} per epoch on average, "
         f"one-off compilation included"
         + ("; networks trained together share the time equally" if params.fast_training
            and len(seeds) > 1 else "")
@@ -365,6 +367,9 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
         spread = (" The spread mixes networks that learned with ones that did not, or "
                   "learned only partly (see above), so it says nothing about ordinary "
                   "seed-to-seed noise.")
+    elif any(o.partly_learned for o in found):
+        spread = (" No seed learned fully (see above), so this spread describes failures and "
+                  "partial learning, not ordinary seed-to-seed noise.")
     else:
         spread = " No seed learned, so these numbers describe failures, not a spread."
     return head + chance + spread
