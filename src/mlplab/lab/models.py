@@ -30,7 +30,7 @@ def build(params: Params, n_classes: int = 10, seed: int | None = None):
     for i, units in enumerate(params.hidden_layers, start=1):
         layers.append(keras.layers.Dense(units, activation=params.activation,
                                          name=f"hidden_{i}"))
-    layers.append(keras.layers.Dense(n_classes, activation="softmax", name="digit_probs"))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", name="class_probs"))
     return keras.Sequential(layers, name="mlp_" + "_".join(map(str, params.hidden_layers)))
 
 
