@@ -51,6 +51,7 @@ def test_run_page_and_record_carry_the_real_accuracy(built):
     assert f"{100 * mean:.1f}%" in page
     assert len(record["seeds"][0]["history"]["loss"]) == 2
     assert record["env"]["packages"]["tensorflow"]
+    assert {"results_path", "networks_path"}.isdisjoint(record["params"])  # scratch paths
 
 
 def test_run_page_shows_the_runs_parameters_with_their_meaning_not_the_defaults(built):
