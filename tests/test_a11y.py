@@ -219,6 +219,10 @@ def test_index_figures_name_runs_and_their_numbers():
     mean = alt_text.mean_curves({"784-50-10": [curves(20, 7)["val_loss"]] * 2},
                                 "validation loss", "Validation loss, 20 epochs")
     assert "784-50-10 (2 seeds) falls" in mean and "lowest" in mean and "epoch 7" in mean
+    opposite = alt_text.mean_curves({"a": [[60.0, 70.0, 79.0]], "b": [[80.0, 70.0, 65.0]]},
+                                    "validation accuracy (%)", "Curves")
+    assert "a (1 seed) rises from 60% at epoch 1 to 79% at epoch 3" in opposite
+    assert "highest at different epochs, from epoch 1 to epoch 3" in opposite  # not pooled
 
 
 def test_digit_grids_list_their_captions():

@@ -337,3 +337,19 @@ def test_training_times_read_alike_and_epochs_are_not_a_maximum_without_early_st
     assert "0.12 s (0.12 s per epoch" in text
     stopping = params.validate({"epochs": 50, "early_stopping_patience": 2})
     assert "for up to 50 epochs" in narrative.training_paragraph(stopping, seeds[:1])
+
+
+def test_noise_is_not_learning_and_an_exploding_loss_is_named():
+    """The review's learning-rate-5 run: a 12.1% peak is no 'learned a little at first', and
+    a training loss of 76,920 is worth a sentence."""
+    curves = {"loss": [76920.0, 6378.0, 2.31], "accuracy": [0.121, 0.1, 0.1],
+              "val_loss": [2.31] * 3, "val_accuracy": [0.1] * 3}
+    records = [seed_record(0, 0.1, [1500] + [0] * 9, curves)]
+    p = params.validate({"learning_rate": 5.0, "epochs": 3})
+    text = narrative.learning_paragraph(p, records, DIGITS)
+    assert "**Collapsed**" in text and "learned a little" not in text
+    assert ("The training loss of seed 0 reached 76,920, more than 10× that of guessing every "
+            "class equally (ln 10 = 2.303)") in text and "learning rate (5)" in text
+    calm = narrative.learning_paragraph(p, [seed_record(0, 0.92, BALANCED, improving_curves())],
+                                        DIGITS)
+    assert "reached" not in calm

@@ -29,6 +29,13 @@ NO_LEARNING_FACTOR = 1.5
 PARTLY_LEARNED_SHARE = 0.5
 # Validation loss must end this much (relative) above its minimum to call it a rise.
 RISE_TOLERANCE = 0.05
+# Training accuracy must peak at least this far above where it ends to say a network
+# "learned a little at first and then fell back" (and the peak must itself pass the
+# NO_LEARNING_FACTOR bar: 12% on ten classes is noise, not learning).
+FELL_BACK = 0.02
+# A cross-entropy training loss above this multiple of ln K (the loss of guessing every
+# class equally) means the steps overshoot: the usual sign of a learning rate too large.
+BLOW_UP_FACTOR = 10
 
 
 class Kind(StrEnum):
@@ -62,6 +69,13 @@ class Outcome:
         """Learned, but less than ``PARTLY_LEARNED_SHARE`` of the way from chance to 100%."""
         return (self.kind == Kind.LEARNED and self.n_classes > 1
                 and self.gap_closed < PARTLY_LEARNED_SHARE)
+
+    @property
+    def learned_then_fell_back(self) -> bool:
+        """Training accuracy first rose to a level that counts as learning, then fell."""
+        return (self.n_classes > 1
+                and self.peak_train_accuracy >= NO_LEARNING_FACTOR / self.n_classes
+                and self.peak_train_accuracy > self.final_train_accuracy + FELL_BACK)
 
     @property
     def verdict(self) -> str:

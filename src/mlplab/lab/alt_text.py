@@ -245,21 +245,24 @@ def mean_curves(groups: Mapping[str, Sequence[Sequence[float]]], ylabel: str,
                 title: str) -> str:
     """Per-epoch mean over seeds for each run: how each moves and where it is best."""
     lower = "loss" in ylabel.lower() or "error" in ylabel.lower()
+    fmt = (lambda x: f"{num(x)}%") if "(%)" in ylabel else num
     parts, best_epochs = [], []
     for label, curves in groups.items():
         n = min(len(c) for c in curves)
         mean = np.mean([np.asarray(c[:n], dtype=float) for c in curves], axis=0)
         best_epochs.append(int(np.argmin(mean) if lower else np.argmax(mean)) + 1)
-        parts.append(trend(f"{label} ({plural(len(curves), 'seed')})", mean,
+        parts.append(trend(f"{label} ({plural(len(curves), 'seed')})", mean, fmt,
                            lower_is_better=lower))
     word = "lowest" if lower else "highest"
     text = (f"{title}. {sentence(ylabel)} per epoch for "
             f"{plural(len(groups), 'network')}, the mean over seeds as a line (each with its "
             f"own colour, line style and marker) and the spread between seeds as a band: "
             + "; ".join(parts) + ".")
-    if len(best_epochs) > 1:
+    if len(best_epochs) > 1:  # each network's own best epoch, never a pooled one
         a, b = min(best_epochs), max(best_epochs)
-        text += f" The mean is {word} at epoch {a}" + (f" to {b}" if b > a else "") + "."
+        text += (f" Every network's mean is {word} at epoch {a}." if a == b else
+                 f" The networks' means are {word} at different epochs, from epoch {a} to "
+                 f"epoch {b}.")
     return text
 
 

@@ -173,8 +173,8 @@ def training_path_sentence(params: Params) -> str:
            f"to train its {len(params.seeds)} seeds quickly, this run trains them together")
     return (f"{how[0].upper()}{how[1:]} in one compiled TensorFlow graph (`fast_training`): "
             f"the same network, initial weights, batch order, loss and update rule as the "
-            f"code above; only the per-step overhead of `fit` is gone. The report's index "
-            f"compares the two loops seed by seed under *Training speed*.")
+            f"code above; only the per-step overhead of `fit` is gone. `make bench` trains "
+            f"both loops from the same seeds and compares their results.")
 
 
 def training_paragraph(params: Params, seeds: list) -> str:
@@ -302,8 +302,7 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
                          "is at most about the share of the classes it predicts")
                 text = f"so each seed's accuracy ({accuracy}) {share} in the test set."
             text = f"**Collapsed** ({who}): {each}, whatever the image shows, {text}"
-            early = [(s["seed"], o) for s, o in hit
-                     if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
+            early = [(s["seed"], o) for s, o in hit if o.learned_then_fell_back]
             if early:
                 text += (f" {seeds_phrase([sd for sd, _ in early]).capitalize()} learned a "
                          f"little at first (training accuracy peaked at "
@@ -332,6 +331,17 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
             f"**Learned only partly** ({seeds_phrase([s['seed'] for s, _ in partly])}): test "
             f"accuracy {pct_span([o.test_accuracy for _, o in partly])}, past chance "
             f"({pct(1 / k)}) but less than halfway from it to 100%.")
+    uniform = math.log(k)
+    peaks = {s["seed"]: max((x for x in s["history"]["loss"] if math.isfinite(x)),
+                            default=math.nan) for s in seed_records}
+    blown = {sd: x for sd, x in peaks.items() if x > outcomes.BLOW_UP_FACTOR * uniform}
+    if params.loss == "categorical_crossentropy" and blown:
+        parts.append(
+            f"The training loss of {seeds_phrase(list(blown))} reached "
+            f"{span(list(blown.values()), '{:,.0f}')}, more than "
+            f"{outcomes.BLOW_UP_FACTOR}× that of guessing every class equally (ln {k} = "
+            f"{uniform:.3f}): steps this large overshoot, the usual sign of a learning rate "
+            f"({params.learning_rate:g}) too large for this network.")
     return " ".join(parts)
 
 
