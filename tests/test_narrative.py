@@ -65,7 +65,12 @@ def test_a_seed_less_than_halfway_from_chance_is_named_with_its_accuracy():
     results = narrative.results_paragraph(records, DIGITS)
     assert "learned only partly" in results and "moves test accuracy" not in results
     only_good = narrative.learning_paragraph(params.validate({}), records[:1], DIGITS)
-    assert "partly" not in only_good
+    assert "partly" not in only_good and "barely moved" not in only_good
+    flat = {**improving_curves(), "val_accuracy": [0.125, 0.124, 0.126, 0.125, 0.126]}
+    text = narrative.learning_paragraph(params.validate({}), [seed_record(0, 0.16, BALANCED,
+                                                                          flat)], DIGITS)
+    assert ("For seed 0, validation accuracy was 12.5% after epoch 1 and 12.6% after epoch 5: "
+            "the later epochs barely moved it.") in text
     collapsed = seed_record(1, 0.1, [1500] + [0] * 9, improving_curves())
     results = narrative.results_paragraph([collapsed, records[1]], DIGITS)
     assert "No seed learned fully" in results and "No seed learned," not in results

@@ -220,6 +220,16 @@ def training_paragraph(params: Params, seeds: list) -> str:
     )
 
 
+def _barely_moved(seed_record: dict[str, Any]) -> str:
+    """A sentence when training hardly changed validation accuracy after the first epoch."""
+    val = seed_record["history"]["val_accuracy"]
+    if len(val) < 2 or abs(val[-1] - val[0]) >= outcomes.FELL_BACK:
+        return ""
+    return (f" For seed {seed_record['seed']}, validation accuracy was {pct(val[0])} after "
+            f"epoch 1 and {pct(val[-1])} after epoch {len(val)}: the later epochs barely "
+            f"moved it.")
+
+
 def seed_outcomes(seed_records: list[dict[str, Any]], n_classes: int) -> list[outcomes.Outcome]:
     return [outcomes.classify(s["history"], s["test_predicted_counts"],
                               s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
@@ -330,7 +340,8 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
         parts.append(
             f"**Learned only partly** ({seeds_phrase([s['seed'] for s, _ in partly])}): test "
             f"accuracy {pct_span([o.test_accuracy for _, o in partly])}, past chance "
-            f"({pct(1 / k)}) but less than halfway from it to 100%.")
+            f"({pct(1 / k)}) but less than halfway from it to 100%."
+            + "".join(_barely_moved(s) for s, _ in partly))
     uniform = math.log(k)
     peaks = {s["seed"]: max((x for x in s["history"]["loss"] if math.isfinite(x)),
                             default=math.nan) for s in seed_records}
