@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from scipy import stats as scipy_stats
 from mlplab import outcomes, params, wording
 from mlplab.results import ManifestEntry, Status
 from mlplab.summary import claims, records, sections, stats, tables
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def history(accuracy: float, epochs: int, collapse: bool = False) -> dict:
@@ -215,25 +218,27 @@ def test_epoch_claims_are_counted_and_fewer_is_the_claim():
     assert "opposite" in table.loc["… and to a better accuracy", "note"]
 
 
-def test_runs_table_marks_failures_and_links_pages(df):
+def test_runs_table_marks_failures_and_links_pages(df, runs):
     manifest = [ManifestEntry("wide", params.validate({"hidden_layers": [70], "seeds": [0, 1, 2]}),
                               Status.OK, "runs/wide.json", "runs/wide.html",
                               "runs/wide.student.html", "k1"),
                 ManifestEntry("broken", params.validate({}), Status.FAILED,
                               "runs/broken.failed.json", None, None, "k2", error="boom <x>")]
-    html = tables.runs_table_html(manifest, df)
+    html = tables.runs_table_html(manifest, df, runs)
     assert "<a href='runs/wide.html'>wide</a>" in html and "95.0% ± 0.1" in html
     assert "FAILED</b> boom &lt;x&gt;" in html
+    assert "<th>data" not in html  # one data setting: no data column
 
 
 def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     family = sections.page_family(df)
     text = sections.statistics_note(df, runs, family)
     assert "**paired**" in text and "Holm-adjusted" in text
-    assert f"states {len(family)} comparisons" in text
-    typical = df[df["status"] == "ok"].groupby("run")["test_accuracy"].mean().median()
+    assert f"tests {family.size} comparisons" in text
+    typical = df[df["status"] == "ok"]["test_accuracy"].median()  # every seed learned
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
+    assert f"at {100 * typical:.1f}% accuracy (the median network that learned)" in text
 
 
 def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
@@ -249,10 +254,10 @@ def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
            record("b", [0.8, 0.83, 0.82], hidden_layers=[50], epochs=1)]
     df = records.tidy(two)
     family = sections.page_family(df)
-    assert len(family) == 1
+    assert family.size == 1
     text = sections.statistics_note(df, two, family)
     assert "Each setting was trained from 3 seeds" in text
-    assert "states one comparison, so its p-value needs no correction" in text
+    assert "tests one comparison, so its p-value needs no correction" in text
     assert "Holm" not in text and "0 comparisons" not in text
     assert "trained from the same seed, a 1-epoch run *is* epoch 1" in text
     assert "rough guide" in text and "McNemar" in text
@@ -474,3 +479,187 @@ def test_pareto_labels_of_neighbouring_networks_do_not_overlap():
     for i, a in enumerate(boxes):
         assert not any(a.overlaps(b) for b in boxes[i + 1:]), fig.axes[0].texts[i].get_text()
     plt.close(fig)
+
+
+# --- Suites other than the default (review of non-default suites) ---------------------------
+
+def on(dataset: str, n_train: int = 2450, n_test: int = 1500, **kw) -> dict:
+    """A record of a run on ``dataset`` whose split has these sizes."""
+    r = record(dataset=dataset, n_test=n_test, **kw)
+    r["data"].update(source=dataset, n_train=n_train, n_val=n_train * 3 // 7, sha256="0" * 64,
+                     n_total=5000)
+    r.update(env={"python": "3", "packages": {}, "machine": "x", "cpu_count": 2, "gpus": [],
+                  "platform": "p"}, train_seconds_total=1.0, wall_seconds=2.0)
+    if dataset == "fashion-mnist":
+        r["data"]["class_names"] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    return r
+
+
+def test_the_same_network_on_two_datasets_builds_an_index_and_is_not_compared():
+    """Review 2, item 1: same parameters on mnist-5k and fashion-mnist -> AmbiguousRun."""
+    runs = [on("mnist-5k", 245, 150, name="digits", accuracies=[0.5, 0.3], hidden_layers=[50],
+               epochs=1, max_samples=500),
+            on("fashion-mnist", 245, 150, name="clothes", accuracies=[0.4, 0.35],
+               hidden_layers=[50], epochs=1, max_samples=500)]
+    df = records.tidy(runs)
+    assert records.find_run(df, hidden_layers=[50], epochs=1) == "digits"  # first on a tie
+    family = sections.page_family(df)
+    assert all("clothes" not in key for key in family.by_key)
+    text = sections.other_data_sentence(df, runs)
+    assert "Run `clothes` (`fashion-mnist`, at most 500 images: 245 / 105 / 150 for " \
+           "training / validation / test) used other data" in text
+    assert "the 1 run on `mnist-5k`" in text and "tie for the most runs" in text
+    assert "left out of every comparison" in text
+    assert sections.other_data_sentence(records.tidy(runs[:1]), runs[:1]) == ""
+
+
+def test_runs_on_fewer_samples_are_never_compared_and_sentences_follow_the_data():
+    """Review 2, item 2: 20 epochs on 490 images 'beat' 1 epoch on 735; 'every run uses the
+    same three parts' beside two splits; provenance splits and seeds without their runs."""
+    runs = [on("mnist-5k", 735, 450, name="one-seed", accuracies=[0.51], hidden_layers=[50, 50],
+               epochs=1, max_samples=1500),
+            on("mnist-5k", 490, 300, name="two-seeds", accuracies=[0.87, 0.875],
+               hidden_layers=[50], epochs=20, max_samples=1000),
+            on("mnist-5k", 735, 450, name="one-epoch", accuracies=[0.6, 0.7, 0.72],
+               hidden_layers=[50], epochs=1, max_samples=1500)]
+    df = records.tidy(runs)
+    assert records.main_setting(df) == ("mnist-5k", 1500, 0.3, 0.3)
+    assert records.find_run(df, hidden_layers=[50], epochs=20) is None
+    assert "two-seeds" not in set(records.plain_runs(df)["run"])
+    family = sections.page_family(df)
+    table = claims.claims_table(df, family).set_index("claim")
+    assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "not tested"
+    text = "\n".join(claims.assignment_mistakes(df, runs, family))
+    assert "every run uses the same three parts" not in text
+    assert "each data setting is split once" in text
+    assert "*All runs* table's training time" in text  # no cost figure without plain runs
+    prov = tables.provenance(runs)
+    assert prov["split (train / validation / test)"] == (
+        "735 / 315 / 450 (runs one-seed, one-epoch); 490 / 210 / 300 (run two-seeds)")
+    assert prov["seeds"] == "0 (run one-seed); 0, 1 (run two-seeds); 0, 1, 2 (run one-epoch)"
+    assert "(run" not in tables.provenance(runs[:1])["seeds"]
+    manifest = [ManifestEntry(r["name"], params.validate(r["params"]), Status.OK,
+                              f"runs/{r['name']}.json", None, None, "k") for r in runs]
+    html = tables.runs_table_html(manifest, df, runs)
+    assert html.count("(other data: not compared)") == 1
+    assert "490 / 210 / 300 <b>(other data: not compared)" in html
+
+
+def test_untested_comparisons_stay_out_of_the_correction():
+    """Review 2, item 3: a one-seed comparison (p = 1.0 by convention) joined Holm and turned
+    the only tested comparison, Welch p = 0.0476, into 'not resolved'."""
+    a, b = [0.50, 0.52, 0.51], [0.44, 0.48, 0.46]
+    assert 0.025 < scipy_stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05  # not if doubled
+    runs = [record("single", [0.93], hidden_layers=[50, 50], epochs=1),
+            record("e1", b, seeds=[5, 6, 7], hidden_layers=[50], epochs=1),
+            record("e20", a, hidden_layers=[50], epochs=20)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    assert len(family.by_key) == 2 and family.size == 1
+    c = family.get("e20", "e1")
+    assert c.method == stats.Method.WELCH and c.p_adjusted is None and c.resolved
+    table = claims.claims_table(df, family).set_index("claim")
+    assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "supported"
+    text = sections.statistics_note(df, runs, family)
+    assert "tests one comparison, so its p-value needs no correction" in text
+    assert "1 comparison with a single seed on one side has no interval and no test" in text
+    assert "Holm" not in text and "2 comparisons" not in text
+
+
+def test_the_review_p_value_alone_is_resolved_and_among_two_is_not():
+    c = stats.Comparison("a", "b", "test_accuracy", 0.9, 0.8, 0.1, 0.01, 0.19, 3, 3,
+                         stats.Method.WELCH, p=0.0476)
+    single = stats.Comparison("c", "d", "test_accuracy", 0.9, 0.8, 0.1, -np.inf, np.inf, 1, 3,
+                              stats.Method.SINGLE, p=1.0)
+    family = stats.Family.__new__(stats.Family)
+    family.by_key = {("a", "b", "test_accuracy"): c, ("c", "d", "test_accuracy"): single}
+    family.tested = [c]
+    assert family.size == 1 and stats.verdict(c) == "supported"  # nothing to correct
+    stats.holm([c, stats.Comparison("e", "f", "test_accuracy", 0.9, 0.9, 0, -1, 1, 3, 3,
+                                    stats.Method.PAIRED, p=0.5)])
+    assert stats.verdict(c) == "not resolved"  # two real tests: Holm doubles it
+
+
+def test_other_datasets_than_digits_are_named_and_the_claims_say_the_task_differs():
+    """Review 2, item 4: a Fashion-MNIST index titled 'digits', its clothing accuracies beside
+    the assignment's digit ones with no word that the task differs."""
+    runs = [on("fashion-mnist", 980, 600, name="e20", accuracies=[0.77, 0.78, 0.79],
+               hidden_layers=[50], epochs=20),
+            on("fashion-mnist", 980, 600, name="e1", accuracies=[0.6, 0.62, 0.63],
+               hidden_layers=[50], epochs=1)]
+    df = records.tidy(runs)
+    assert not claims.on_digits(df, runs)
+    assert sections.data_sentence(runs) == (
+        "The networks classify `fashion-mnist` images into 10 classes (T-shirt/top, Trouser, "
+        "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag and Ankle boot).")
+    regime = claims.regime_paragraph(df, runs)
+    assert "measured on handwritten digits; ours on `fashion-mnist`, a different task: only " \
+           "the direction of a claim can be compared" in regime
+    table = claims.claims_table(df, sections.page_family(df), claims.on_digits(df, runs))
+    assert "assignment (one run, on digits)" in table.columns
+    digits = [record("a", [0.9, 0.91], hidden_layers=[50], epochs=20)]
+    assert claims.on_digits(records.tidy(digits), digits)
+    assert "different task" not in claims.regime_paragraph(records.tidy(digits), digits)
+    assert sections.data_sentence(digits) == "The networks classify handwritten digits " \
+           "(`mnist-5k`)."
+
+
+def test_the_index_notebook_promises_nothing_a_suite_may_lack():
+    """Review 2, items 4 and 5: fixed headings with nothing under them, a fixed loss intro
+    naming four variants, 'digits' in the title of any suite."""
+    nb = json.loads((ROOT / "notebooks" / "summary.ipynb").read_text())
+    fixed = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "digits?" not in fixed and "several random seeds" not in fixed
+    for heading in ("## Width", "## Early stopping", "## Does the loss matter",
+                    "## Depth and epochs", "### Accuracy against cost", "## Validation loss"):
+        assert heading not in fixed, heading  # generated only where the suite has its runs
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    one = {"cross-entropy, scaled inputs": "ce"}
+    assert sections.loss_intro(one) == ("The same network (784-50-50-10, 20 epochs), trained "
+                                        "with *cross-entropy, scaled inputs*.")
+    two = {**one, "MSE, raw inputs": "raw"}
+    assert "each of these ways: *cross-entropy, scaled inputs* and *MSE, raw inputs*. The " \
+           "master notebook explains why MSE" in sections.loss_intro(two)
+
+
+def test_runs_table_shows_no_spread_for_one_seed_and_marks_seeds_that_failed():
+    """Review 2, item 8: '51.1% ± 0.0' for one seed; lr5 (every seed collapsed) marked 'ok'."""
+    accs = [0.10, 0.10, 0.10, 0.10, 0.30, 0.10, 0.10, 0.92, 0.93, 0.91]
+    mixed = record("mixed", accs, hidden_layers=[50], epochs=20)
+    for s in mixed["seeds"]:
+        if s["metrics"]["test_accuracy"] < 0.2:
+            s["test_predicted_counts"] = [1500] + [0] * 9
+    runs = [record("one", [0.511], hidden_layers=[50, 50], epochs=1),
+            record("dead", [0.1, 0.1], hidden_layers=[50], epochs=5, collapse=True),
+            mixed, record("fine", [0.9, 0.92], hidden_layers=[30], epochs=20)]
+    df = records.tidy(runs)
+    manifest = [ManifestEntry(r["name"], params.validate(r["params"]), Status.OK,
+                              f"runs/{r['name']}.json", None, None, "k") for r in runs]
+    html = tables.runs_table_html(manifest, df, runs)
+    assert "51.1% (1 seed, no sd)" in html and "± 0.0" not in html.split("dead")[0]
+    assert "<b>collapsed (both seeds)</b>" in html
+    assert ("<b>learned only partly (1 of 10 seeds); collapsed (6 of 10 seeds)</b>") in html
+    assert html.count("<td>ok</td>") == 1  # only 'fine' learned on every seed
+    assert tables.seed_status(runs[0]) == "<b>learned only partly</b>"
+
+
+def test_typical_accuracy_and_spreads_come_from_networks_that_learned():
+    """Review 2, item 9: 'at 51.1% accuracy' from the median over runs (a one-seed run, with
+    collapsed runs counted); a 'median' of two ranges; '28 times more data' from another
+    run's split."""
+    runs = [record("one", [0.511], hidden_layers=[50, 50], epochs=1),
+            record("dead", [0.1, 0.1, 0.1], hidden_layers=[50], epochs=5, collapse=True),
+            record("dead2", [0.1, 0.1, 0.1], hidden_layers=[30], epochs=5, collapse=True),
+            record("a", [0.80, 0.94], hidden_layers=[50], epochs=1),
+            record("b", [0.90, 0.91], hidden_layers=[50], epochs=20)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    text = sections.statistics_note(df, runs, family)
+    typical = float(np.median([0.80, 0.94, 0.90, 0.91]))  # 51.1% learned only partly
+    assert f"at {100 * typical:.1f}% accuracy (the median network that learned)" in text
+    mistakes = "\n".join(claims.assignment_mistakes(df, runs, family))
+    assert "up to 14.0 points (run `a`; 1.0 points in `b`)" in mistakes
+    assert "median" not in mistakes.split("One run per setting")[1]
+    regime = claims.regime_paragraph(df, runs)
+    assert "the assignment's 8 times more data" in regime  # 20,580 / 2,450 of run b

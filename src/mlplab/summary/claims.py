@@ -14,7 +14,14 @@ import pandas as pd
 
 from mlplab import outcomes
 from mlplab.results import Status
-from mlplab.summary.records import find_run, plain_runs
+from mlplab.summary.records import (
+    data_key,
+    find_run,
+    is_digits,
+    main_records,
+    plain_runs,
+    seed_outcomes,
+)
 from mlplab.summary.stats import Family, Method, diff_fmt, fmt, interval_fmt, sentence, verdict
 from mlplab.wording import layers_label, pct, points, span
 
@@ -104,14 +111,22 @@ def claim_pairs(df: pd.DataFrame) -> list[tuple[str, str, str]]:
     return [(*runs, c.question.metric) for c in SEED_CLAIMS if (runs := c.question.runs(df))]
 
 
-def claims_table(df: pd.DataFrame, family: Family) -> pd.DataFrame:
-    """Each claim beside our means over seeds, the interval of the difference and a verdict."""
+def on_digits(df: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
+    """Whether the runs the index compares classify digits, the assignment's task."""
+    compared = main_records(df, records)
+    return bool(compared) and all(is_digits(r) for r in compared)
+
+
+def claims_table(df: pd.DataFrame, family: Family, digits: bool = True) -> pd.DataFrame:
+    """Each claim beside our means over seeds, the interval of the difference and a verdict.
+    On other data than digits the assignment's column says its numbers are from digits."""
     rows = []
+    theirs = "assignment (one run)" if digits else "assignment (one run, on digits)"
     for claim in SEED_CLAIMS:
         q = claim.question
         row = {"claim": claim.text,
-               "assignment (one run)": f"{fmt(q.metric, claim.assignment_a)} vs "
-                                       f"{fmt(q.metric, claim.assignment_b)}"}
+               theirs: f"{fmt(q.metric, claim.assignment_a)} vs "
+                       f"{fmt(q.metric, claim.assignment_b)}"}
         runs = q.runs(df)
         if runs is None:
             rows.append({**row, "ours (mean over seeds)": "runs not in this suite",
@@ -126,7 +141,7 @@ def claims_table(df: pd.DataFrame, family: Family) -> pd.DataFrame:
                         else interval_fmt(q.metric, c.low, c.high)) + ")",
                      "test": c.how, "verdict": verdict(c, claim.a_greater),
                      "runs": f"{runs[0]} vs {runs[1]}", "note": claim.note})
-    columns = ["claim", "assignment (one run)", "ours (mean over seeds)",
+    columns = ["claim", theirs, "ours (mean over seeds)",
                "difference (95% interval)", "test", "verdict", "runs", "note"]
     return pd.DataFrame(rows, columns=columns).fillna("")
 
@@ -136,28 +151,34 @@ def _train_sizes(records: list[dict[str, Any]]) -> list[int]:
 
 
 def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
-    """How our runs' data and training differ from the assignment's, so a verdict is read
-    in its regime: 'not resolved' here cannot refute a single run made in another."""
-    ok = [r for r in records if r["status"] == Status.OK]
-    if not ok:
+    """How the compared runs' data and training differ from the assignment's, so a verdict
+    is read in its regime: 'not resolved' here cannot refute a single run made in another,
+    and on another dataset than digits only a claim's direction carries over."""
+    compared = main_records(df, records)
+    if not compared:
         return ""
-    sizes, sources = _train_sizes(ok), sorted({r["data"]["source"] for r in ok})
+    sizes, sources = _train_sizes(compared), sorted({r["data"]["source"] for r in compared})
     e20 = plain_runs(df, epochs=20)
     fitted = ""
     if len(e20) and "train_accuracy" in e20:
         acc = e20["train_accuracy"]
+        own = max(_train_sizes([r for r in compared if r["name"] in set(e20["run"])]))
         fitted = (f" Our 20-epoch networks (default settings) end with a training accuracy of "
                   f"{span([acc.min(), acc.max()], '{:.1%}')}"
                   + (f": they fit their training images almost perfectly, a regime where "
                      f"extra capacity shows up differently than with the assignment's "
-                     f"{ASSIGNMENT_TRAIN / max(sizes):.0f} times more data."
-                     if acc.median() > 0.99 and max(sizes) < ASSIGNMENT_TRAIN else "."))
+                     f"{ASSIGNMENT_TRAIN / own:.0f} times more data."
+                     if acc.median() > 0.99 and own < ASSIGNMENT_TRAIN else "."))
+    task = ("" if on_digits(df, records) else
+            f" Above all, the assignment's numbers were measured on handwritten digits; ours "
+            f"on `{', '.join(sources)}`, a different task: only the direction of a claim can "
+            f"be compared, not its numbers.")
     return (
         f"**Two different regimes.** Our networks train on {span(sizes, '{:,}')} images of "
         f"`{', '.join(sources)}` (pixels scaled unless a run says otherwise); the assignment's "
         f"trained on {ASSIGNMENT_TRAIN:,} Kaggle digits ({ASSIGNMENT_ROWS:,} for one run) "
-        f"with raw pixels and tested on {ASSIGNMENT_TEST:,}.{fitted} A verdict below says "
-        f"whether the *direction* of a claim holds in our regime: *not resolved* cannot "
+        f"with raw pixels and tested on {ASSIGNMENT_TEST:,}.{fitted}{task} A verdict below "
+        f"says whether the *direction* of a claim holds in our regime: *not resolved* cannot "
         f"refute the assignment's numbers, and *contradicted* means the direction fails here, "
         f"not that its single run was wrong."
     )
@@ -201,10 +222,10 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
         assignment_raw = SEED_CLAIMS[1].assignment_a
         out.append(
             "**Unscaled pixels.** " + sentence(family.get(*runs), RAW_VS_SCALED.label_a,
-                                               RAW_VS_SCALED.label_b, len(family))
+                                               RAW_VS_SCALED.label_b, family.size)
             + f" That is measured on {span(sizes, '{:,}')} training images. The assignment's "
             f"own raw-pixel 784-50-50-10 reached {pct(assignment_raw)} with {ASSIGNMENT_TRAIN:,}"
-            f" images, so this is not what raw pixels cost it; what they cost depends on the "
+            f" digit images, so this is not what raw pixels cost it; what they cost depends on the "
             f"data and the number of steps"
             + (f" (ours reached {pct(_mean(df, raw, 'test_accuracy'))} on raw pixels)." if raw
                else "."))
@@ -215,9 +236,11 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
         f"so the validation set never affected its training. The real effect: Keras ignored "
         f"`validation_split`, so that network trained on all {ASSIGNMENT_ROWS:,} training rows "
         f"while the others trained on {ASSIGNMENT_TRAIN:,}, {extra:.0%} more data. That "
-        f"confounds its \"two hidden layers beat one after 20 epochs\". Here the split is made "
-        f"once and every run uses the same three parts (sizes in *Provenance*).")
+        f"confounds its \"two hidden layers beat one after 20 epochs\". "
+        + _split_sentence(records))
     out += _early_stopping_mistakes(df, records, family)
+    where = ("the *Accuracy against cost* figure does" if len(plain_runs(df))
+             else "the *All runs* table's training time per seed does")
     out.append(
         "**µs/step is not run time** *(reasoning)*. Keras' progress bar shows the time of one "
         "batch. The assignment compared the slowest single steps of two runs (953 µs for "
@@ -225,17 +248,20 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
         "Both networks take the same number of steps per epoch, so the ratio of typical step "
         "times equals the ratio of epoch times; a run's slowest step, though, includes "
         "one-off work such as compilation and says little about either. Compare time "
-        "measured around the whole training, as the *Accuracy against cost* figure does.")
+        f"measured around the whole training, as {where}.")
     ok = df[df["status"] == Status.OK]
     if ok["seed"].nunique() > 1:
         learned = _learned_runs(records)
         spread = ok[ok["run"].isin(learned)].groupby("run")["test_accuracy"].agg(
             lambda s: s.max() - s.min())
         if len(spread):
+            rest = spread.drop(spread.idxmax())
+            others = ("" if not len(rest) else f"; {points(rest.item())} in `{rest.index[0]}`"
+                      if len(rest) == 1 else f"; median over runs {points(spread.median())}")
             out.append(
                 f"**One run per setting.** Across our seeds, the same setting's test accuracy "
-                f"varies by up to {points(spread.max())} (run `{spread.idxmax()}`; median "
-                f"{points(spread.median())}), counting only runs whose every seed learned "
+                f"varies by up to {points(spread.max())} (run `{spread.idxmax()}`{others}), "
+                f"counting only runs whose every seed learned "
                 f"(none collapsed, diverged, failed to learn or learned only partly). "
                 f"The assignment drew conclusions from differences as small as "
                 f"{points(smallest_claimed_gap(), 2)} between single runs.")
@@ -245,17 +271,18 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
 def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
     """Runs in which every seed learned (none collapsed, stalled, diverged or learned only
     partly): the spread of a run whose seeds land in different cases is not seed noise."""
-    names = set()
-    for r in records:
-        if r["status"] != Status.OK:
-            continue
-        k = len(r["data"]["class_names"])
-        verdicts = {outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),
-                                      s["metrics"]["test_accuracy"], k).verdict
-                    for s in r["seeds"]}
-        if verdicts == {outcomes.Kind.LEARNED.value}:
-            names.add(r["name"])
-    return names
+    return {r["name"] for r in records if r["status"] == Status.OK
+            and {o.verdict for o in seed_outcomes(r)} == {outcomes.Kind.LEARNED.value}}
+
+
+def _split_sentence(records: list[dict[str, Any]]) -> str:
+    """How the runs' data were split, true whether they share one data setting or not."""
+    ok = [r for r in records if r["status"] == Status.OK]
+    if len({data_key(r["params"]) for r in ok}) <= 1:
+        return ("Here the split is made once and every run uses the same three parts (sizes "
+                "in *Provenance*).")
+    return ("Here each data setting is split once, and every comparison pairs runs that use "
+            "the same three parts (each setting's sizes and runs in *Provenance*).")
 
 
 def val_peaks(records: list[dict[str, Any]], run: str) -> tuple[float, float, float, float]:

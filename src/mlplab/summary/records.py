@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from mlplab import params, results
+from mlplab import outcomes, params, results
 from mlplab.results import ManifestEntry
 from mlplab.wording import layers_label
 
@@ -18,6 +19,9 @@ RESULTS_CSV = "results.csv"
 # with another optimizer, loss or batch size is never compared by mistake.
 MATCHED = ("loss", "scale_inputs", "early_stopping_patience", "restore_best_weights",
            "optimizer", "learning_rate", "activation", "batch_size")
+# What a run was trained and tested on: runs that differ here saw other images, so the index
+# compares runs of one data setting only (``main_setting``) and lists the others apart.
+DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction")
 
 
 class AmbiguousRun(LookupError):
@@ -84,13 +88,36 @@ def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
                                        "train_seconds", "param_count"])
 
 
+def data_key(setting: Any) -> tuple[Any, ...]:
+    """A run's data setting (the ``DATA`` parameters) from its params or a tidy row, with
+    a missing ``max_samples`` as None whether it reads None or NaN."""
+    return tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                 for v in (setting[k] for k in DATA))
+
+
+def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
+    """The data setting the index compares in: the one shared by the most successful runs,
+    the first in the suite's order on a tie; None when no run succeeded."""
+    ok = df[df["status"] == results.Status.OK].drop_duplicates("run")
+    keys = [data_key(row) for _, row in ok.iterrows()]
+    return max(dict.fromkeys(keys), key=keys.count) if keys else None
+
+
+def in_main_setting(df: pd.DataFrame) -> pd.Series:
+    """Rows of successful runs trained and tested on the main data setting."""
+    main = main_setting(df)
+    return pd.Series([row["status"] == results.Status.OK and data_key(row) == main
+                      for _, row in df.iterrows()], index=df.index, dtype=bool)
+
+
 def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str | None:
-    """The one successful run with these hidden layers and criteria, the parameters in
-    ``MATCHED`` at their defaults unless given; None if absent, AmbiguousRun if several."""
+    """The one successful run of the main data setting with these hidden layers and
+    criteria, the parameters in ``MATCHED`` at their defaults unless given; None if absent,
+    AmbiguousRun if several."""
     defaults = params.defaults()
     wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
               "hidden_layers": "x".join(map(str, hidden_layers))}
-    mask = df["status"] == results.Status.OK
+    mask = in_main_setting(df)
     for key, value in wanted.items():
         mask &= df[key].isna() if value is None else (df[key] == value)
     names = list(df.loc[mask, "run"].unique())
@@ -101,10 +128,39 @@ def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str
 
 
 def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
-    """Successful default-setting runs (cross-entropy, scaled, no early stopping) of ``epochs``."""
+    """Successful default-setting runs (cross-entropy, scaled, no early stopping) of
+    ``epochs`` on the main data setting."""
     defaults = params.defaults()
-    ok = df[df["status"] == results.Status.OK]
+    ok = df[in_main_setting(df)]
     mask = ok["epochs"] == epochs
     for key in MATCHED:
         mask &= ok[key].isna() if defaults[key] is None else ok[key] == defaults[key]
     return ok[mask]
+
+
+def main_records(df: pd.DataFrame, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The successful runs' records on the main data setting: those the index compares."""
+    main = main_setting(df)
+    return [r for r in records
+            if r["status"] == results.Status.OK and data_key(r["params"]) == main]
+
+
+def seed_outcomes(record: dict[str, Any]) -> list[outcomes.Outcome]:
+    """What happened to each seed of a successful run (learned, collapsed, ...)."""
+    k = len(record["data"]["class_names"])
+    return [outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),
+                              s["metrics"]["test_accuracy"], k) for s in record["seeds"]]
+
+
+def is_digits(record: dict[str, Any]) -> bool:
+    """Whether a run's classes are the ten digits (MNIST, the assignment's Kaggle digits)."""
+    return list(record["data"]["class_names"]) == [str(d) for d in range(10)]
+
+
+def describe_data(record: dict[str, Any]) -> str:
+    """A run's data in words: '`mnist-5k`, at most 1,000 images: 490 / 210 / 300 for
+    training / validation / test'."""
+    d, cap = record["data"], record["params"].get("max_samples")
+    return (f"`{d['source']}`, " + (f"at most {cap:,} images: " if cap else "")
+            + f"{d['n_train']:,} / {d['n_val']:,} / {d['n_test']:,} for training / "
+              f"validation / test")

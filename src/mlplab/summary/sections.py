@@ -7,6 +7,7 @@ page is one Holm family.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,15 @@ from mlplab import outcomes, params
 from mlplab.results import Status
 from mlplab.summary import claims
 from mlplab.summary.claims import E1, E20, ES, Question, net
-from mlplab.summary.records import find_run, plain_runs
+from mlplab.summary.records import (
+    data_key,
+    describe_data,
+    find_run,
+    is_digits,
+    main_records,
+    plain_runs,
+    seed_outcomes,
+)
 from mlplab.summary.stats import ALPHA, Family, Method, sentence
 from mlplab.wording import join, layers_label, pct, pct_span, plural, points, seeds_phrase, span
 
@@ -77,7 +86,7 @@ def page_family(df: pd.DataFrame) -> Family:
 
 
 def answer(df: pd.DataFrame, family: Family, questions: list[Question]) -> list[str]:
-    return [sentence(family.get(*runs, q.metric), q.label_a, q.label_b, len(family))
+    return [sentence(family.get(*runs, q.metric), q.label_a, q.label_b, family.size)
             for q in questions if (runs := q.runs(df))]
 
 
@@ -91,22 +100,27 @@ def _seed_counts(ok: pd.DataFrame) -> str:
 
 
 def _correction(family: Family) -> str:
-    """How the page's p-values are read: none, one uncorrected, or Holm over several."""
-    judged = [c for c in family.by_key.values() if c.method != Method.SINGLE]
+    """How the page's p-values are read: none, one uncorrected, or Holm over several; the
+    comparisons without a test (a single seed on a side) are neither counted nor corrected."""
+    judged = family.tested
+    untested = len(family.by_key) - len(judged)
     if not judged:
         return ("With a single seed on one side of every comparison this page states, no "
-                "difference between settings can be judged; each says so." if len(family)
+                "difference between settings can be judged; each says so." if untested
                 else "This suite has none of the pairs of runs the page compares.")
     paired = ", as every comparison here did" if {c.method for c in judged} == {
         Method.PAIRED} else ""
-    single = (" A comparison with a single seed on either side gets no interval." if
-              len(judged) < len(family) else "")
-    if len(family) == 1:
-        rule = (f"The page states one comparison, so its p-value needs no correction: the "
+    one = untested == 1
+    single = (f" {plural(untested, 'comparison')} with a single seed on one side "
+              f"{'has' if one else 'have'} no interval and no test, so "
+              f"{'it is' if one else 'they are'} left out of the count and the correction "
+              f"below." if untested else "")
+    if len(judged) == 1:
+        rule = (f"The page tests one comparison, so its p-value needs no correction: the "
                 f"difference is called *resolved* (and a claim *supported* or "
                 f"*contradicted*) only when p is below {ALPHA}.")
     else:
-        rule = (f"The page states {len(family)} comparisons at once, so their p-values are "
+        rule = (f"The page tests {len(judged)} comparisons at once, so their p-values are "
                 f"**Holm-adjusted**: a difference is called *resolved* (and a claim "
                 f"*supported* or *contradicted*) only when its adjusted p is below {ALPHA}.")
     return (
@@ -120,27 +134,75 @@ def _correction(family: Family) -> str:
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Family) -> str:
     """How to read every interval on the page, and what they leave out."""
     ok = df[df["status"] == Status.OK]
-    if not len(ok):
+    compared = main_records(df, records)
+    if not compared:
         return ""
-    n_test = sorted({r["data"]["n_test"] for r in records if r["status"] == Status.OK})
-    typical = float(ok.groupby("run")["test_accuracy"].mean().median())  # a typical run
+    n_test = sorted({r["data"]["n_test"] for r in compared})
+    # A typical network the page compares: the median seed among those that learned, so a
+    # collapsed run or a one-seed run does not set the scale.
+    found = [o.test_accuracy for r in compared for o in seed_outcomes(r)]
+    learned = [o.test_accuracy for r in compared for o in seed_outcomes(r)
+               if o.verdict == outcomes.Kind.LEARNED]
+    typical = float(np.median(learned or found))
+    which = ("the median network that learned" if learned
+             else "the median network, none of which learned")
     se = np.sqrt(typical * (1 - typical) / min(n_test))
-    judged = any(c.method != Method.SINGLE for c in family.by_key.values())
     guide = (
         f" As a rough guide, a supported difference smaller than about twice that "
         f"({points(2 * se)}) says these networks differ on these images, and a fresh test set "
         f"of the same size could shift it. Only a rough guide: two networks scored on the same "
         f"images are right and wrong on many of the same ones, so the uncertainty of their "
         f"difference depends on the images they disagree on (McNemar's test counts those) and "
-        f"can be much smaller than that of one accuracy." if judged else "")
+        f"can be much smaller than that of one accuracy." if family.tested else "")
     return (
         f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
         f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
         f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
         f"They leave out which images happened to land in the test set: at {pct(typical)} "
-        f"accuracy the binomial standard error of one accuracy on {min(n_test):,} images is "
-        f"about {points(se)}.{guide}"
+        f"accuracy ({which}) the binomial standard error of one accuracy on "
+        f"{min(n_test):,} images is about {points(se)}.{guide}"
     )
+
+
+def other_data_sentence(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
+    """Which runs were trained or tested on other data than the runs compared, and why the
+    page leaves them out of every comparison; empty when every run shares one data setting."""
+    compared = main_records(df, records)
+    if not compared:
+        return ""
+    names = {r["name"] for r in compared}
+    others: dict[str, list[str]] = {}
+    for r in records:
+        if r["status"] == Status.OK and r["name"] not in names:
+            others.setdefault(describe_data(r), []).append(f"`{r['name']}`")
+    if not others:
+        return ""
+    n_other = sum(map(len, others.values()))
+    groups = join([f"{join(runs)} ({data})" for data, runs in others.items()], "and")
+    by_setting = Counter(data_key(r["params"]) for r in records if r["status"] == Status.OK)
+    tie = list(by_setting.values()).count(len(compared)) > 1
+    why = ("the first in the suite of the data settings that tie for the most runs" if tie
+           else "the data setting most runs share")
+    return (f"**Runs on other data.** Every comparison on this page pairs runs trained and "
+            f"tested on the same images: the {plural(len(compared), 'run')} on "
+            f"{describe_data(compared[0])}, {why}. "
+            f"{'Run' if n_other == 1 else 'Runs'} {groups} used other data, so "
+            f"{'it is' if n_other == 1 else 'they are'} listed under *All runs* but left out "
+            f"of every comparison: a difference between runs on different data would mix the "
+            f"data's effect with the setting's.")
+
+
+def data_sentence(records: list[dict[str, Any]]) -> str:
+    """What the suite's networks learn to classify, from its records' datasets and classes."""
+    tasks = {}
+    for r in records:
+        if r["status"] == Status.OK:
+            d = r["data"]
+            names = d["class_names"]
+            tasks[d["source"]] = (
+                f"handwritten digits (`{d['source']}`)" if is_digits(r)
+                else f"`{d['source']}` images into {len(names)} classes ({join(names)})")
+    return f"The networks classify {join(list(tasks.values()), 'and')}." if tasks else ""
 
 
 def depth_epoch_section(df: pd.DataFrame, summary: pd.DataFrame,
@@ -253,7 +315,7 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
     runs = LOSS_QUESTION.runs(df)
     if runs:
         c = family.get(*runs)
-        lines.append(sentence(c, LOSS_QUESTION.label_a, LOSS_QUESTION.label_b, len(family)))
+        lines.append(sentence(c, LOSS_QUESTION.label_a, LOSS_QUESTION.label_b, family.size))
         if not c.resolved or abs(c.diff) < 0.01:
             lines.append(
                 "On scaled inputs the two losses end close. That fits the theory: MSE's "
@@ -265,13 +327,22 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
     return variants, lines
 
 
+def loss_intro(variants: dict[str, str]) -> str:
+    """What the loss section shows, naming only the variants this suite has."""
+    mse = any(label.startswith("MSE") for label in variants)
+    return (f"The same network (784-50-50-10, 20 epochs), trained "
+            f"{'with ' if len(variants) == 1 else 'in each of these ways: '}"
+            f"{join([f'*{label}*' for label in variants])}."
+            + (" The master notebook explains why MSE on a saturated softmax gets almost no "
+               "gradient." if mse else ""))
+
+
 def fate(record: dict[str, Any]) -> str:
     """What happened to a run's seeds, in one sentence: mean accuracy and each case found;
     seeds that learned only partly are named with their accuracy."""
     k = len(record["data"]["class_names"])
     seeds = record["seeds"]
-    found = [outcomes.classify(s["history"], s["test_predicted_counts"],
-                               s["metrics"]["test_accuracy"], k) for s in seeds]
+    found = seed_outcomes(record)
     mean = float(np.mean([o.test_accuracy for o in found]))
     cases = []
     for verdict in ["learned", "learned only partly",

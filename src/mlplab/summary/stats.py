@@ -3,8 +3,8 @@
 Runs trained from the same seeds are compared seed by seed (a paired t-interval over the
 per-seed differences): with the same seed, the 1-epoch run *is* epoch 1 of the 20-epoch run,
 and an early-stopped run follows the full run until it stops, so treating them as independent
-would be wrong. Runs with different seeds get Welch's t. Every comparison a page states
-belongs to one family whose p-values are Holm-adjusted together.
+would be wrong. Runs with different seeds get Welch's t. Every tested comparison a page
+states belongs to one family whose p-values are Holm-adjusted together.
 """
 
 from __future__ import annotations
@@ -116,16 +116,21 @@ def holm(comparisons: list[Comparison]) -> None:
 
 
 class Family:
-    """Every comparison one page states, computed once and Holm-adjusted together."""
+    """Every comparison one page states, computed once; those with a test (a spread on
+    both sides) are Holm-adjusted together. A single-seed comparison has no p-value, so it
+    neither joins the correction nor counts towards its size."""
 
     def __init__(self, df: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> None:
         self.df = df
         self.by_key = {key: compare(df, *key) for key in dict.fromkeys(pairs)}
-        if len(self.by_key) > 1:  # one comparison alone needs no correction
-            holm(list(self.by_key.values()))
+        self.tested = [c for c in self.by_key.values() if c.method != Method.SINGLE]
+        if len(self.tested) > 1:  # one test alone needs no correction
+            holm(self.tested)
 
-    def __len__(self) -> int:
-        return len(self.by_key)
+    @property
+    def size(self) -> int:
+        """How many comparisons the correction covers: the tested ones."""
+        return len(self.tested)
 
     def get(self, a: str, b: str, metric: str = "test_accuracy") -> Comparison:
         """A comparison of the family; one the page did not declare is an error, since its
@@ -189,8 +194,8 @@ def sentence(c: Comparison, label_a: str, label_b: str, family_size: int = 0) ->
         return (f"{head}. {winner} {higher} by {diff_fmt(c.metric, abs(c.diff), False)} "
                 f"(95% interval {interval_fmt(c.metric, low, high)}; {c.how}).")
     caveat = (f" Its interval alone excludes zero, but not once the {family_size} comparisons "
-              f"on this page are corrected for." if c.interval_excludes_zero and family_size
-              else "")
+              f"on this page are corrected for." if c.interval_excludes_zero
+              and family_size > 1 else "")
     return (f"{head}. The difference, {diff_fmt(c.metric, c.diff)} (95% interval "
             f"{interval_fmt(c.metric, c.low, c.high)}; {c.how}), is not "
             f"resolved at this number of seeds, which is not the same as no difference."

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlplab.outcomes import Kind
 from mlplab.results import ManifestEntry, Status
-from mlplab.summary.records import summarise
-from mlplab.wording import layers_label, points
+from mlplab.summary.records import data_key, main_setting, seed_outcomes, summarise
+from mlplab.wording import layers_label, plural, points
 
 # Names joined by hyphens (784-50-50-10, mlp30x30-e20, Holm-adjusted): a browser may break
 # a line after any hyphen, which splits a run or network name in two.
@@ -40,10 +41,44 @@ def html_table(table: pd.DataFrame, numeric: tuple[str, ...] = ()) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
-    """Every run with its parameters, mean test accuracy, epochs, time and page link."""
+def seed_status(record: dict[str, Any]) -> str:
+    """'ok' only when every seed learned; else each other case with its share of the seeds,
+    e.g. 'collapsed (7 of 10 seeds); learned only partly (3 of 10 seeds)'."""
+    verdicts = [o.verdict for o in seed_outcomes(record)]
+    n = len(verdicts)
+    cases = [v for v in ("learned only partly", *(k.value for k in Kind if k != Kind.LEARNED))
+             if v in verdicts]
+    if not cases:
+        return "ok"
+
+    def share(v: str) -> str:
+        hit = verdicts.count(v)
+        if hit == n:
+            return "" if n == 1 else " (both seeds)" if n == 2 else f" (all {n} seeds)"
+        return f" ({hit} of {plural(n, 'seed')})"
+
+    return "<b>" + "; ".join(v + share(v) for v in cases) + "</b>"
+
+
+def _accuracy_cell(s: pd.Series) -> str:
+    """Mean ± sd over seeds; one seed has no spread, so it shows none rather than ± 0.0."""
+    if s["seeds"] == 1:
+        return f"{100 * s['mean']:.1f}% (1 seed, no sd)"
+    return f"{100 * s['mean']:.1f}% ± {100 * s['std']:.1f}"
+
+
+def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame,
+                    records: list[dict[str, Any]]) -> str:
+    """Every run with its parameters, mean test accuracy, epochs, time, what happened to its
+    seeds and its page link; a suite on several data settings also gets a data column that
+    marks the runs left out of the comparisons."""
     summary = summarise(df).set_index("run") if (df["status"] == Status.OK).any() else None
-    head = ("<table class='runs mlplab-table'><thead><tr><th>run</th><th>network</th><th>loss</th>"
+    by_name = {r["name"]: r for r in records}
+    main = main_setting(df)
+    several = len({data_key(e.params.as_dict()) for e in manifest}) > 1
+    head = ("<table class='runs mlplab-table'><thead><tr><th>run</th>"
+            + ("<th>data (train / validation / test)</th>" if several else "")
+            + "<th>network</th><th>loss</th>"
             "<th>inputs</th><th>epochs (max)</th><th>early stopping</th><th>seeds</th>"
             "<th>test accuracy, mean ± sd (points)</th><th>epochs run</th>"
             "<th>train time per seed</th><th>parameters</th><th>status</th></tr></thead><tbody>")
@@ -56,14 +91,23 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
         stop = "—" if p.early_stopping_patience is None else (
             f"patience {p.early_stopping_patience}"
             + (", restore best" if p.restore_best_weights else ""))
-        cells = [link, _cell(layers_label(p.hidden_layers)), p.loss.replace("_", " "),
-                 "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
-                 str(len(p.seeds))]
+        cells = [link]
+        if several:
+            record = by_name.get(entry.name, {})
+            d = record.get("data")
+            sizes = (f", {d['n_train']:,} / {d['n_val']:,} / {d['n_test']:,}" if d else "")
+            left_out = (entry.status == Status.OK
+                        and data_key(p.as_dict()) != main)
+            cells.append(_cell(p.dataset) + sizes
+                         + (" <b>(other data: not compared)</b>" if left_out else ""))
+        cells += [_cell(layers_label(p.hidden_layers)), p.loss.replace("_", " "),
+                  "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
+                  str(len(p.seeds))]
         if entry.status == Status.OK and summary is not None and entry.name in summary.index:
             s = summary.loc[entry.name]
-            cells += [f"{100 * s['mean']:.1f}% ± {100 * s['std']:.1f}",
-                      f"{s['epochs_run']:.1f}", f"{s['train_seconds']:.1f} s",
-                      f"{int(s['param_count']):,}", "ok"]
+            cells += [_accuracy_cell(s), f"{s['epochs_run']:.1f}",
+                      f"{s['train_seconds']:.1f} s", f"{int(s['param_count']):,}",
+                      seed_status(by_name[entry.name])]
         elif entry.status == Status.NOT_RUN:
             cells += ["—", "—", "—", "—", "not run yet"]
         else:
@@ -73,20 +117,34 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame) -> str:
     return head + "".join(rows) + "</tbody></table>"
 
 
+def _by_runs(values: dict[str, str]) -> str:
+    """One value when every run shares it, else each value followed by its runs."""
+    groups: dict[str, list[str]] = {}
+    for run, value in values.items():
+        groups.setdefault(value, []).append(run)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{value} ({'run' if len(runs) == 1 else 'runs'} {', '.join(runs)})"
+                     for value, runs in groups.items())
+
+
 def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Where the numbers came from: versions, commit, data, seeds, hardware, time."""
+    """Where the numbers came from: versions, commit, data, seeds, hardware, time; data,
+    split and seeds name their runs where runs differ."""
     ok = [r for r in records if r["status"] == Status.OK]
     if not ok:
         return {}
     first = ok[0]
     return {
         "git commit": ", ".join(sorted({str(r.get("git_commit")) for r in ok})),
-        "data": ", ".join(sorted({f"{r['data']['source']} (sha256 {r['data']['sha256'][:16]}…"
-                                  f", {r['data']['n_total']:,} images)" for r in ok})),
-        "split (train / validation / test)": ", ".join(sorted(
-            {f"{r['data']['n_train']:,} / {r['data']['n_val']:,} / {r['data']['n_test']:,}"
-             for r in ok})),
-        "seeds": ", ".join(sorted({str(s["seed"]) for r in ok for s in r["seeds"]}, key=int)),
+        "data": _by_runs({r["name"]: f"{r['data']['source']} (sha256 "
+                                     f"{r['data']['sha256'][:16]}…, {r['data']['n_total']:,} "
+                                     f"images)" for r in ok}),
+        "split (train / validation / test)": _by_runs(
+            {r["name"]: f"{r['data']['n_train']:,} / {r['data']['n_val']:,} / "
+                        f"{r['data']['n_test']:,}" for r in ok}),
+        "seeds": _by_runs({r["name"]: ", ".join(str(s["seed"]) for s in r["seeds"])
+                           for r in ok}),
         "python": first["env"]["python"],
         "packages": ", ".join(f"{k} {v}" for k, v in first["env"]["packages"].items() if v),
         "hardware": f"{first['env']['machine']}, {first['env']['cpu_count']} CPU cores, "
