@@ -99,15 +99,19 @@ def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
     """The data setting the index compares in: the one shared by the most successful runs,
     the first in the suite's order on a tie; None when no run succeeded."""
     ok = df[df["status"] == results.Status.OK].drop_duplicates("run")
-    keys = [data_key(row) for _, row in ok.iterrows()]
+    keys = _keys(ok)
     return max(dict.fromkeys(keys), key=keys.count) if keys else None
+
+
+def _keys(df: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return [data_key(row) for row in df[list(DATA)].to_dict("records")]
 
 
 def in_main_setting(df: pd.DataFrame) -> pd.Series:
     """Rows of successful runs trained and tested on the main data setting."""
     main = main_setting(df)
-    return pd.Series([row["status"] == results.Status.OK and data_key(row) == main
-                      for _, row in df.iterrows()], index=df.index, dtype=bool)
+    same = pd.Series([key == main for key in _keys(df)], index=df.index, dtype=bool)
+    return same & (df["status"] == results.Status.OK)
 
 
 def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str | None:
