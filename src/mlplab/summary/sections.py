@@ -361,7 +361,7 @@ def fate(record: dict[str, Any]) -> str:
                       f"than halfway from chance to 100%)")
             cases.append(f"{who} {verdict}{to}")
     collapsed = [o for o in found if o.kind == outcomes.Kind.COLLAPSED]
-    early = [o for o in collapsed if o.peak_train_accuracy > o.final_train_accuracy + 0.02]
+    early = [o for o in collapsed if o.learned_then_fell_back]
     peaks = pct_span([o.peak_train_accuracy for o in early]) if early else ""
     detail = (f"; {plural(len(early), 'collapsed seed')} first learned a little (training "
               f"accuracy peaking at {peaks}) and then fell back" if early else "")
