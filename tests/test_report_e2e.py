@@ -10,6 +10,8 @@ import time
 import pytest
 from conftest import ROOT, mlplab
 
+from mlplab.pipeline import runner
+
 pytestmark = pytest.mark.slow
 
 @pytest.fixture
@@ -189,3 +191,26 @@ def test_master_notebook_runs_with_its_own_defaults_in_under_a_minute(tmp_path):
     outputs = "".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Test accuracy: **" in outputs and "Traceback" not in outputs
     assert list(tmp_path.iterdir()) == [tmp_path / "out.ipynb"]  # no results record written
+
+
+def test_an_index_that_cannot_be_built_fails_in_one_line_and_keeps_the_old_one(tmp_path):
+    """Two runs that differ only in their seeds both fit the same comparison: the summary
+    stops (AmbiguousRun), and the user gets one line naming them, not a traceback."""
+    from test_summary import record
+
+    from mlplab import params, results
+
+    report_dir = tmp_path / "report"
+    entries = []
+    for name, seeds in (("three", [0, 1, 2]), ("five", [0, 1, 2, 3, 4])):
+        results.write_json_atomic(report_dir / "runs" / f"{name}.json",
+                                  record(name, [0.9] * len(seeds), hidden_layers=[50]))
+        entries.append(results.ManifestEntry(
+            name, params.validate({"run_name": name, "seeds": seeds, "hidden_layers": [50]}),
+            results.Status.OK, f"runs/{name}.json", None, None, "key"))
+    (report_dir / "index.html").write_text("the last good index")
+    with pytest.raises(runner.IndexFailed) as failed:
+        runner.build_index(ROOT, report_dir, entries, tmp_path / "no-bench.json", force=True)
+    message = str(failed.value)
+    assert "AmbiguousRun" in message and "three, five" in message and "\n" not in message
+    assert (report_dir / "index.html").read_text() == "the last good index"

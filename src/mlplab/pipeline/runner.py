@@ -49,6 +49,10 @@ class ReportBusy(RuntimeError):
     """Another build holds the report folder's lock."""
 
 
+class IndexFailed(RuntimeError):
+    """The summary notebook stopped (e.g. two runs fit one comparison): no new index."""
+
+
 class ReportNotWritable(RuntimeError):
     """The report folder cannot be written (read-only, no permission, disk full)."""
 
@@ -647,6 +651,8 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
                 bench_file: Path, force: bool) -> bool:
     """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
 
+    from papermill.exceptions import PapermillExecutionError
+
     from mlplab.pipeline import html
     from mlplab.summary import records as summary_records
 
@@ -668,9 +674,13 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
     executed = report_dir / ".index.tmp.ipynb"
     sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
-        execute_notebook(root / SUMMARY_NOTEBOOK, executed,
-                         {"report_dir": str(report_dir.resolve()),
-                          "bench_file": str(bench_file.resolve())}, root, sockets)
+        try:
+            execute_notebook(root / SUMMARY_NOTEBOOK, executed,
+                             {"report_dir": str(report_dir.resolve()),
+                              "bench_file": str(bench_file.resolve())}, root, sockets)
+        except PapermillExecutionError as err:
+            raise IndexFailed(f"{SUMMARY_NOTEBOOK}: {_one_line(err)} (the run pages are "
+                              f"written; {index} was left as it was)") from None
         html.render(executed, index, assets_href="assets", hide_input=True)
         results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
     finally:
