@@ -139,6 +139,7 @@ def test_single_seed_cannot_be_judged(df):
     assert not c.resolved and c.method == stats.Method.SINGLE
     assert c.how == "none: 1 seed against 3; one seed has no spread to test against"
     assert "single seed" in stats.sentence(c, "a", "b")
+    assert stats.verdict(c) == "not tested (one seed)"
 
 
 def test_number_formats_have_no_negative_zero_or_plural_slips():

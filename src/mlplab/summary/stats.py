@@ -139,7 +139,10 @@ class Family:
 
 
 def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
-    """'supported', 'contradicted' or 'not resolved' for the claim 'a beats b'."""
+    """'supported', 'contradicted' or 'not resolved' for the claim 'a beats b', or 'not
+    tested' when one side has a single seed (no spread, so no test)."""
+    if c.method == Method.SINGLE:
+        return "not tested (one seed)"
     if not c.resolved:
         return "not resolved"
     return "supported" if (c.diff > 0) == claim_a_greater else "contradicted"
