@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 
 from mlplab import datafiles, outcomes
-from mlplab.lab import data, narrative
+from mlplab.lab import data
 from mlplab.outcomes import Kind
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_fate_of_each_seed_is_named_as_it_happened(page):
     name, nb, record = page
     text = prose(nb)
     k = len(record["data"]["class_names"])
-    found = narrative.seed_outcomes(record["seeds"], k)
+    found = outcomes.of_seeds(record["seeds"], k)
     kinds = {o.kind for o in found}
     assert ("**Collapsed**" in text) == (Kind.COLLAPSED in kinds)
     assert ("**Did not learn**" in text) == (Kind.NO_LEARNING in kinds)

@@ -117,6 +117,12 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
     return Outcome(Kind.LEARNED, **common)
 
 
+def of_seeds(seed_records: list[dict], n_classes: int) -> list[Outcome]:
+    """Each seed's case, from the per-seed records a run page and a results record share."""
+    return [classify(s["history"], s.get("test_predicted_counts", [1] * n_classes),
+                     s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
+
+
 @dataclass(frozen=True)
 class Fit:
     """How validation loss moved: where it was lowest and whether it then rose."""

@@ -230,16 +230,11 @@ def _barely_moved(seed_record: dict[str, Any]) -> str:
             f"moved it.")
 
 
-def seed_outcomes(seed_records: list[dict[str, Any]], n_classes: int) -> list[outcomes.Outcome]:
-    return [outcomes.classify(s["history"], s["test_predicted_counts"],
-                              s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
-
-
 def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
                        class_names: tuple[str, ...]) -> str:
     """What the curves show: collapse, no learning or divergence first, then over- or
     underfitting for the networks that learned."""
-    found = seed_outcomes(seed_records, len(class_names))
+    found = outcomes.of_seeds(seed_records, len(class_names))
     out = [_fate_sentence(params, seed_records, found, class_names)]
     learned = [s for s, o in zip(seed_records, found, strict=True) if o.kind == Kind.LEARNED]
     if not learned:
@@ -358,7 +353,7 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
 
 def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str, ...]) -> str:
     accs = [s["metrics"]["test_accuracy"] for s in seed_records]
-    found = seed_outcomes(seed_records, len(class_names))
+    found = outcomes.of_seeds(seed_records, len(class_names))
     chance = f" Guessing at random would score {pct(1 / len(class_names))}."
     if len(accs) == 1:
         return (f"Test accuracy: **{pct(accs[0])}** (seed {seed_records[0]['seed']})."

@@ -151,9 +151,7 @@ def main_records(df: pd.DataFrame, records: list[dict[str, Any]]) -> list[dict[s
 
 def seed_outcomes(record: dict[str, Any]) -> list[outcomes.Outcome]:
     """What happened to each seed of a successful run (learned, collapsed, ...)."""
-    k = len(record["data"]["class_names"])
-    return [outcomes.classify(s["history"], s.get("test_predicted_counts", [1] * k),
-                              s["metrics"]["test_accuracy"], k) for s in record["seeds"]]
+    return outcomes.of_seeds(record["seeds"], len(record["data"]["class_names"]))
 
 
 def is_digits(record: dict[str, Any]) -> bool:
