@@ -358,3 +358,10 @@ def test_noise_is_not_learning_and_an_exploding_loss_is_named():
     calm = narrative.learning_paragraph(p, [seed_record(0, 0.92, BALANCED, improving_curves())],
                                         DIGITS)
     assert "reached" not in calm
+
+
+def test_record_sentence_fits_one_seed():
+    one = narrative.record_sentence("/tmp/x/run.json", {"seeds": [{}]})
+    assert one == ("This run's results record (1 seed, with its metrics and per-epoch history) "
+                   "is saved as `run.json`.")
+    assert "2 seeds, each with" in narrative.record_sentence("run.json", {"seeds": [{}, {}]})

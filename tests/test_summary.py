@@ -320,6 +320,8 @@ def test_loss_section_names_collapse_and_fixes_the_literature():
     assert "**cross-entropy, scaled inputs**: 92.5% mean test accuracy (chance is 10.0%); " \
            "every seed learned" in text
     assert "not resolved" in text and "without a softmax" in text
+    one = records.tidy(runs[:1])
+    assert sections.loss_section(one, runs[:1], sections.page_family(one)) == ({}, [])
 
 
 def test_networks_near_chance_are_not_plainly_learned():
@@ -594,6 +596,10 @@ def test_other_datasets_than_digits_are_named_and_the_claims_say_the_task_differ
     assert sections.data_sentence(runs) == (
         "The networks classify `fashion-mnist` images into 10 classes (T-shirt/top, Trouser, "
         "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag and Ankle boot).")
+    digits = record("d", [0.9, 0.91], hidden_layers=[50])
+    both = sections.data_sentence([digits, runs[0]])
+    assert both.startswith("The runs classify handwritten digits (`mnist-5k`); `fashion-mnist` "
+                           "images into 10 classes (T-shirt/top")  # each with its own classes
     regime = claims.regime_paragraph(df, runs)
     assert "measured on handwritten digits; ours on `fashion-mnist`, a different task: only " \
            "the direction of a claim can be compared" in regime

@@ -602,6 +602,7 @@ def record_sentence(results_path: str | None, record: dict[str, Any]) -> str:
     if not results_path:
         return ("No results record was written: `results_path` is not set (the runner sets "
                 "it when it builds the report).")
-    return (f"This run's results record ({plural(len(record['seeds']), 'seed')}, each with "
-            f"its metrics and per-epoch history) is saved as "
+    n = len(record["seeds"])
+    return (f"This run's results record ({plural(n, 'seed')}, "
+            f"{'with' if n == 1 else 'each with'} its metrics and per-epoch history) is saved as "
             f"`{PurePath(results_path).name}`.")

@@ -145,7 +145,7 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Fam
                if o.verdict == outcomes.Kind.LEARNED]
     typical = float(np.median(learned or found))
     which = ("the median network that learned" if learned
-             else "the median network, none of which learned")
+             else "the median network, none of which learned fully")
     se = np.sqrt(typical * (1 - typical) / min(n_test))
     guide = (
         f" As a rough guide, a supported difference smaller than about twice that "
@@ -202,7 +202,9 @@ def data_sentence(records: list[dict[str, Any]]) -> str:
             tasks[d["source"]] = (
                 f"handwritten digits (`{d['source']}`)" if is_digits(r)
                 else f"`{d['source']}` images into {len(names)} classes ({join(names)})")
-    return f"The networks classify {join(list(tasks.values()), 'and')}." if tasks else ""
+    if len(tasks) > 1:  # each dataset with its own classes, never one list read as shared
+        return "The runs classify " + "; ".join(tasks.values()) + "."
+    return f"The networks classify {next(iter(tasks.values()))}." if tasks else ""
 
 
 def depth_epoch_section(df: pd.DataFrame, summary: pd.DataFrame,
@@ -310,13 +312,15 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             run = find_run(df, **net([50, 50], **E20, loss=loss, scale_inputs=scaled))
             if run:
                 variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
+    if len(variants) < 2:  # one variant compares nothing: no section
+        return {}, []
     by_name = {r["name"]: r for r in records}
     lines = [f"**{label}**: " + fate(by_name[run]) for label, run in variants.items()]
     runs = LOSS_QUESTION.runs(df)
     if runs:
         c = family.get(*runs)
         lines.append(sentence(c, LOSS_QUESTION.label_a, LOSS_QUESTION.label_b, family.size))
-        if not c.resolved or abs(c.diff) < 0.01:
+        if abs(c.diff) < 0.01:
             lines.append(
                 "On scaled inputs the two losses end close. That fits the theory: MSE's "
                 "weakness is its vanishing gradient when the softmax saturates, which scaled "
