@@ -82,11 +82,6 @@ def points(fraction: float, digits: int = 1, signed: bool = False) -> str:
     return number(100 * fraction, digits, signed) + " points"
 
 
-def points_interval(low: float, high: float, digits: int = 1) -> str:
-    """An interval of accuracy differences: '−0.01 to +0.4 points'."""
-    return number_interval(100 * low, 100 * high, digits) + " points"
-
-
 def seconds(values: float | Sequence[float]) -> str:
     """A duration, or the range of several, with two significant figures below 10 s
     ('0.12 s', '0.019 s', '0.3–0.4 s') and whole seconds above, so a total and its
