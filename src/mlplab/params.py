@@ -152,6 +152,8 @@ PARAMS: tuple[Param, ...] = (
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 # Set by the runner, not by experiment files.
 RUNNER_ONLY = frozenset({"run_name", "results_path", "networks_path"})
+# The runner's scratch-file paths: not part of an experiment, gone once the build ends.
+SCRATCH_PATHS = RUNNER_ONLY - {"run_name"}
 # Set by the runner for a single run: the kernel then reports its epochs on the terminal
 # running `make report` (its own stdout), not in the notebook.
 EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab import results
-from mlplab.params import RUNNER_ONLY, Params
+from mlplab.params import SCRATCH_PATHS, Params
 from mlplab.results import RECORD_SCHEMA, Status
 
 PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "scikit-learn",
@@ -65,10 +65,7 @@ def build_record(params: Params, data: dict[str, Any], param_count: int,
         "schema": RECORD_SCHEMA,
         "name": params.run_name,
         "status": Status.OK,
-        # The experiment's parameters, without the runner's scratch-file paths (gone once
-        # the build ends).
-        "params": {k: v for k, v in params.as_dict().items()
-                   if k not in RUNNER_ONLY - {"run_name"}},
+        "params": {k: v for k, v in params.as_dict().items() if k not in SCRATCH_PATHS},
         "data": data,
         "param_count": param_count,
         "seeds": seed_records,

@@ -108,8 +108,7 @@ def _logits(gaps: Any, n_classes: int) -> np.ndarray:
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return np.exp(log_softmax(z))
 
 
 def closed_form_gradients(gaps: Any, n_classes: int = 10) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from mlplab.params import BY_NAME, RUNNER_ONLY, parameters_cell_source
+from mlplab.params import BY_NAME, SCRATCH_PATHS, parameters_cell_source
 
 INJECTED_TAG = "injected-parameters"  # papermill's cell with a run's parameters
 INJECTED_HEADER = ("# This run's parameters: `make report` put them here, in place of the "
@@ -35,7 +35,7 @@ def present_injected_parameters(nb: nbformat.NotebookNode) -> None:
             match = _ASSIGNMENT.match(line)
             if not match or match[1] not in BY_NAME:
                 continue
-            if match[1] not in RUNNER_ONLY - {"run_name"}:
+            if match[1] not in SCRATCH_PATHS:
                 lines += ["", f"# {BY_NAME[match[1]].help}", line]
         cell.source = "\n".join(lines)
 

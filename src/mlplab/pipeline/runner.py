@@ -192,7 +192,7 @@ def execute_run(job: Job) -> Outcome:
         notebook_out = scratch / f"{name}.ipynb"
         record_path = scratch / f"{name}.json"
         networks = scratch / f"{name}{NETWORKS}"
-        if job.networks:
+        if job.networks and Path(job.networks).exists():  # else the kernel trains
             shutil.copyfile(job.networks, networks)
         parameters = {**job.params.as_dict(), "results_path": str(record_path),
                       "networks_path": str(networks)}

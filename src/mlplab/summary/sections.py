@@ -27,7 +27,17 @@ from mlplab.summary.records import (
     seed_outcomes,
 )
 from mlplab.summary.stats import ALPHA, Family, Method, sentence
-from mlplab.wording import join, layers_label, pct, pct_span, plural, points, seeds_phrase, span
+from mlplab.wording import (
+    join,
+    layers_label,
+    pct,
+    pct_span,
+    plural,
+    points,
+    seconds,
+    seeds_phrase,
+    span,
+)
 
 
 def bullets(lines: list[str]) -> str:
@@ -140,10 +150,9 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Fam
     n_test = sorted({r["data"]["n_test"] for r in compared})
     # A typical network the page compares: the median seed among those that learned, so a
     # collapsed run or a one-seed run does not set the scale.
-    found = [o.test_accuracy for r in compared for o in seed_outcomes(r)]
-    learned = [o.test_accuracy for r in compared for o in seed_outcomes(r)
-               if o.verdict == outcomes.Kind.LEARNED]
-    typical = float(np.median(learned or found))
+    found = [o for r in compared for o in seed_outcomes(r)]
+    learned = [o.test_accuracy for o in found if o.verdict == outcomes.Kind.LEARNED]
+    typical = float(np.median(learned or [o.test_accuracy for o in found]))
     which = ("the median network that learned" if learned
              else "the median network, none of which learned fully")
     se = np.sqrt(typical * (1 - typical) / min(n_test))
@@ -234,13 +243,13 @@ def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -
     if len(plain_summary) < 2:
         return ""
     s = plain_summary.sort_values("param_count")
-    seconds = s["train_seconds"].to_numpy()
+    times = s["train_seconds"].to_numpy()
     smallest, largest = s.iloc[0], s.iloc[-1]
     head = (f"From the smallest network ({smallest['architecture']}, "
-            f"{int(smallest['param_count']):,} parameters, {smallest['train_seconds']:.2f} s) "
+            f"{int(smallest['param_count']):,} parameters, {seconds(smallest['train_seconds'])}) "
             f"to the largest ({largest['architecture']}, {int(largest['param_count']):,}, "
-            f"{largest['train_seconds']:.2f} s)")
-    order = (", training time grows with every step up in size." if np.all(np.diff(seconds) > 0)
+            f"{seconds(largest['train_seconds'])})")
+    order = (", training time grows with every step up in size." if np.all(np.diff(times) > 0)
              else ", training time does not follow the parameter count in order.")
     return head + order + ("" if df is None else _time_share(df, s) + _fixed_cost(df))
 
@@ -281,7 +290,7 @@ def _fixed_cost(df: pd.DataFrame) -> str:
     shares = [round(100 * fixed / t20) for _, _, t20, _, fixed in parts]
     return (f" Runs that differ only in epochs split that time into a part per epoch and a "
             f"part paid once: {each}. The part paid "
-            f"once (one-off work such as building the models and tracing the graph) is "
+            f"once (the time that does not grow with the epochs) is "
             f"{span(shares)}% of a 20-epoch network's time here.")
 
 
@@ -297,7 +306,7 @@ def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFra
              "epochs run": f"{g['epochs_run'].mean():.1f}",
              "best epoch": f"{g['best_epoch'].mean():.1f}",
              "test accuracy": pct(g["test_accuracy"].mean()),
-             "training time per network": f"{g['train_seconds'].mean():.2f} s"}
+             "training time per network": seconds(g["train_seconds"].mean())}
             for run, g in es.groupby("run", sort=False)]
     return pd.DataFrame(rows), answer(df, family, early_stopping_questions())
 

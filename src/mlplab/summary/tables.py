@@ -195,8 +195,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
            else f"test accuracy differs by "
                 f"{points(bench['test_accuracy_mean_diff'], 2, signed=True)} on average "
                 f"(paired standard error {points(bench['test_accuracy_diff_se'], 2)}; largest "
-                f"for one seed {points(bench['test_accuracy_diff_max'], 2)}, from float "
-                f"rounding). ")
+                f"for one seed {points(bench['test_accuracy_diff_max'], 2)}). ")
         + f"A matrix multiply reaches {bench['matmul_peak_gflops']:.0f} GFLOP/s here; a training "
         f"step needs about {bench['flops_per_sample']:,} FLOPs per image, so Keras' loop, bound "
         f"by per-step overhead, uses "
