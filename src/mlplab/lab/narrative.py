@@ -69,9 +69,11 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
               "left as raw intensities 0–255 (unscaled, as in the original assignment)")
     cap = (f" (a stratified sample of {params.max_samples:,} of them)"
            if params.max_samples else "")
+    fewer = (f" (a stratified {pct(params.train_fraction)} of the training part, to show "
+             "what less data does)" if params.train_fraction < 1 else "")
     return (
         f"**Dataset `{dataset.source}`**: {dataset.n:,} images{cap}, sha256 "
-        f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**, "
+        f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**{fewer}, "
         f"**{len(split.val):,} validation** ({pct(params.validation_fraction)} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params.test_fraction)}). "
         f"Training examples per class: {span(list(counts), '{:,}')}. "
