@@ -588,12 +588,20 @@ def no_mistakes_sentence(seed: int) -> str:
 
 def layer_table(model):
     """The network's layers as a small table (what ``model.summary()`` prints, without its
-    box drawing): units, activation and parameters of each dense layer."""
+    box drawing): units, activation and parameters of each dense layer, and the rate of
+    each dropout layer."""
     import pandas as pd
 
-    rows = [{"layer": layer.name, "units": layer.units,
-             "activation": layer.activation.__name__, "weights + biases": layer.count_params()}
-            for layer in model.layers]
+    def row(layer) -> dict[str, Any]:
+        if not hasattr(layer, "units"):  # Dropout: no weights, active in training only
+            return {"layer": layer.name, "units": "", "activation":
+                    f"drops each unit with probability {layer.rate:g} (training only)",
+                    "weights + biases": 0}
+        return {"layer": layer.name, "units": layer.units,
+                "activation": layer.activation.__name__,
+                "weights + biases": layer.count_params()}
+
+    rows = [row(layer) for layer in model.layers]
     return pd.DataFrame(rows).style.hide(axis="index").format(thousands=",")
 
 
