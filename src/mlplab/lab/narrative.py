@@ -173,9 +173,16 @@ def training_path_sentence(params: Params) -> str:
                 "network after another.")
     how = ("this run trains its one seed" if len(params.seeds) == 1 else
            f"to train its {len(params.seeds)} seeds quickly, this run trains them together")
+    regularised = []
+    if params.l2 > 0:
+        regularised.append("the L2 penalty in every loss, as Keras adds it")
+    if params.dropout > 0:
+        regularised.append("dropout with Keras' own masks (the same units dropped in the "
+                           "same steps)")
+    also = f", {' and '.join(regularised)}," if regularised else ""
     return (f"{how[0].upper()}{how[1:]} in one compiled TensorFlow graph (`fast_training`): "
-            f"the same network, initial weights, batch order, loss and update rule as the "
-            f"code above; only the per-step overhead of `fit` is gone. `make bench` trains "
+            f"the same network, initial weights, batch order, loss{also} and update rule as "
+            f"the code above; only the per-step overhead of `fit` is gone. `make bench` trains "
             f"both loops from the same seeds and compares their results.")
 
 
