@@ -11,6 +11,7 @@ from mlplab import params
 from mlplab.lab import data, models, multiseed, train
 from mlplab.lab.seeding import seed_training
 
+
 @pytest.fixture(scope="module")
 def prepared():
     ds = data.load("mnist-5k")
