@@ -286,6 +286,28 @@ def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_c
     assert np.array_equal(same.train, part.train)
 
 
+def test_each_seed_draws_its_own_split_and_two_settings_with_one_seed_share_it():
+    ds = data.load("mnist-5k")
+    plain = params.validate({"seeds": [0, 1, 2], "max_samples": 1000})
+    other = plain.replace(hidden_layers=[30], l2=0.01, epochs=1)  # not a data parameter
+    splits = {seed: data.split_of(ds, plain, seed) for seed in plain.seeds}
+    for seed, s in splits.items():
+        again = data.split_of(ds, other, seed)
+        assert all(np.array_equal(getattr(s, part), getattr(again, part))
+                   for part in ("train", "val", "test"))
+        assert (len(s.train), len(s.val), len(s.test)) == (490, 210, 300)
+        assert np.bincount(ds.y[s.test], minlength=10).tolist() == [30] * 10
+        rows = np.concatenate([s.train, s.val, s.test])
+        assert len(set(rows)) == 1000
+    assert not np.array_equal(splits[1].test, splits[2].test)
+    assert set(splits[1].test) != set(splits[0].test)
+    # Seed 0 draws the fixed split; `fixed` gives it to every seed.
+    fixed = plain.replace(data_split="fixed")
+    for seed in plain.seeds:
+        assert np.array_equal(data.split_of(ds, fixed, seed).test, splits[0].test)
+    assert np.array_equal(data.split_of(ds, plain).test, splits[0].test)  # the first seed's
+
+
 def test_max_samples_too_small_for_every_class_is_refused_before_training():
     ds = data.load("mnist-5k")
     with pytest.raises(data.DataError) as err:

@@ -219,7 +219,7 @@ def test_run_experiment_dispatches_on_fast_training():
     ds = data.load("mnist-5k")
     base = {"epochs": 2, "seeds": [0, 1], "max_samples": 400}
     fast = train.run_experiment(params.validate({**base, "fast_training": True}), ds)
-    direct = multiseed.fit_seeds(params.validate(base), fast.prepared, [0, 1], 10)
+    direct = multiseed.fit_seeds(params.validate(base), fast.data, [0, 1], 10)
     assert [r.history["loss"] for r in fast.seeds] == [r.history["loss"] for r in direct]
     plain = train.run_experiment(params.validate({**base, "fast_training": False}), ds)
     keras_fit = train.fit_seed(params.validate({**base, "fast_training": False}),
@@ -269,3 +269,42 @@ def test_dropout_keeps_each_seeds_initial_weights(prepared):
     dropped = keras_model(params.validate({"dropout": 0.5, "l2": 1e-3}), 3).get_weights()
     for a, b in zip(plain, dropped, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_seeds_with_their_own_splits_train_together_as_each_would_alone():
+    """data_split: per_seed: each seed's batches, validation and test rows are its own, and
+    the batched path still takes the steps of that seed's Keras fit on its split."""
+    ds = data.load("mnist-5k")
+    p = params.validate({"epochs": 2, "seeds": [0, 1], "max_samples": 600, "dropout": 0.2,
+                         "fast_training": False})
+    splits = train.SeedSplits.of(ds, True, {s: data.split_of(ds, p, s) for s in p.seeds})
+    assert not np.array_equal(splits.splits[0].test, splits.splits[1].test)
+    ours = multiseed.fit_seeds(p, splits, p.seeds, 10)
+    for seed, mine in zip(p.seeds, ours, strict=True):
+        own = splits.prepared(seed)
+        theirs = train.fit_seed(p, own, seed)
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(mine.history[key], theirs.history[key], rtol=2e-6,
+                                       err_msg=f"seed {seed}: {key}")
+        assert mine.metrics["test_loss"] == pytest.approx(theirs.metrics["test_loss"],
+                                                          rel=1e-5)
+        assert mine.metrics["test_accuracy"] == pytest.approx(
+            theirs.metrics["test_accuracy"], abs=1e-7)
+
+
+def test_experiment_records_each_seeds_own_test_set():
+    ds = data.load("mnist-5k")
+    p = params.validate({"epochs": 1, "seeds": [0, 1], "max_samples": 400})
+    experiment = train.run_experiment(p, ds)
+    records = experiment.seed_records()
+    for seed, record in zip(p.seeds, records, strict=True):
+        test = data.split_of(ds, p, seed).test
+        assert record["n_test"] == len(test) == 120
+        model = experiment.seeds[p.seeds.index(seed)].model
+        x_test = data.features(ds, test, True)
+        expected = np.bincount(train.predict_labels(model, x_test), minlength=10).tolist()
+        assert record["test_predicted_counts"] == expected
+    assert experiment.data_record()["data_split"] == "per_seed"
+    assert np.array_equal(experiment.split.test, data.split_of(ds, p, 0).test)
+    np.testing.assert_array_equal(experiment.prepared.x_test,
+                                  data.features(ds, experiment.split.test, True))

@@ -133,7 +133,7 @@ PARAMS: tuple[Param, ...] = (
           "0 adds no dropout layer.", minimum=0.0, maximum=1.0, open_maximum=True),
     Param("scale_inputs", "bool", True, "Divide pixels by 255 so inputs lie in [0, 1]."),
     Param("test_fraction", "float", 0.3,
-          "Share of all examples held out as the test set (stratified, split once).",
+          "Share of all examples held out as the test set (stratified).",
           minimum=0.0, maximum=1.0, open_minimum=True,
           open_maximum=True),
     Param("validation_fraction", "float", 0.3,
@@ -145,6 +145,12 @@ PARAMS: tuple[Param, ...] = (
           "Share of the training part the networks learn from (stratified); validation and "
           "test sets stay as they are. Below 1 shows how the amount of data affects "
           "overfitting.", minimum=0.0, maximum=1.0, open_minimum=True),
+    Param("data_split", "str", "per_seed",
+          "How the seeds split the data (stratified): 'per_seed' draws each seed's split "
+          "from the seed itself, so the spread over seeds includes which images were drawn "
+          "and runs trained with the same seed still share a split; 'fixed' splits once "
+          "(as seed 0 does) for every seed, so seeds vary only the initial weights and the "
+          "batch order.", choices=("per_seed", "fixed")),
     Param("seeds", "int_list", [0],
           "One training run per seed; the report shows their mean and spread.",
           minimum=0, maximum=2**31 - 1),

@@ -386,29 +386,32 @@ def _check_classes(where: Path | str, y: np.ndarray) -> None:
 
 
 def split(data: Dataset, test_fraction: float, validation_fraction: float,
-          max_samples: int | None = None, train_fraction: float = 1.0) -> Split:
-    """Stratified, seeded split; the same for every training seed so runs are comparable.
+          max_samples: int | None = None, train_fraction: float = 1.0,
+          seed: int = SPLIT_SEED) -> Split:
+    """Stratified split drawn from ``seed``: the same seed gives the same split, whatever
+    else a run changes, so runs trained with one seed are compared on the same images.
 
     The test rows are never seen during training, early stopping or model choice.
     ``train_fraction`` < 1 keeps a stratified share of the training part: fewer examples
-    to learn from, the same validation and test sets as with all of them.
+    to learn from, the same validation and test sets as with all of them. The sizes of the
+    parts depend on the fractions only, not on the seed.
     """
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(data.n)
     if max_samples is not None and max_samples < data.n:
         rows, _ = train_test_split(rows, train_size=max_samples, stratify=data.y,
-                                   random_state=SPLIT_SEED)
+                                   random_state=seed)
         rows = np.sort(rows)
         _check_classes(f"{data.source} (max_samples={max_samples})", data.y[rows])
     try:
         train, test = train_test_split(rows, test_size=test_fraction, stratify=data.y[rows],
-                                       random_state=SPLIT_SEED)
+                                       random_state=seed)
         train, val = train_test_split(train, test_size=validation_fraction,
-                                      stratify=data.y[train], random_state=SPLIT_SEED)
+                                      stratify=data.y[train], random_state=seed)
         if train_fraction < 1:
             train, _ = train_test_split(train, train_size=train_fraction,
-                                        stratify=data.y[train], random_state=SPLIT_SEED)
+                                        stratify=data.y[train], random_state=seed)
     except ValueError as err:
         raise DataError(f"{data.source}: cannot split {len(rows)} examples with "
                         f"test_fraction={test_fraction}, validation_fraction="
@@ -417,10 +420,13 @@ def split(data: Dataset, test_fraction: float, validation_fraction: float,
     return Split(train=np.sort(train), val=np.sort(val), test=np.sort(test))
 
 
-def split_of(data: Dataset, params: Params) -> Split:
-    """The split a run's parameters ask for."""
+def split_of(data: Dataset, params: Params, seed: int | None = None) -> Split:
+    """The split a run's parameters ask for, for training seed ``seed`` (by default the
+    first): drawn from that seed with ``data_split: per_seed``, from SPLIT_SEED with
+    ``fixed``."""
+    seed = params.seeds[0] if seed is None else seed
     return split(data, params.test_fraction, params.validation_fraction, params.max_samples,
-                 params.train_fraction)
+                 params.train_fraction, seed if params.data_split == "per_seed" else SPLIT_SEED)
 
 
 def features(data: Dataset, rows: np.ndarray, scale: bool) -> np.ndarray:

@@ -107,7 +107,8 @@ class _Stopper:
 class _Graph:
     """The compiled functions for one architecture, optimizer and data set."""
 
-    def __init__(self, params: Params, prepared: train.Prepared, n_classes: int):
+    def __init__(self, params: Params, data: train.SeedSplits, seeds: list[int],
+                 n_classes: int):
         import keras
         import tensorflow as tf
 
@@ -119,11 +120,17 @@ class _Graph:
         self.lr = float(params.learning_rate)
         self.l2 = float(params.l2)
         self.dropout = float(params.dropout)
-        self.x_train = tf.constant(prepared.x_train, tf.float32)
-        self.y_train = tf.constant(prepared.y_train, tf.float32)
-        self.x_val = tf.constant(prepared.x_val, tf.float32)
-        self.y_val = tf.constant(prepared.y_val, tf.float32)
-        self.n_train = int(prepared.x_train.shape[0])
+        # Every example once; each seed's batches, validation and test sets are rows of it.
+        self.x = tf.constant(data.x, tf.float32)
+        self.y = tf.constant(data.y, tf.float32)
+        splits = [data.splits[seed] for seed in seeds]
+        sizes = {(len(s.train), len(s.val), len(s.test)) for s in splits}
+        if len(sizes) != 1:
+            raise ValueError(f"the seeds' splits differ in size: {sorted(sizes)}")
+        self.n_train = len(splits[0].train)
+        # One split for all seeds (data_split: fixed): its rows are evaluated once, broadcast.
+        self.shared = all(np.array_equal(s.val, splits[0].val)
+                          and np.array_equal(s.test, splits[0].test) for s in splits)
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
         sizes = [784, *params.hidden_layers, n_classes]
@@ -132,11 +139,12 @@ class _Graph:
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
         slots = [tuple(w for _ in range(SLOTS[self.optimizer])) for w in weights]
         n_dropout = len(params.hidden_layers) if self.dropout > 0 else 0
+        rows = tf.TensorSpec([None, None], tf.int32)  # (K, n): each seed's rows of x
         self.epoch = tf.function(self._epoch, autograph=False, input_signature=[
-            weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32),
+            weights, slots, tf.TensorSpec([], tf.int64), rows, rows,
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
-        self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
-            weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
+        self.evaluate = tf.function(self._evaluate, autograph=False,
+                                    input_signature=[weights, rows])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -194,11 +202,16 @@ class _Graph:
                           tf.float32)
         return losses, correct
 
-    def _evaluate(self, weights, x, y):
+    def _evaluate(self, weights, rows):
         """Mean loss (with the L2 penalty, as Keras' ``evaluate``) and accuracy per seed over
-        all rows of (x, y)."""
-        logits = self._logits(weights, x, shared=True)
-        losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
+        its ``rows`` (K, n) of the data."""
+        tf = self.tf
+        if self.shared:  # the same rows for every seed: one copy, broadcast
+            x, y = tf.gather(self.x, rows[0]), tf.gather(self.y, rows[0])
+        else:
+            x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
+        logits = self._logits(weights, x, shared=self.shared)
+        losses, correct = self._losses(tf.broadcast_to(y, tf.shape(logits)), logits)
         return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
                 self.tf.reduce_mean(correct, axis=1))
 
@@ -226,15 +239,16 @@ class _Graph:
             new_s = slots
         return new_w, new_s
 
-    def _epoch(self, weights, slots, step, perm, dropout_seeds):
+    def _epoch(self, weights, slots, step, perm, val_rows, dropout_seeds):
         """One epoch for the seeds in the batch: every step, then validation.
 
-        perm: (K, n) row order per seed; dropout_seeds: (K, hidden layers, 2), each Dropout
-        layer's initial Keras seed state (its step part advances with ``step``). Returns the
-        new weights, optimizer slots and step count, the epoch's training loss and accuracy
-        (Keras' running means) and the validation loss and accuracy after the epoch, each
-        (K,). Written as an explicit
-        while loop: autograph's source conversion would cost ~1 s per run.
+        perm: (K, n) each seed's training rows of the data in the order of its batches;
+        val_rows: (K, n_val) each seed's validation rows; dropout_seeds: (K, hidden layers,
+        2), each Dropout layer's initial Keras seed state (its step part advances with
+        ``step``). Returns the new weights, optimizer slots and step count, the epoch's
+        training loss and accuracy (Keras' running means) and the validation loss and
+        accuracy after the epoch, each (K,). Written as an explicit while loop: autograph's
+        source conversion would cost ~1 s per run.
         """
         tf = self.tf
         n, bs = self.n_train, self.batch_size
@@ -242,7 +256,7 @@ class _Graph:
 
         def body(start, weights, slots, step, loss_sum, correct_sum):
             idx = perm[:, start:tf.minimum(start + bs, n)]
-            x, y = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+            x, y = tf.gather(self.x, idx), tf.gather(self.y, idx)
             size = tf.cast(tf.shape(idx)[1], tf.float32)
             # Keras' SeedGenerator: state [seed, calls so far], one call per training step.
             seeds = (dropout_seeds + tf.stack([tf.zeros_like(step), step])
@@ -264,7 +278,7 @@ class _Graph:
         _, weights, slots, step, loss_sum, correct_sum = tf.while_loop(
             lambda start, *_: start < n, body,
             (tf.constant(0), weights, slots, step, zeros, zeros))
-        val_loss, val_acc = self._evaluate(weights, self.x_val, self.y_val)
+        val_loss, val_acc = self._evaluate(weights, val_rows)
         return weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc
 
 
@@ -299,9 +313,13 @@ def _take(tensors, rows: list[int]):
     return tf.gather(tensors, rows)
 
 
-def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
+def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: list[int],
               n_classes: int = 10) -> list[train.SeedResult]:
-    """Train one network per seed, all together, and evaluate each on the test set.
+    """Train one network per seed, all together, and evaluate each on its test set.
+
+    ``data``: one prepared split that every seed shares, or each seed's own split
+    (``train.SeedSplits``), in which case each seed trains on its own split exactly as
+    ``train.fit_seed`` does on that seed's ``data.prepared(seed)``.
 
     Returns one ``train.SeedResult`` per seed, in order, with a compiled Keras model (built
     by ``models.build``) holding that seed's final weights, or its best epoch's with
@@ -313,15 +331,18 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected distinct values, got {seeds}")
     start = time.perf_counter()
-    n_train = len(prepared.x_train)
+    if isinstance(data, train.Prepared):
+        data = train.SeedSplits.shared(data, seeds)
     keras_models, order_list = [], []
     for seed in seeds:
-        order_list.append(batch_order(seed, n_train))
+        # Keras visits the seed's training set in this order: these rows of the data.
+        rows = data.splits[seed].train
+        order_list.append(rows[batch_order(seed, len(rows))])
         seed_training(seed)
         model = models.build(params, n_classes)
         train.compile_model(model, params)
         keras_models.append(model)
-    graph = _Graph(params, prepared, n_classes)
+    graph = _Graph(params, data, seeds, n_classes)
     tf = graph.tf
     weights = _stack([m.get_weights() for m in keras_models])
     slots = _zero_slots(weights, params.optimizer)
@@ -329,7 +350,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     step = tf.constant(0, tf.int64)
 
     k_all = len(seeds)
-    orders = np.stack(order_list)
+    orders = np.stack(order_list).astype(np.int32)
+    val_rows = tf.constant(np.stack([data.splits[s].val for s in seeds]).astype(np.int32))
     patience = params.early_stopping_patience
     restore = patience is not None and params.restore_best_weights
     stoppers = [_Stopper(patience) for _ in seeds]
@@ -346,7 +368,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     for epoch in range(params.epochs):
         epoch_start = time.perf_counter()
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
-            weights, slots, step, tf.constant(orders[active]), dropout_seeds)
+            weights, slots, step, tf.constant(orders[active]), val_rows, dropout_seeds)
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
@@ -376,16 +398,16 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             if not keep:
                 break
             weights, slots = _take(weights, keep), _take(slots, keep)
-            dropout_seeds = _take(dropout_seeds, keep)
+            dropout_seeds, val_rows = _take(dropout_seeds, keep), _take(val_rows, keep)
             active = [active[row] for row in keep]
 
     end_start = time.perf_counter()
     chosen = [best[i] if restore else final[i] for i in range(k_all)]
     for model, w in zip(keras_models, chosen, strict=True):
         model.set_weights(w)
-    test_loss, test_acc = (t.numpy() for t in graph.evaluate(
-        _stack(chosen), tf.constant(prepared.x_test, tf.float32),
-        tf.constant(prepared.y_test, tf.float32)))
+    test_rows = np.stack([data.splits[s].test for s in seeds]).astype(np.int32)
+    test_loss, test_acc = (t.numpy() for t in graph.evaluate(_stack(chosen),
+                                                              tf.constant(test_rows)))
     shared_seconds = setup_seconds + time.perf_counter() - end_start
 
     results = []

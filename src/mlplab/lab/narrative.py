@@ -77,9 +77,26 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
         f"**{len(split.val):,} validation** ({pct(params.validation_fraction)} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params.test_fraction)}). "
         f"Training examples per class: {span(list(counts), '{:,}')}. "
-        f"Pixels are {scaled}. The row numbers of each part are saved in this run's "
-        f"results record (`data.rows`)."
+        f"Pixels are {scaled}. {split_sentence(params)}"
     )
+
+
+def split_sentence(params: Params) -> str:
+    """Which images each seed trains, validates and tests on (``data_split``)."""
+    first = params.seeds[0]
+    if params.data_split == "fixed":
+        return ("Every seed uses this one split (`data_split: fixed`), so seeds vary only the "
+                "initial weights and the order of the mini-batches. The row numbers of each "
+                "part are saved in this run's results record (`data.rows`).")
+    if len(params.seeds) == 1:
+        return (f"Seed {first} drew this split (`data_split: per_seed`): a run with the same "
+                "seed draws the same one. The row numbers of each part are saved in this "
+                "run's results record (`data.rows`).")
+    return (f"Each seed draws its own stratified split of these sizes (`data_split: "
+            f"per_seed`), so the spread over seeds includes which images were drawn, and a "
+            f"run with the same seed draws the same split, so the two stay paired. The counts "
+            f"and images shown are seed {first}'s; its row numbers are saved in this run's "
+            f"results record (`data.rows`).")
 
 
 def model_paragraph(params: Params, keras_count: int, n_classes: int = 10) -> str:

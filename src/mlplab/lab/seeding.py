@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-# The data split (test, validation, max_samples) uses this fixed seed, the same for
-# every training seed: seeds then vary only initialisation and batch order, and all
-# runs are scored on the same held-out digits.
+# With `data_split: fixed` the data split (max_samples, test, validation, train_fraction)
+# uses this seed for every training seed: seeds then vary only initialisation and batch
+# order, and all seeds are scored on the same held-out digits. With `data_split: per_seed`
+# each training seed draws its own split from itself (seed 0 draws this one).
 SPLIT_SEED = 0
 
 

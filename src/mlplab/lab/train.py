@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ PENALTY = "l2_penalty"
 
 @dataclass
 class Prepared:
-    """The split data as network inputs, shared by every seed of a run."""
+    """One split of the data as network inputs: what one seed trains, validates and tests on."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -42,13 +43,45 @@ class Prepared:
 
 
 def prepare(dataset: data_mod.Dataset, split: data_mod.Split, scale: bool) -> Prepared:
-    def xy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows])
+    return SeedSplits.of(dataset, scale, {0: split}).prepared(0)
 
-    x_train, y_train = xy(split.train)
-    x_val, y_val = xy(split.val)
-    x_test, y_test = xy(split.test)
-    return Prepared(x_train, y_train, x_val, y_val, x_test, y_test, dataset.y[split.test])
+
+@dataclass
+class SeedSplits:
+    """Every example as network inputs, computed once, and each seed's split of them (rows of
+    ``x``): with ``data_split: per_seed`` every seed draws its own, and the seeds of one run
+    still train together on the fast path, gathering their rows from the one copy."""
+
+    x: np.ndarray  # (n, 784) float32
+    y: np.ndarray  # (n, classes) one-hot
+    labels: np.ndarray  # (n,)
+    splits: dict[int, data_mod.Split]  # by seed
+
+    @classmethod
+    def of(cls, dataset: data_mod.Dataset, scale: bool,
+           splits: dict[int, data_mod.Split]) -> SeedSplits:
+        rows = np.arange(dataset.n)
+        return cls(data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y),
+                   dataset.y, splits)
+
+    @classmethod
+    def shared(cls, prepared: Prepared, seeds: list[int]) -> SeedSplits:
+        """One prepared split that every seed shares (rows: training, validation, test)."""
+        sizes = np.cumsum([0, len(prepared.x_train), len(prepared.x_val),
+                           len(prepared.x_test)])
+        split = data_mod.Split(*(np.arange(a, b) for a, b in zip(sizes, sizes[1:],
+                                                                   strict=False)))
+        return cls(np.concatenate([prepared.x_train, prepared.x_val, prepared.x_test]),
+                   np.concatenate([prepared.y_train, prepared.y_val, prepared.y_test]),
+                   np.concatenate([np.argmax(prepared.y_train, axis=1),
+                                   np.argmax(prepared.y_val, axis=1), prepared.labels_test]),
+                   dict.fromkeys(seeds, split))
+
+    def prepared(self, seed: int) -> Prepared:
+        split = self.splits[seed]
+        return Prepared(self.x[split.train], self.y[split.train], self.x[split.val],
+                        self.y[split.val], self.x[split.test], self.y[split.test],
+                        self.labels[split.test])
 
 
 @dataclass
@@ -171,12 +204,12 @@ def predict_labels(model, x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Experiment:
-    """Everything one notebook run produced: the data, its split and one result per seed."""
+    """Everything one notebook run produced: the data, each seed's split and one result per
+    seed. The per-run figures show the first seed: its network, on its split."""
 
     params: Params
     dataset: data_mod.Dataset
-    split: data_mod.Split
-    prepared: Prepared
+    data: SeedSplits
     seeds: list[SeedResult]
 
     @property
@@ -184,19 +217,36 @@ class Experiment:
         """The first seed's network, shown in the per-run figures."""
         return self.seeds[0]
 
+    @property
+    def split(self) -> data_mod.Split:
+        """The first seed's split."""
+        return self.data.splits[self.first.seed]
+
+    @functools.cached_property
+    def prepared(self) -> Prepared:
+        """The first seed's split as network inputs."""
+        return self.data.prepared(self.first.seed)
+
     def seed_records(self) -> list[dict[str, Any]]:
-        """Each seed's JSON-ready record plus how many test images it assigned to each class:
-        a network that collapsed assigns them all to one, which the report must say."""
+        """Each seed's JSON-ready record plus the size of its test set and how many of its
+        test images it assigned to each class: a network that collapsed assigns them all to
+        one, which the report must say."""
         n_classes = len(self.dataset.class_names)
-        return [{**s.record(),
-                 "test_predicted_counts": np.bincount(
-                     predict_labels(s.model, self.prepared.x_test),
-                     minlength=n_classes).tolist()}
-                for s in self.seeds]
+        records = []
+        for s in self.seeds:
+            test = self.data.splits[s.seed].test
+            predicted = predict_labels(s.model, self.data.x[test])
+            records.append({**s.record(), "n_test": len(test),
+                            "test_predicted_counts": np.bincount(
+                                predicted, minlength=n_classes).tolist()})
+        return records
 
     def data_record(self) -> dict[str, Any]:
+        """The data and the first seed's split; with ``data_split: per_seed`` every other
+        seed's split is drawn the same way from that seed (``data.split_of``)."""
         return {"source": self.dataset.source, "files": self.dataset.files,
                 "sha256": self.dataset.sha256, "n_total": self.dataset.n,
+                "data_split": self.params.data_split,
                 "n_train": len(self.split.train), "n_val": len(self.split.val),
                 "n_test": len(self.split.test), "class_names": list(self.dataset.class_names),
                 # Which examples went where, as 0-based data rows (CSV: 0 = first row after
@@ -207,11 +257,12 @@ class Experiment:
 
 def run_experiment(params: Params, dataset: data_mod.Dataset | None = None,
                    verbose: int = 0) -> Experiment:
-    """Load and split the data, and train one network per seed (or load the networks
-    from ``params.networks_path`` when the runner kept them from an identical run)."""
+    """Load the data, split it for each seed, and train one network per seed (or load the
+    networks from ``params.networks_path`` when the runner kept them from an identical run)."""
     dataset = dataset or data_mod.load(params.dataset)
-    split = data_mod.split_of(dataset, params)
-    prepared = prepare(dataset, split, params.scale_inputs)
+    data = SeedSplits.of(dataset, params.scale_inputs,
+                         {seed: data_mod.split_of(dataset, params, seed)
+                          for seed in params.seeds})
     n_classes = len(dataset.class_names)
     kept = params.networks_path
     if kept and Path(kept).exists():
@@ -219,13 +270,13 @@ def run_experiment(params: Params, dataset: data_mod.Dataset | None = None,
     elif params.fast_training:  # all seeds together in one compiled graph
         from mlplab.lab import multiseed
 
-        seeds = multiseed.fit_seeds(params, prepared, params.seeds, n_classes)
+        seeds = multiseed.fit_seeds(params, data, params.seeds, n_classes)
     else:  # Keras' own fit, one seed after another
-        seeds = [fit_seed(params, prepared, seed, verbose, n_classes)
+        seeds = [fit_seed(params, data.prepared(seed), seed, verbose, n_classes)
                  for seed in params.seeds]
     if kept and not Path(kept).exists():
         save_networks(kept, params, seeds)
-    return Experiment(params, dataset, split, prepared, seeds)
+    return Experiment(params, dataset, data, seeds)
 
 
 def _training_inputs(params: Params) -> dict[str, Any]:

@@ -278,6 +278,10 @@ def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
 def _split_sentence(records: list[dict[str, Any]]) -> str:
     """How the runs' data were split, true whether they share one data setting or not."""
     ok = [r for r in records if r["status"] == Status.OK]
+    if ok and all(r["params"].get("data_split") == "per_seed" for r in ok):
+        return ("Here each seed draws its own split, and runs trained with the same seed share "
+                "it, so every comparison pairs runs on the same three parts (sizes in "
+                "*Provenance*).")
     if len({data_key(r["params"]) for r in ok}) <= 1:
         return ("Here the split is made once and every run uses the same three parts (sizes "
                 "in *Provenance*).")

@@ -163,13 +163,22 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Fam
         f"images are right and wrong on many of the same ones, so the uncertainty of their "
         f"difference depends on the images they disagree on (McNemar's test counts those) and "
         f"can be much smaller than that of one accuracy." if family.tested else "")
+    if all(r["params"].get("data_split") == "per_seed" for r in compared):
+        measured = (
+            f"the seed-to-seed noise of training (initial weights and batch order) and of the "
+            f"data: each seed draws its own stratified split, with test sets of "
+            f"{span(n_test, '{:,}')} images, so which images landed in the test set is part "
+            f"of the spread (runs trained with the same seed share a split and stay paired).")
+    else:
+        measured = (
+            f"the seed-to-seed noise of training (initial weights and batch order), scored "
+            f"on **one fixed test set of {span(n_test, '{:,}')} images**. They leave out "
+            f"which images happened to land in the test set: at {pct(typical)} accuracy "
+            f"({which}) the binomial standard error of one accuracy on {min(n_test):,} "
+            f"images is about {points(se)}.{guide}")
     return (
         f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
-        f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
-        f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
-        f"They leave out which images happened to land in the test set: at {pct(typical)} "
-        f"accuracy ({which}) the binomial standard error of one accuracy on "
-        f"{min(n_test):,} images is about {points(se)}.{guide}"
+        f"What the intervals measure: {measured}"
     )
 
 
