@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import kaggle_rows, write_idx, write_kaggle_csv
 
-from mlplab import datafiles
+from mlplab import datafiles, params
 from mlplab.lab import data
 
 
@@ -272,6 +272,20 @@ def test_max_samples_caps_and_stays_stratified():
     assert np.bincount(ds.y[rows]).tolist() == [40] * 10
 
 
+@pytest.mark.parametrize("fraction, per_class", [(0.25, 61), (0.5, 122)])
+def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_class):
+    ds = data.load("mnist-5k")
+    full = data.split(ds, 0.3, 0.3)
+    part = data.split(ds, 0.3, 0.3, train_fraction=fraction)
+    assert np.array_equal(part.val, full.val) and np.array_equal(part.test, full.test)
+    assert set(part.train) < set(full.train)
+    assert len(part.train) == round(fraction * len(full.train))
+    counts = np.bincount(ds.y[part.train], minlength=10)
+    assert counts.min() >= per_class and counts.max() <= per_class + 1
+    same = data.split_of(ds, params.validate({"train_fraction": fraction}))
+    assert np.array_equal(same.train, part.train)
+
+
 def test_max_samples_too_small_for_every_class_is_refused_before_training():
     ds = data.load("mnist-5k")
     with pytest.raises(data.DataError) as err:
@@ -319,3 +333,15 @@ def test_ragged_row_in_a_file_with_an_index_column(tmp_path: Path):
         data.load(str(path))
     assert str(err.value) == (f"{path}: data row 3 (line 4) has 785 fields, expected 786 "
                               "(as many as the header)")
+
+
+def test_a_row_with_one_field_too_many_is_named_with_its_count(tmp_path: Path):
+    def one_more(header, rows):
+        rows[6] = rows[6] + ["0"]
+        return header, rows
+
+    path = _csv_with(tmp_path, one_more)
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == (f"{path}: data row 7 (line 8) has 786 fields, expected 785 "
+                              "(a label and 784 pixels)")

@@ -7,6 +7,7 @@ never triggered, overfitting and its absence.
 
 from __future__ import annotations
 
+import math
 import re
 from types import SimpleNamespace
 
@@ -257,11 +258,13 @@ def test_gradient_table_and_paragraph_agree_and_read_as_prose():
     assert "−1.81 × 10⁻⁵" in text
 
 
+FIRST = SimpleNamespace(seed=0, metrics={"test_accuracy": 0.9})  # a trained first seed
+
+
 def test_one_seed_is_not_called_them():
-    first = SimpleNamespace(seed=0, metrics={"test_accuracy": 0.9})
-    one = narrative.training_path_sentence(params.validate({"seeds": [0]}), first, 0.9, 1500)
+    one = narrative.training_path_sentence(params.validate({"seeds": [0]}), FIRST, 0.9, 1500)
     assert "1 seed" not in one and "them" not in one and "its one seed" in one
-    two = narrative.training_path_sentence(params.validate({"seeds": [0, 1]}), first, 0.9, 1500)
+    two = narrative.training_path_sentence(params.validate({"seeds": [0, 1]}), FIRST, 0.9, 1500)
     assert "its 2 seeds quickly, this run trains them together" in two
 
 
@@ -275,6 +278,20 @@ def test_the_first_seed_from_fit_and_from_the_fast_path_is_compared_in_test_imag
     assert "graph: 2 of the 1,500 test images apart." in apart
     plain = narrative.training_path_sentence(p.replace(fast_training=False), first, 0.912, 1500)
     assert "Keras' own `fit`" in plain and "compiled graph" not in plain
+
+
+def test_the_page_says_which_path_trained_dropout_and_l2():
+    """Dropout and L2 runs train on the fast path, which reproduces Keras' masks and
+    penalty (tests/test_multiseed.py checks both against fit); the page says so."""
+    both = narrative.training_path_sentence(params.validate({"dropout": 0.5, "l2": 1e-3}),
+                                            FIRST, 0.9, 1500)
+    assert "one compiled TensorFlow graph" in both
+    assert "the L2 penalty in every loss" in both and "Keras' own masks" in both
+    plain = narrative.training_path_sentence(params.validate({}), FIRST, 0.9, 1500)
+    assert "dropout" not in plain and "L2" not in plain
+    keras_fit = narrative.training_path_sentence(
+        params.validate({"dropout": 0.5, "fast_training": False}), FIRST, 0.9, 1500)
+    assert "Keras' own `fit`" in keras_fit
 
 
 def test_a_range_of_epochs_is_plural():
@@ -359,3 +376,15 @@ def test_record_sentence_fits_one_seed():
     assert one == ("This run's results record (1 seed, with its metrics and per-epoch history) "
                    "is saved as `run.json`.")
     assert "2 seeds, each with" in narrative.record_sentence("run.json", {"seeds": [{}, {}]})
+
+
+@pytest.mark.parametrize("p_true, side", [(1e-30, "above"), (0.6, "below")])
+def test_worked_example_says_above_or_below_ln_k_as_the_loss_is(p_true, side):
+    """−ln ŷ = 69.1 is above ln 10 = 2.30, and 0.51 below it: the word follows the numbers."""
+    loss = -math.log(p_true)
+    worked = {"true_class": 0, "p_true": p_true, "loss_unclipped": loss,
+              "clipped": p_true < 1e-7, "loss_by_hand": min(loss, 16.118),
+              "loss_keras": min(loss, 16.118)}
+    text = narrative.worked_example_paragraph(worked, DIGITS, params.validate({}))
+    assert (loss > math.log(10)) == (side == "above")
+    assert f"this untrained network is {side} that" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -110,6 +111,21 @@ def test_source_notebooks_have_no_outputs():
                 assert not cell.outputs and cell.execution_count is None, path
 
 
+@pytest.mark.parametrize("name, allowed, refused, words", [
+    ("l2", [0, 0.0, 1e-4, 1.0], [-1e-9, 1.0001, True, "0.1"], "a number in [0, 1]"),
+    ("dropout", [0, 0.0, 0.5, 0.999], [1.0, 1, -0.1], "a number in [0, 1)"),
+    ("train_fraction", [1, 1.0, 0.25, 1e-6], [0, 0.0, 1.5, None], "a number in (0, 1]"),
+    ("learning_rate", [1e-9, 9.99], [0, 10], "a number in (0, 10)"),
+])
+def test_bounds_are_open_or_closed_exactly_as_declared(name, allowed, refused, words):
+    for value in allowed:
+        assert getattr(params.validate({name: value}), name) == value
+    for value in refused:
+        with pytest.raises(params.ParamError,
+                           match=re.escape(f"field '{name}': expected {words}")):
+            params.validate({name: value})
+
+
 def test_declared_defaults_pass_validation():
     assert params.validate({}).as_dict() == params.defaults()
 
@@ -135,3 +151,24 @@ def test_environment_yml_pins_match_the_lock_file():
     assert len(pins) >= 15
     for name, version in pins:
         assert lock.get(name.lower()) == version, name
+
+
+@pytest.mark.parametrize("name, value", [
+    ("learning_rate", 0.0), ("learning_rate", 10.0), ("test_fraction", 0.0),
+    ("test_fraction", 1.0), ("validation_fraction", 0), ("validation_fraction", 1),
+])
+def test_open_bounds_reject_the_bound_itself(name, value):
+    with pytest.raises(params.ParamError, match=r"in \(0, (10|1)\)"):
+        params.validate({name: value})
+    inside = 0.5 if value == 0 else value * 0.99
+    assert getattr(params.validate({name: inside}), name) == inside
+
+
+@pytest.mark.parametrize("name, low, high", [("epochs", 1, 1000), ("batch_size", 1, 65536),
+                                             ("early_stopping_patience", 0, 1000)])
+def test_closed_bounds_accept_the_bound_and_reject_one_past_it(name, low, high):
+    for value in (low, high):
+        assert getattr(params.validate({name: value}), name) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(params.ParamError, match=rf"in \[{low}, {high}\]"):
+            params.validate({name: value})

@@ -45,7 +45,7 @@ def run_shown(p: params.Params, dataset: data.Dataset, split: data.Split,
 @pytest.fixture(scope="module")
 def small():
     dataset = data.load("mnist-5k")
-    return dataset, data.split(dataset, 0.3, 0.3, max_samples=300)
+    return dataset
 
 
 def layer_configs(model) -> list[dict]:
@@ -56,10 +56,12 @@ def layer_configs(model) -> list[dict]:
     {},
     {"hidden_layers": [7, 5], "activation": "tanh", "seeds": [4]},
     {"scale_inputs": False, "hidden_layers": [3]},
+    {"l2": 0.01, "dropout": 0.5, "hidden_layers": [6, 4], "train_fraction": 0.5},
 ])
 def test_the_shown_inputs_and_model_are_what_the_package_builds(small, changes):
-    dataset, split = small
-    p = params.validate(changes)
+    dataset = small
+    p = params.validate({"max_samples": 300, **changes})
+    split = data.split_of(dataset, p)
     scope = run_shown(p, dataset, split, "keras-inputs", "keras-model")
     prepared = train.prepare(dataset, split, p.scale_inputs)
     for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
@@ -75,10 +77,12 @@ def test_the_shown_inputs_and_model_are_what_the_package_builds(small, changes):
     {"epochs": 2, "optimizer": "sgd", "learning_rate": 0.05},
     {"epochs": 4, "early_stopping_patience": 1, "restore_best_weights": True,
      "optimizer": "rmsprop", "hidden_layers": [9]},
+    {"epochs": 2, "l2": 0.001, "dropout": 0.2},
 ])
 def test_the_shown_fit_trains_as_the_package_trains_the_first_seed(small, changes):
-    dataset, split = small
-    p = params.validate({**changes, "fast_training": False, "seeds": [3]})
+    dataset = small
+    p = params.validate({**changes, "fast_training": False, "seeds": [3], "max_samples": 300})
+    split = data.split_of(dataset, p)
     scope = run_shown(p, dataset, split, "keras-inputs", "keras-model", "keras-fit")
     assert scope["model"].optimizer.get_config() == models.optimizer(p).get_config() | {
         "name": scope["model"].optimizer.name}
