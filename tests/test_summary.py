@@ -38,7 +38,9 @@ def history(accuracy: float, epochs: int, collapse: bool = False) -> dict:
 def record(name: str, accuracies: list[float], epochs_run: int = 20, seeds=None,
            collapse: bool = False, n_test: int = 1500, **overrides) -> dict:
     seeds = list(range(len(accuracies))) if seeds is None else seeds
-    p = params.validate({"run_name": name, "seeds": seeds, **overrides})
+    # One split for all seeds unless a test asks for per-seed splits: the statistics note
+    # then says what the intervals leave out.
+    p = params.validate({"run_name": name, "seeds": seeds, "data_split": "fixed", **overrides})
     counts = [n_test] + [0] * 9 if collapse else [n_test // 10] * 10
     per_seed = [{"seed": s, "metrics": {"test_accuracy": a, "test_loss": 1 - a,
                                         "val_accuracy": a, "val_loss": 1 - a,
@@ -240,6 +242,22 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
     assert f"at {100 * typical:.1f}% accuracy (the median network that learned)" in text
+
+
+def test_with_a_split_per_seed_the_intervals_cover_the_test_images_too():
+    """Issue 21, finding 13: each seed draws its own split, so 'one fixed test set' and the
+    binomial guide for it would be false; runs with the same seed still pair."""
+    runs = [record("a", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20,
+                   data_split="per_seed"),
+            record("b", [0.8, 0.83, 0.82], hidden_layers=[50], epochs=1, data_split="per_seed")]
+    df = records.tidy(runs)
+    text = sections.statistics_note(df, runs, sections.page_family(df))
+    assert "each seed draws its own stratified split, with test sets of 1,500 images" in text
+    assert "fixed test set" not in text and "rough guide" not in text
+    assert "runs trained with the same seed share a split" in text
+    assert claims._split_sentence(runs).startswith("Here each seed draws its own split")
+    fixed = [{**r, "params": {**r["params"], "data_split": "fixed"}} for r in runs]
+    assert "split is made once" in claims._split_sentence(fixed)
 
 
 def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
@@ -527,7 +545,7 @@ def test_runs_on_fewer_samples_are_never_compared_and_sentences_follow_the_data(
             on("mnist-5k", 735, 450, name="one-epoch", accuracies=[0.6, 0.7, 0.72],
                hidden_layers=[50], epochs=1, max_samples=1500)]
     df = records.tidy(runs)
-    assert records.main_setting(df) == ("mnist-5k", 1500, 0.3, 0.3)
+    assert records.main_setting(df) == ("mnist-5k", 1500, 0.3, 0.3, "fixed")
     assert records.find_run(df, hidden_layers=[50], epochs=20) is None
     assert "two-seeds" not in set(records.plain_runs(df)["run"])
     family = sections.page_family(df)
