@@ -228,6 +228,7 @@ def test_run_experiment_dispatches_on_fast_training():
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", [{"l2": 1e-3}, {"dropout": 0.3}])
 def test_regularised_seeds_take_the_steps_of_their_keras_fits(prepared, setting):
     """Every seed, not only one: the L2 penalty is in the losses Keras reports (training,
@@ -271,6 +272,7 @@ def test_dropout_keeps_each_seeds_initial_weights(prepared):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_seeds_with_their_own_splits_train_together_as_each_would_alone():
     """data_split: per_seed: each seed's batches, validation and test rows are its own, and
     the batched path still takes the steps of that seed's Keras fit on its split."""
@@ -292,6 +294,7 @@ def test_seeds_with_their_own_splits_train_together_as_each_would_alone():
             theirs.metrics["test_accuracy"], abs=1e-7)
 
 
+@pytest.mark.slow
 def test_experiment_records_each_seeds_own_test_set():
     ds = data.load("mnist-5k")
     p = params.validate({"epochs": 1, "seeds": [0, 1], "max_samples": 400})
