@@ -129,9 +129,11 @@ def test_correction_can_unresolve_and_the_page_says_why():
                                     stats.Method.PAIRED, p=0.5)])
     assert c.p_adjusted == pytest.approx(0.08) and not c.resolved
     assert stats.verdict(c) == "not resolved"
-    text = stats.sentence(c, "A", "B", family_size=2)
+    c.family, c.family_size = stats.FamilyName.CLAIMS, 2
+    text = stats.sentence(c, "A", "B")
     assert "not resolved" in text and "not the same as no difference" in text
-    assert "excludes zero, but not once the 2 comparisons" in text
+    assert "excludes zero, but not once the 2 tests of the assignment's claims are " \
+           "corrected for (Holm)" in text
 
 
 def test_single_seed_cannot_be_judged(df):
@@ -177,7 +179,7 @@ def test_a_shown_interval_includes_zero_exactly_when_the_true_one_does():
 def test_sentences_show_the_sign_of_a_small_difference():
     c = stats.Comparison("a", "b", "test_accuracy", 0.9186, 0.919, -0.0004, -0.0017, 0.00046,
                          10, 10, stats.Method.PAIRED, p=0.6, p_adjusted=0.98)
-    text = stats.sentence(c, "restoring the best epoch", "keeping the last", 16)
+    text = stats.sentence(c, "restoring the best epoch", "keeping the last")
     assert "The difference, −0.04 points (95% interval −0.2 to +0.05 points;" in text
     assert not re.search(r"[+−]0\.0\b", text)
 
@@ -198,8 +200,10 @@ def test_claims_table_finds_runs_by_parameters(df):
     assert row["runs"] == "wide vs noisy" and row["verdict"] == "not resolved"
     assert "paired t over 3 seeds" in row["test"]
     assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "not tested"
-    assert list(table.columns)[:4] == ["assignment (one run)", "ours (mean over seeds)",
-                                       "difference (95% interval)", "test"]
+    assert list(table.columns)[:5] == ["assignment (one run)", "ours (mean over seeds)",
+                                       "difference (95% interval)",
+                                       "P(first > second) on a fresh seed", "test"]
+    assert "within the assignment's claims" in row["test"] or "only test of" in row["test"]
     assert table.loc["50 units beat 30 (784-50-10 vs 784-30-10)",
                      "assignment (one run)"] == "92.5% vs 88.8%"
 
@@ -235,7 +239,9 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     family = sections.page_family(df)
     text = sections.statistics_note(df, runs, family)
     assert "**paired**" in text and "Holm-adjusted" in text
-    assert f"tests {family.size} comparisons" in text
+    assert list(family.families) == [stats.FamilyName.CLAIMS]  # both width pairs are claims
+    assert f"belongs to one family, the assignment's claims: {family.size} tests" in text
+    assert "P(A > B)" in text
     typical = df[df["status"] == "ok"]["test_accuracy"].median()  # every seed learned
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
@@ -258,7 +264,8 @@ def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
     assert family.size == 1
     text = sections.statistics_note(df, two, family)
     assert "Each setting was trained from 3 seeds" in text
-    assert "tests one comparison, so its p-value needs no correction" in text
+    assert "belongs to one family, the assignment's claims: one test, whose p-value needs " \
+           "no correction" in text
     assert "Holm" not in text and "0 comparisons" not in text
     assert "trained from the same seed, a 1-epoch run *is* epoch 1" in text
     assert "rough guide" in text and "McNemar" in text
@@ -361,9 +368,13 @@ def test_cost_sentence_follows_the_timings():
         record("big", [0.9] * 3, hidden_layers=[70], epochs=20)]))
     s["param_count"] = [23_860, 55_660]
     s["train_seconds"] = [2.7, 2.6]
-    assert "does not follow the parameter count" in sections.cost_sentence(s)
+    text = sections.cost_sentence(s)
+    assert "(784-30-10, 23,860 parameters, 2.7 s)" in text and "55,660, 2.6 s)" in text
     s["train_seconds"] = [2.0, 3.0]
-    assert "grows with every step up in size" in sections.cost_sentence(s)
+    # single timings, no repeats: no order claimed either way (issue 21, finding 9)
+    for text in (text, sections.cost_sentence(s)):
+        assert "claims no order" in text
+        assert "grows with" not in text and "does not follow" not in text
 
 
 def test_cost_sentence_splits_time_only_from_runs_that_differ_only_in_epochs():
@@ -565,7 +576,7 @@ def test_untested_comparisons_stay_out_of_the_correction():
     table = claims.claims_table(df, family).set_index("claim")
     assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "supported"
     text = sections.statistics_note(df, runs, family)
-    assert "tests one comparison, so its p-value needs no correction" in text
+    assert "one test, whose p-value needs no correction" in text
     assert "1 comparison with a single seed on one side has no interval and no test" in text
     assert "Holm" not in text and "2 comparisons" not in text
 
