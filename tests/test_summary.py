@@ -7,6 +7,7 @@ corrected test, and words that follow each run's fate (learned, collapsed, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -681,3 +682,151 @@ def test_typical_accuracy_and_spreads_come_from_networks_that_learned():
     assert "median" not in mistakes.split("One run per setting")[1]
     regime = claims.regime_paragraph(df, runs)
     assert "the assignment's 8 times more data" in regime  # 20,580 / 2,450 of run b
+
+
+# --- Comparisons as data, two families, P(A > B) (issues 20 and 21) -------------------------
+
+def test_a_comparison_is_added_by_a_registry_entry_and_its_runs_alone():
+    """A new question needs its entry (here with a new section) and its runs; the index's
+    sections, the families and the notebook's generic cell pick it up, nothing else."""
+    from mlplab.summary import registry
+
+    runs = [record("base", [0.90, 0.91, 0.92], hidden_layers=[50, 50], epochs=20),
+            record("big-batch", [0.88, 0.885, 0.90], hidden_layers=[50, 50], epochs=20,
+                   batch_size=128)]
+    df = records.tidy(runs)
+    assert sections.page_family(df).by_key == {}  # not a question of the registry yet
+    entry = registry.Entry("batch", "batch-size", "Does a larger batch cost accuracy?",
+                           registry.Question({**registry.BASELINE, "batch_size": 128},
+                                             registry.BASELINE, "batch 128", "batch 32"))
+    section = registry.Section("batch-size", "Batch size")
+    family = sections.page_family(df, (*registry.COMPARISONS, entry),
+                                  (*registry.SECTIONS, section))
+    c = family.get("big-batch", "base")
+    assert c.family == stats.FamilyName.EXPLORATORY and c.method == stats.Method.PAIRED
+    [(shown, lines, compared)] = sections.other_sections(family)
+    assert shown == section and compared == ["big-batch", "base"]
+    assert lines[0].startswith("batch 128: 88.8% test accuracy; batch 32: 91.0%")
+    assert "the only test of the exploratory comparisons" in lines[0]
+    nb = json.loads((ROOT / "notebooks" / "summary.ipynb").read_text())
+    assert any("sections.other_sections(family)" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_a_sweep_pairs_every_value_of_its_parameter_with_the_baseline():
+    from mlplab.summary import registry
+
+    runs = [record("base", [0.90, 0.91, 0.92], hidden_layers=[50, 50], epochs=20),
+            record("lr-a", [0.88, 0.885, 0.90], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.01),
+            record("lr-b", [0.80, 0.82, 0.81], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.1),
+            record("lr-sgd", [0.80, 0.82, 0.81], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.1, optimizer="sgd")]  # differs in two: not in the sweep
+    sweep = registry.Sweep(registry.BASELINE, "learning_rate", "rate {value:g}", "rate 0.001")
+    df = records.tidy(runs)
+    assert [(q.label_a, q.runs(df)) for q in sweep.questions(df)] == [
+        ("rate 0.01", ("lr-a", "base")), ("rate 0.1", ("lr-b", "base"))]
+
+
+def test_matching_holds_every_declared_parameter_at_its_default():
+    """records.MATCHED used to be a hand-kept list: a parameter declared later (l2,
+    dropout, ...) let its runs match the plain network's description."""
+    declared = {p.name for p in params.PARAMS}
+    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(records.DATA) - {
+        "seeds", "fast_training", "hidden_layers", "epochs"}
+
+
+def test_claims_are_corrected_among_themselves_whatever_else_the_page_tests():
+    """Issue 20: 50 vs 30 units (one layer) was 'not resolved' with all 16 comparisons in
+    one family and 'supported' among the 11 claims alone; the page did not say which."""
+    claim = [0.910, 0.915, 0.920, 0.912, 0.918]
+    base = [0.900, 0.907, 0.905, 0.903, 0.906]
+    runs = [record("w50", claim, hidden_layers=[50], epochs=20),
+            record("w30", base, hidden_layers=[30], epochs=20)]
+    extra = [record(f"lr{i}", [0.9 + 0.001 * j * i for j in range(5)], hidden_layers=[50],
+                    epochs=20, learning_rate=lr) for i, lr in enumerate((0.01, 0.02, 0.03), 1)]
+    from mlplab.summary import registry
+
+    sweep = registry.Entry("lr", "lr", "", registry.Sweep(
+        {"hidden_layers": [50], "epochs": 20}, "learning_rate", "rate {value:g}", "default"))
+    alone = sections.page_family(records.tidy(runs))
+    df = records.tidy(runs + extra)
+    both = sections.page_family(df, (*registry.COMPARISONS, sweep))
+    p = scipy_stats.ttest_rel(claim, base).pvalue
+    for family in (alone, both):
+        c = family.get("w50", "w30")
+        assert c.family == stats.FamilyName.CLAIMS and c.family_size == 1
+        assert c.p_adjusted is None and c.p == pytest.approx(p) and c.resolved
+    assert both.size == 4 and len(both.families[stats.FamilyName.EXPLORATORY]) == 3
+    pooled = [dataclasses.replace(c) for c in both.tested]
+    stats.holm(pooled)  # one family of all four, as the index did before: p grows
+    ps = np.array([c.p for c in pooled])
+    order = np.argsort(ps)
+    held = dict(zip(order, np.maximum.accumulate(np.minimum(1, (4 - np.arange(4)) * ps[order])),
+                    strict=True))
+    i = next(i for i, c in enumerate(pooled) if (c.a, c.b) == ("w50", "w30"))
+    assert pooled[i].p_adjusted == pytest.approx(held[i]) and held[i] > p
+    table = claims.claims_table(df, both).set_index("claim")
+    row = table.loc["50 units beat 30 (784-50-10 vs 784-30-10)"]
+    assert row["verdict"] == "supported" and "the only test of the assignment's claims" in \
+        row["test"]
+
+
+def test_a_row_whose_interval_excludes_zero_beside_not_resolved_says_holm():
+    runs = [record("w50", [0.910, 0.915, 0.920], hidden_layers=[50], epochs=20),
+            record("w30", [0.900, 0.907, 0.905], hidden_layers=[30], epochs=20),
+            record("w70", [0.95, 0.90, 0.93], hidden_layers=[70], epochs=20),
+            record("e1", [0.6, 0.7, 0.8], hidden_layers=[50], epochs=1)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    c = family.get("w50", "w30")
+    assert c.interval_excludes_zero and not c.resolved  # Holm over 3 claims unresolves it
+    row = claims.claims_table(df, family).set_index("claim").loc[
+        "50 units beat 30 (784-50-10 vs 784-30-10)"]
+    assert row["verdict"] == "not resolved"
+    assert f"Holm-adjusted over the 3 tests of the assignment's claims, is " \
+           f"{c.p_adjusted:.3f}" in row["note"]
+    ok = claims.claims_table(df, family).set_index("claim").loc[
+        "70 units beat 50 (784-70-10 vs 784-50-10)"]
+    assert "Holm" not in ok["note"]  # its interval includes zero: nothing to explain
+
+
+def test_probability_higher_matches_scipy():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        a, b = rng.normal(0.9, 0.01, 10), rng.normal(0.9, 0.01, 10)
+        b[0] = a[0]  # one tie, counted half
+        c = stats.compare(records.tidy([
+            record("a", list(a), hidden_layers=[50], epochs=20),
+            record("b", list(b), hidden_layers=[30], epochs=20)]), "a", "b")
+        wins = int(np.sum(a > b))
+        assert (c.wins, c.ties) == (wins, 1) and c.higher == pytest.approx((wins + 0.5) / 10)
+        if 0 < wins:  # the exact interval at whole counts brackets the half count
+            lo = scipy_stats.binomtest(wins, 10).proportion_ci(method="exact").low
+            hi = scipy_stats.binomtest(wins + 1, 10).proportion_ci(method="exact").high
+            assert lo <= c.higher_low <= c.higher <= c.higher_high <= hi
+    d = np.array([1, 1, -1, 1, 1, 1, -1, 1, 1, 1.0])
+    higher, low, high, wins, ties = stats.probability_higher(d)
+    ci = scipy_stats.binomtest(8, 10).proportion_ci(method="exact")
+    assert (higher, wins, ties) == (0.8, 8, 0)
+    assert (low, high) == pytest.approx((ci.low, ci.high))
+    unpaired = stats.compare(records.tidy([
+        record("a", [0.9, 0.92, 0.91], hidden_layers=[50], epochs=20),
+        record("b", [0.905, 0.89], seeds=[7, 8], hidden_layers=[30], epochs=20)]), "a", "b")
+    u = scipy_stats.mannwhitneyu([0.9, 0.92, 0.91], [0.905, 0.89]).statistic
+    assert unpaired.method == stats.Method.WELCH and unpaired.higher == pytest.approx(u / 6)
+
+
+def test_every_stated_interval_has_its_probability_and_family_beside_it():
+    runs = [record("wide", [0.95, 0.951, 0.949, 0.96], hidden_layers=[70], epochs=20),
+            record("mid", [0.90, 0.952, 0.899, 0.93], hidden_layers=[50], epochs=20)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    [line] = sections.answer(family, "width")
+    assert "784-70-10 is higher on 3 of 4 seeds: P(A > B) on a fresh seed is about 0.75 " \
+           "(95% interval 0.19 to 0.99)" in line
+    assert "the only test of the assignment's claims" in line
+    table = claims.claims_table(df, family).set_index("claim")
+    assert table.loc["70 units beat 50 (784-70-10 vs 784-50-10)",
+                     "P(first > second) on a fresh seed"] == \
+        "0.75 (3 of 4 seeds; 95% interval 0.19 to 0.99)"

@@ -296,8 +296,9 @@ class Page(Family):
     """The families of the comparisons a suite's index states, with the plan they come
     from: every section and table reads its comparisons from here."""
 
-    def __init__(self, df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS) -> None:
-        self.comparisons = comparisons
+    def __init__(self, df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS,
+                 sections: tuple[Section, ...] = SECTIONS) -> None:
+        self.comparisons, self.sections = comparisons, sections
         self.plan = Plan.of(df, comparisons)
         super().__init__(df, self.plan.families())
 

@@ -34,6 +34,7 @@ from mlplab.summary.registry import (
     SECTIONS,
     Entry,
     Page,
+    Section,
     net,
 )
 from mlplab.summary.stats import (
@@ -63,9 +64,10 @@ def bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def page_family(df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS) -> Page:
+def page_family(df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS,
+                sections: tuple[Section, ...] = SECTIONS) -> Page:
     """Every comparison the index states, computed once and corrected in its family."""
-    return Page(df, comparisons)
+    return Page(df, comparisons, sections)
 
 
 def answer(family: Page, section: str) -> list[str]:
@@ -74,16 +76,20 @@ def answer(family: Page, section: str) -> list[str]:
             for s in family.plan.in_section(section)]
 
 
-def other_sections(family: Page) -> list[tuple[str, list[str], list[str]]]:
+# Sections the summary notebook shows with a cell of their own (their figures differ).
+OWN_CELLS = frozenset({"mistakes", "depth-epochs", "width", "early-stopping", "loss",
+                       "regularisation"})
+
+
+def other_sections(family: Page) -> list[tuple[Section, list[str], list[str]]]:
     """Sections of the registry that the summary notebook has no cell of its own for, with
     their sentences and runs: a new section is shown without editing the notebook."""
-    own = {"mistakes", "depth-epochs", "width", "early-stopping", "loss", "regularisation"}
     out = []
-    for section in SECTIONS:
+    for section in family.sections:
         stated = family.plan.in_section(section.name)
-        if section.name not in own and stated:
+        if section.name not in OWN_CELLS and stated:
             runs = list(dict.fromkeys(r for s in stated for r in s.runs))
-            out.append((section.heading, answer(family, section.name), runs))
+            out.append((section, answer(family, section.name), runs))
     return out
 
 
@@ -506,3 +512,8 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
            f"{plural(max(tests), 'test')}." if tests and max(tests) > 1 else
            f"; all belong to {FamilyName.EXPLORATORY}." if tests else ".")
     )
+
+
+def heading(section: str) -> str:
+    """A section's Markdown heading, from the registry."""
+    return "## " + next(s.heading for s in SECTIONS if s.name == section)
