@@ -491,9 +491,9 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
     tests = {c.family_size for s in family.plan.in_section("regularisation")
              if (c := family.get(*s.key)).family_size}
     return (
-        f"Each variant ({join([f'*{v}*' for v in variants])}) is the same 784-50-50-10 "
-        f"network trained for 20 epochs, changed in one way, and is compared seed by seed "
-        f"with the unregularised run (as in TensorFlow's *Overfit and underfit* tutorial, "
+        f"Each variant ({join([f'*{v}*' for v in variants])}) is the unregularised network "
+        f"(784-50-50-10, 20 epochs) changed in one way, and is compared seed by seed with "
+        f"it (as in TensorFlow's *Overfit and underfit* tutorial, "
         f"but over seeds, with intervals). Early stopping is a regulariser too (Goodfellow "
         f"et al., *Deep Learning*, §7.8): it limits how far training moves the weights, as "
         f"an L2 penalty does (§7.1; dropout: §7.12). The **generalisation gap** is training "
