@@ -120,8 +120,8 @@ def test_param_count_formula(layers, count):
     assert param_count(layers) == count
 
 
-def test_readme_documents_every_parameter_from_the_declaration():
-    assert params.markdown_table() in (ROOT / "README.md").read_text()
+def test_usage_guide_documents_every_parameter_from_the_declaration():
+    assert params.markdown_table() in (ROOT / "docs" / "using.md").read_text()
 
 
 def test_environment_yml_pins_match_the_lock_file():
