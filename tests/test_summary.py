@@ -373,9 +373,9 @@ def test_cost_sentence_follows_the_timings():
     assert "(784-30-10, 23,860 parameters, 2.7 s)" in text and "55,660, 2.6 s)" in text
     s["train_seconds"] = [2.0, 3.0]
     # single timings, no repeats: no order claimed either way (issue 21, finding 9)
-    for text in (text, sections.cost_sentence(s)):
-        assert "claims no order" in text
-        assert "grows with" not in text and "does not follow" not in text
+    for said in (text, sections.cost_sentence(s)):
+        assert "claims no order" in said
+        assert "grows with" not in said and "does not follow" not in said
 
 
 def test_cost_sentence_splits_time_only_from_runs_that_differ_only_in_epochs():
