@@ -20,6 +20,7 @@ from mlplab.summary.records import (
     main_records,
     plain_runs,
     seed_outcomes,
+    split_per_seed,
 )
 from mlplab.summary.registry import BY_NAME, COMPARISONS, E20, ES, Page, net
 from mlplab.summary.stats import Method, diff_fmt, fmt, interval_fmt, sentence, verdict
@@ -196,9 +197,34 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
                 f"varies by up to {points(spread.max())} (run `{spread.idxmax()}`{others}), "
                 f"counting only runs whose every seed learned "
                 f"(none collapsed, diverged, failed to learn or learned only partly). "
-                f"The assignment drew conclusions from differences as small as "
-                f"{points(smallest_claimed_gap(), 2)} between single runs.")
+                f"That is how far **one run's** number can move with the seed; the assignment "
+                f"drew conclusions from differences as small as "
+                f"{points(smallest_claimed_gap(), 2)} between single runs. A mean over seeds "
+                f"moves far less, and its interval says how far."
+                + _ruled_out(family, records))
     return out
+
+
+def _ruled_out(family: Page, records: list[dict[str, Any]]) -> str:
+    """What the data rule out for the claim the assignment based on its smallest gap
+    between accuracies: its interval, set beside the assignment's own gap, and for which
+    split it holds."""
+    entry = min((e for e in COMPARISONS if e.claim and e.pairs.metric == "test_accuracy"),
+                key=lambda e: abs(e.claim.assignment_a - e.claim.assignment_b))
+    runs = family.runs(entry.name)
+    if not runs or (c := family.get(*runs)).method == Method.SINGLE:
+        return ""
+    gap = entry.claim.assignment_a - entry.claim.assignment_b
+    where = ("inside it" if c.low <= gap <= c.high
+             else "above it" if gap > c.high else "below it")
+    compared = [r for r in records if r["name"] in runs]
+    split = ("each seed drawing its own split of the data" if split_per_seed(compared)
+             else "one fixed split of the data: another split could move it")
+    return (f" For example, for *{entry.claim.text}* (the smallest gap the assignment "
+            f"claimed a difference from), the 95% interval of our mean difference runs from "
+            f"{interval_fmt(c.metric, c.low, c.high)}; the assignment's own gap, "
+            f"{diff_fmt(c.metric, gap)}, lies {where}. Differences outside that interval "
+            f"are what these seeds rule out, for {split}.")
 
 
 def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
@@ -211,6 +237,9 @@ def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
 def _split_sentence(records: list[dict[str, Any]]) -> str:
     """How the runs' data were split, true whether they share one data setting or not."""
     ok = [r for r in records if r["status"] == Status.OK]
+    if split_per_seed(ok):
+        return ("Here each seed draws its own split, and runs trained from the same seed "
+                "share it (sizes in *Provenance*).")
     if len({data_key(r["params"]) for r in ok}) <= 1:
         return ("Here the split is made once and every run uses the same three parts (sizes "
                 "in *Provenance*).")

@@ -17,7 +17,8 @@ MANIFEST = "manifest.json"
 RESULTS_CSV = "results.csv"
 # What a run was trained and tested on: runs that differ here saw other images, so the index
 # compares runs of one data setting only (``main_setting``) and lists the others apart.
-DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction")
+# ``split`` ("per_seed" or "fixed"): a per-seed split and a fixed one are different data.
+DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction", "split")
 # Parameters a comparison holds at their defaults unless it names them, so a run added with
 # another optimizer, loss, regulariser or any parameter declared later is never compared by
 # mistake: every parameter but the network's shape and length (which a comparison always
@@ -114,7 +115,7 @@ def data_key(setting: Any) -> tuple[Any, ...]:
     """A run's data setting (the ``DATA`` parameters) from its params or a tidy row, with
     a missing ``max_samples`` as None whether it reads None or NaN."""
     return tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                 for v in (setting[k] for k in DATA))
+                 for v in (setting.get(k) for k in DATA))
 
 
 def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
@@ -126,7 +127,13 @@ def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
 
 
 def _keys(df: pd.DataFrame) -> list[tuple[Any, ...]]:
-    return [data_key(row) for row in df[list(DATA)].to_dict("records")]
+    return [data_key(row) for row in df.reindex(columns=list(DATA)).to_dict("records")]
+
+
+def split_per_seed(records: list[dict[str, Any]]) -> bool:
+    """Whether every one of ``records`` let each seed draw its own split (records from
+    before the ``split`` parameter split once)."""
+    return bool(records) and all(r["params"].get("split") == "per_seed" for r in records)
 
 
 def in_main_setting(df: pd.DataFrame) -> pd.Series:

@@ -25,6 +25,7 @@ from mlplab.summary.records import (
     plain_runs,
     run_value,
     seed_outcomes,
+    split_per_seed,
 )
 from mlplab.summary.registry import (
     BY_NAME,
@@ -174,13 +175,21 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Pag
         f"images are right and wrong on many of the same ones, so the uncertainty of their "
         f"difference depends on the images they disagree on (McNemar's test counts those) and "
         f"can be much smaller than that of one accuracy." if family.tested else "")
-    return (
-        f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
+    head = f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
+    if split_per_seed(compared):
+        return head + (
+            f"What the intervals measure: the seed-to-seed spread of training (initial "
+            f"weights and batch order) *and* of the data: each seed draws its own stratified "
+            f"split into training, validation and test sets ({span(n_test, '{:,}')} test "
+            f"images), and two settings trained from the same seed share it, so they stay "
+            f"paired. The intervals therefore also cover which images happened to land in "
+            f"each set (Bouthillier et al., 2021, find this a main source of variance).")
+    return head + (
         f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
-        f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
-        f"They leave out which images happened to land in the test set: at {pct(typical)} "
-        f"accuracy ({which}) the binomial standard error of one accuracy on "
-        f"{min(n_test):,} images is about {points(se)}.{guide}"
+        f"batch order), for **one fixed split** of the data, scored on **one fixed test set "
+        f"of {span(n_test, '{:,}')} images**. They leave out which images happened to land "
+        f"in each set: at {pct(typical)} accuracy ({which}) the binomial standard error of "
+        f"one accuracy on {min(n_test):,} images is about {points(se)}.{guide}"
     )
 
 
@@ -306,7 +315,8 @@ def _fixed_cost(df: pd.DataFrame) -> str:
             f"{span(shares)}% of a 20-epoch network's time here.")
 
 
-def early_stopping_section(df: pd.DataFrame, family: Page) -> tuple[pd.DataFrame, list[str]]:
+def early_stopping_section(df: pd.DataFrame, records: list[dict[str, Any]],
+                           family: Page) -> tuple[pd.DataFrame, list[str]]:
     """Epochs run, best epoch, accuracy and time of early-stopped runs (means over seeds,
     written for reading), and what stopping costs."""
     ok = df[df["status"] == Status.OK]
@@ -320,7 +330,42 @@ def early_stopping_section(df: pd.DataFrame, family: Page) -> tuple[pd.DataFrame
              "test accuracy": pct(g["test_accuracy"].mean()),
              "training time per network": seconds(g["train_seconds"].mean())}
             for run, g in es.groupby("run", sort=False)]
-    return pd.DataFrame(rows), answer(family, "early-stopping")
+    quicker = converge_words(family, records)
+    return pd.DataFrame(rows), answer(family, "early-stopping") + ([quicker] if quicker else [])
+
+
+def converge_words(family: Page, records: list[dict[str, Any]]) -> str:
+    """What the assignment's "converge quicker" was measured by here (epochs run: the best
+    epoch plus the patience) and what else the word can mean: where each network's mean
+    validation-loss curve over 20 full epochs is lowest, and how low."""
+    runs = family.runs("stopping-quicker")
+    if not runs:
+        return ""
+    df = family.df
+    patience = int(run_value(df, runs[0], "early_stopping_patience"))
+    text = (f"**What \"converge quicker\" measured.** Under early stopping, epochs run is "
+            f"the epoch of the lowest validation loss plus the patience ({patience}): it "
+            f"counts when validation loss stopped improving, not how low it got or how "
+            f"accurate the network was then. \"Converge\" can also mean reaching the "
+            f"lowest loss sooner *and* no higher.")
+    full = [find_run(df, **net(layers, **E20)) for layers in ([50, 50], [50])]
+    if not all(full):
+        return text
+    by_name = {r["name"]: r for r in records}
+    lowest = []
+    for run in full:
+        curves = [s["history"]["val_loss"] for s in by_name[run]["seeds"]]
+        n = min(len(c) for c in curves)
+        mean = np.mean([c[:n] for c in curves], axis=0)
+        lowest.append((int(np.argmin(mean)) + 1, float(mean.min())))
+    (e2, v2), (e1, v1) = lowest
+    order = ("earlier" if e2 < e1 else "later" if e2 > e1 else "at the same epoch")
+    level = ("lower" if v2 < v1 else "higher" if v2 > v1 else "the same")
+    return text + (
+        f" Over 20 full epochs, the mean validation-loss curve over seeds is lowest at epoch "
+        f"{e2} ({v2:.3f}) for 784-50-50-10 and at epoch {e1} ({v1:.3f}) for 784-50-10: the "
+        f"deeper network's minimum comes {order}, and is {level} (means of curves, without "
+        f"intervals).")
 
 
 def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
@@ -368,7 +413,7 @@ def _optimisers(family: Page, adam: tuple[str, str] | None,
         return f"with {who}, {better} ends higher by {points(abs(c.diff))}"
 
     found = [outcome(runs, who) for runs, who in ((adam, "Adam"), (sgd, "plain SGD")) if runs]
-    text = (f"On scaled inputs, {join(found, 'while')}. The argument against MSE is its "
+    text = (f"On scaled inputs, {', while '.join(found)}. The argument against MSE is its "
             f"vanishing gradient when the softmax saturates (Nielsen, ch. 3), made for plain "
             f"gradient descent, where a step is the learning rate times the gradient. Adam "
             f"divides each step by a running estimate of the gradient's size, so a small "
