@@ -880,11 +880,11 @@ def test_converge_quicker_says_what_was_measured_and_the_curves_minimum():
     text = lines[-1]
     assert "the epoch of the lowest validation loss plus the patience (2)" in text
     assert "lowest at epoch 8 (0.325) for 784-50-50-10 and at epoch 11 (0.315) for " \
-           "784-50-10: the deeper network's minimum comes earlier, and is higher" in text
+           "784-50-10: the deeper network's minimum comes earlier and is higher" in text
     runs = runs_with(0.300, 0.315)
     df = records.tidy(runs)
     text = sections.early_stopping_section(df, runs, sections.page_family(df))[1][-1]
-    assert "comes earlier, and is lower" in text
+    assert "comes earlier and is lower" in text
     alone = runs[:2]
     df = records.tidy(alone)
     text = sections.early_stopping_section(df, alone, sections.page_family(df))[1][-1]

@@ -352,20 +352,22 @@ def converge_words(family: Page, records: list[dict[str, Any]]) -> str:
     if not all(full):
         return text
     by_name = {r["name"]: r for r in records}
-    lowest = []
+    lowest, seeds = [], set()
     for run in full:
         curves = [s["history"]["val_loss"] for s in by_name[run]["seeds"]]
         n = min(len(c) for c in curves)
         mean = np.mean([c[:n] for c in curves], axis=0)
-        lowest.append((int(np.argmin(mean)) + 1, float(mean.min())))
-    (e2, v2), (e1, v1) = lowest
+        lowest.append((int(np.argmin(mean)) + 1, round(float(mean.min()), 3)))
+        seeds.add(len(curves))
+    (e2, v2), (e1, v1) = lowest  # compared as shown, to three decimals
     order = ("earlier" if e2 < e1 else "later" if e2 > e1 else "at the same epoch")
-    level = ("lower" if v2 < v1 else "higher" if v2 > v1 else "the same")
+    level = ("lower" if v2 < v1 else "higher" if v2 > v1 else "equal at three decimals")
+    curve = ("validation-loss curve of the one seed" if seeds == {1} else
+             "mean validation-loss curve over seeds")
     return text + (
-        f" Over 20 full epochs, the mean validation-loss curve over seeds is lowest at epoch "
-        f"{e2} ({v2:.3f}) for 784-50-50-10 and at epoch {e1} ({v1:.3f}) for 784-50-10: the "
-        f"deeper network's minimum comes {order}, and is {level} (means of curves, without "
-        f"intervals).")
+        f" Over 20 full epochs, the {curve} is lowest at epoch {e2} ({v2:.3f}) for "
+        f"784-50-50-10 and at epoch {e1} ({v1:.3f}) for 784-50-10: the deeper network's "
+        f"minimum comes {order} and is {level} (curves' minima, without intervals).")
 
 
 def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
