@@ -1032,3 +1032,17 @@ def test_validation_loss_of_an_l2_run_is_compared_without_its_penalty():
     assert list(rows["gap_loss"]) == pytest.approx(list(rows["val_loss"] - rows["train_loss"]))
     plain_rows = df[df["run"] == "mlp50x50-e20"]
     assert list(plain_rows["val_data_loss"]) == list(plain_rows["val_loss"])
+
+
+def test_runs_table_names_the_settings_a_run_changes_beyond_its_columns():
+    """Regularised and plain-SGD runs read like mlp50x50-e20 without an 'other settings'
+    column."""
+    assert tables.other_settings(params.validate({}).as_dict()) == "—"
+    sgd = params.validate({"optimizer": "sgd", "learning_rate": 0.1, "l2": 0.001,
+                           "loss": "mean_squared_error"}).as_dict()
+    assert tables.other_settings(sgd) == "optimizer sgd, learning_rate 0.1, l2 0.001"
+    runs = [record("drop", [0.9, 0.91], hidden_layers=[50, 50], dropout=0.5)]
+    manifest = [ManifestEntry("drop", params.validate(runs[0]["params"]), Status.OK,
+                              "runs/drop.json", None, None, "k")]
+    html = tables.runs_table_html(manifest, records.tidy(runs), runs)
+    assert "<th>other settings</th>" in html and "<td>dropout 0.5</td>" in html
