@@ -268,6 +268,7 @@ def build_autograder(questions: list[Question], wheel: Path, requirements: Path,
         proc = subprocess.run(
             [sys.executable, "-m", "otter", "generate", "-t", "tests", "-r", "requirements.txt",
              "--overwrite-requirements", "-c", "otter_config.json", "--no-environment",
+             "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}",
              "-o", str(dest.resolve()), GRADING_MODULE, wheel.name],
             cwd=tmp_path, capture_output=True, text=True)
         if proc.returncode != 0 or not dest.is_file():
@@ -275,19 +276,24 @@ def build_autograder(questions: list[Question], wheel: Path, requirements: Path,
 
 
 def build_wheel(dest: Path) -> Path:
-    """The mlplab wheel students install (without the hidden checks: pyproject excludes them)."""
+    """The mlplab wheel students install, built from a clean copy of the sources without the
+    hidden checks (and nothing stale or local)."""
     root = Path(__file__).resolve().parents[3]
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "--no-build-isolation", "--quiet", "-w", str(dest), str(root)],
-                          capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="mlplab-wheel-") as tmp:
+        shutil.copytree(root / "src", Path(tmp) / "src",
+                        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        shutil.copyfile(root / "pyproject.toml", Path(tmp) / "pyproject.toml")
+        (Path(tmp) / TEMPLATES_DIR.relative_to(root) / GRADING_MODULE).unlink()
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                               "--no-build-isolation", "--quiet", "-w", str(dest.resolve()),
+                               tmp], capture_output=True, text=True, cwd=tmp)
     wheels = sorted(dest.glob("mlplab-*.whl"))
     if proc.returncode != 0 or len(wheels) != 1:
         raise HandoutError(f"{root}: could not build the mlplab wheel: "
                            f"{_last_line(proc.stderr)}")
     with zipfile.ZipFile(wheels[0]) as z:
         if any(n.endswith(GRADING_MODULE) for n in z.namelist()):
-            raise HandoutError(f"{wheels[0].name} contains the hidden checks; "
-                               "see pyproject's exclude-package-data")
+            raise HandoutError(f"{wheels[0].name} contains the hidden checks")
     return wheels[0]
 
 

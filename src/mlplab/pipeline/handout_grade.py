@@ -44,7 +44,7 @@ import nbformat
 from mlplab.results import write_bytes_atomic
 
 BWRAP = "bwrap"
-GRADING_MODULE = "handout_grading.py"  # the hidden checks, inside autograder.zip
+GRADING_MODULE = "handout_grading.py"  # the hidden checks, in autograder.zip's files/
 BUNDLE = "answers.json"
 MAX_BUNDLE_BYTES = 64 * 2**20
 TIMEOUT = 600  # seconds for one submission, all cells
@@ -88,7 +88,7 @@ def load_checks(autograder: Path) -> ModuleType:
     """``handout_grading`` from the kit's autograder zip, imported from a private copy."""
     try:
         with zipfile.ZipFile(autograder) as z:
-            source = z.read(GRADING_MODULE)
+            source = z.read(f"files/{GRADING_MODULE}")
     except (OSError, zipfile.BadZipFile, KeyError) as err:
         raise GradingError(f"{autograder}: not the kit's autograder zip ({err}); "
                            "run `make handout` again") from None
