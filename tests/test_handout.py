@@ -374,6 +374,16 @@ def test_a_submission_cannot_write_outside_its_sandbox_and_is_named(graded):
     assert not Path("/tmp/pwned").exists() and not (Path.home() / "pwned").exists()
     assert "outside its own folder" in rows["bob.ipynb"]["notes"]
     assert "bob.ipynb" in stderr and "outside its own folder" in stderr
+    assert "outside" not in rows["alice_101_9001_handout.ipynb"]["notes"]
+
+
+@pytest.mark.parametrize("ename, evalue, escaped", [
+    ("FileNotFoundError", "[Errno 2] No such file or directory: '/work/x/alice.ipynb'", True),
+    ("OSError", "[Errno 30] Read-only file system: '/usr/lib/x'", True),
+    ("FileNotFoundError", "[Errno 2] No such file or directory: '/submission/data.csv'", False),
+    ("ValueError", "'/work/x' is not a digit", False)])
+def test_an_error_is_an_escape_only_for_a_path_outside_the_sandbox(ename, evalue, escaped):
+    assert handout_grade.escaped({"ename": ename, "evalue": evalue}) == escaped
 
 
 @pytest.mark.slow
@@ -553,3 +563,36 @@ def test_an_undescribed_image_stops_the_kit_and_names_its_page(tmp_path):
 @pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
 def test_no_kit_page_has_an_undescribed_image(kit, page):
     assert handout.undescribed_images(kit / page) == 0
+
+
+# --- A student installs from the kit alone ------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_kit_installs_into_a_fresh_venv_and_self_checks(kit, tmp_path):
+    """The kit's wheel installs offline into a fresh virtual environment and its self-check
+    runs there. Its dependencies come from this environment (same pinned versions, checked
+    against the kit's requirements.txt): there is no offline wheelhouse of TensorFlow here."""
+    import venv
+    from importlib import metadata
+
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=False)
+    py = env / "bin" / "python"
+    site = next(env.glob("lib/python*/site-packages"))
+    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_dir())
+    (site / "deps.pth").write_text(f"{deps}\n")
+    wheel = next((kit / "install").glob("mlplab-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps",
+                    "--quiet", "--target", str(site), str(wheel)], check=True, timeout=300)
+    pins = [line.split("==") for line in (kit / "install" / "requirements.txt")
+            .read_text().splitlines() if "==" in line and not line.startswith("#")]
+    assert pins and all(metadata.version(name) == version.split(";")[0].strip()
+                        for name, version in pins if name.lower() != "mlplab")
+    code = ("import mlplab, importlib.util; from mlplab.lab.handout_lab import check; "
+            f"assert mlplab.__file__.startswith({str(site)!r}), mlplab.__file__; "
+            "print(check('q1', {'n_params': ...})); print(check('q1', {'n_params': 7}).passed)")
+    out = subprocess.run([str(py), "-I", "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "not answered yet" in out.stdout and out.stdout.strip().endswith("True")
+    assert not list(site.rglob("handout_grading.py"))

@@ -53,8 +53,10 @@ MAX_FILE = 512 * 2**20  # largest file a submission may write
 ASSIGNMENT = "MLP lab handout"  # the column Canvas' import creates or matches
 # Canvas names downloaded submissions "name[_late]_userid_submissionid_original.ipynb".
 CANVAS_NAME = re.compile(r"^(?P<student>[^_]+)(?:_LATE|_late)?_(?P<id>\d+)_\d+_")
-# What a kernel says when a cell wrote where the sandbox forbids it.
-SANDBOX_REFUSALS = ("Read-only file system", "Permission denied")
+# Where a submission may go; an OSError about any other absolute path is the sandbox refusing.
+SANDBOX_OWN = ("/submission", "/tmp", "/home/student")
+OS_ERRORS = ("OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError",
+             "NotADirectoryError")
 COLLECT_CELL = """\
 import json as _mlplab_json
 from mlplab.lab.handout_lab import collect as _mlplab_collect
@@ -209,10 +211,15 @@ def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
         for o in cell.get("outputs", []):
             if o.get("output_type") == "error":
                 what = f"{o.get('ename')}: {o.get('evalue', '')}"[:200]
-                refused = any(r in what for r in SANDBOX_REFUSALS)
-                print(f"NOTE cell {n}: "
-                      + ("tried to write outside its own folder; refused by the sandbox: "
-                         if refused else "") + what)
+                print(f"NOTE cell {n}: " + ("tried to reach outside its own folder; refused "
+                                            "by the sandbox: " if escaped(o) else "") + what)
+
+
+def escaped(error: dict) -> bool:
+    """Whether a cell's error is the sandbox refusing a path outside the submission's own."""
+    paths = re.findall(r"'(/[^']*)'", str(error.get("evalue", "")))
+    return error.get("ename") in OS_ERRORS and any(
+        not p.startswith(SANDBOX_OWN) for p in paths)
 
 
 # --- Grading a folder ----------------------------------------------------------------------------
