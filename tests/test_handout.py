@@ -27,7 +27,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from mlplab import outcomes
+from mlplab import handout_answers, outcomes
 from mlplab.lab import handout_lab
 from mlplab.pipeline import handout, handout_grade
 
@@ -145,7 +145,7 @@ def test_every_blank_is_asked_for_by_its_question(kit):
         elif cell.cell_type == "code":
             for name in re.findall(r"^\s*(\w+)\s*=\s*\.\.\.\s*$", cell.source, re.M):
                 blanks[name] = question
-    asked = {a.name for answers in handout_lab.QUESTIONS.values() for a in answers}
+    asked = {a.name for answers in handout_answers.QUESTIONS.values() for a in answers}
     assert set(blanks) <= asked
     assert {name for name, q in blanks.items() if f"`{name}`" not in q} == set()
 
@@ -164,7 +164,7 @@ def test_the_wheel_students_install_has_no_hidden_checks(kit):
 # --- Public checks: form and hints, never the answer ------------------------------------------
 
 def blank_namespace() -> dict:
-    return {a.name: ... for answers in handout_lab.QUESTIONS.values() for a in answers}
+    return {a.name: ... for answers in handout_answers.QUESTIONS.values() for a in answers}
 
 
 def test_a_blank_notebooks_checks_show_no_line_of_any_hidden_test(kit):
@@ -185,7 +185,7 @@ def test_a_blank_notebooks_checks_show_no_line_of_any_hidden_test(kit):
     ("true_statements", {"A", "e"}, True), ("true_statements", {"g"}, False),
     ("d_depth", [0.01, 0.0], False), ("d_depth", np.array([0.01, 0.0, -0.01]), True)])
 def test_public_check_judges_the_form_only(name, value, ok):
-    q = next(q for q, answers in handout_lab.QUESTIONS.items()
+    q = next(q for q, answers in handout_answers.QUESTIONS.items()
              if name in [a.name for a in answers])
     result = handout_lab.check(q, {**blank_namespace(), name: value})
     assert (name not in result.problems) == ok, result
@@ -212,7 +212,7 @@ class Anything:
 def score(checks, bundle: dict, **answers) -> dict[str, bool]:
     """Each named answer, right or not, after replacing it in the key's bundle."""
     b = json.loads(json.dumps(bundle))
-    b["answers"].update({k: handout_lab.encode(v) for k, v in answers.items()})
+    b["answers"].update({k: handout_answers.encode(v) for k, v in answers.items()})
     results = checks.grade(b)
     return {p.name: p.passed for r in results.values() for p in r.parts if p.name in answers}
 
@@ -266,7 +266,8 @@ def table(run: dict) -> list[tuple[str, object, bool]]:
         ("ci_depth", tuple(100 * x for x in ci), True), ("ci_depth", list(ci), True),
         ("ci_depth", (ci[0], ci[1] * 1.01 + 1e-4), False),
         ("verdict_depth", f" {verdict.upper()}", True),
-        *[("verdict_depth", other, False) for other in handout_lab.VERDICTS if other != verdict],
+        *[("verdict_depth", other, False)
+          for other in handout_answers.VERDICTS if other != verdict],
         ("true_statements", {"a", "b", "c", "d", "e", "f"}, False),
         ("true_statements", set(), False),
         ("epochs_after_best", stop["epochs_run"], False),

@@ -234,8 +234,10 @@ def has_outputs(nb: nbformat.NotebookNode) -> bool:
 def otter_test(question: Question, answers: list[str]) -> str:
     """Otter's test file for ``question``: one hidden case per answer, each asking the hidden
     checks (``handout_grading.part``) about the notebook's own variables."""
-    cases = [{"code": f">>> import handout_grading\n>>> handout_grading.part("
-                      f"{question.name!r}, {name!r}, globals())\nTrue",
+    cases = [{"code": ">>> import handout_grading\n"
+                      ">>> from mlplab.lab.handout_lab import collect\n"
+                      f">>> handout_grading.part({question.name!r}, {name!r}, "
+                      "collect(globals()))\nTrue",
               "hidden": True, "locked": False, "points": question.points / len(answers)}
              for name in answers]
     test = {"name": question.name, "points": question.points,
@@ -249,7 +251,7 @@ def build_autograder(questions: list[Question], wheel: Path, requirements: Path,
     """``autograder.zip`` for otter's standard grading (``otter run``, or its Docker image):
     the hidden checks as otter tests, ``handout_grading.py``, and an environment that
     installs the kit's own mlplab wheel and pinned requirements."""
-    from mlplab.lab.handout_lab import QUESTIONS
+    from mlplab.handout_answers import QUESTIONS
 
     with tempfile.TemporaryDirectory(prefix="mlplab-otter-") as tmp:
         tmp_path = Path(tmp)

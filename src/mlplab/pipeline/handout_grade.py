@@ -106,7 +106,7 @@ def load_checks(autograder: Path) -> ModuleType:
 
 
 def possible(checks: ModuleType) -> dict[str, float]:
-    from mlplab.lab.handout_lab import QUESTIONS
+    from mlplab.handout_answers import QUESTIONS
 
     return {q: checks.POINTS for q in QUESTIONS}
 

@@ -5,11 +5,11 @@ mlplab wheel students install, and never shown to a student: a failing part repo
 never the expected value or this code.
 
 Every expected value is recomputed here from the numbers of the student's own run, which
-``mlplab.lab.handout_lab.collect`` hands over as plain JSON (``grade``). An answer passes only
-if it has the right form *and* value: a Python number where a number is asked, text where a
-word is asked, so an object that "equals anything" scores nothing. Word answers are compared
-after ``normal_word`` (case, spaces, hyphens), differences of accuracies in fractions or in
-percentage points alike (the questions say fractions and accept both).
+``mlplab.lab.handout_lab.collect`` hands over as plain JSON (``grade``, ``part``). An answer
+passes only if it has the right form *and* value: a Python number where a number is asked,
+text where a word is asked, so an object that "equals anything" scores nothing. Word answers
+are compared after ``normal_word`` (case, spaces, hyphens), differences of accuracies in
+fractions or in percentage points alike (the questions say fractions and accept both).
 
 Runs on NumPy and SciPy alone: by ``python -m mlplab.pipeline.handout grade`` outside the
 student's sandbox, or by otter's hidden tests (``part``) inside otter's container.
@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from mlplab import outcomes
-from mlplab.lab.handout_lab import QUESTIONS, letters_of, normal_word
+from mlplab.handout_answers import QUESTIONS, letters_of, normal_word
 
 REL = 1e-4  # relative tolerance of a computed number: float32 against float64 arithmetic
 POINTS_SCALE = 100  # a difference of accuracies in percentage points instead of a fraction
@@ -430,11 +430,10 @@ def grade(bundle: dict[str, Any]) -> dict[str, QuestionResult]:
 _CACHE: dict[int, dict[str, QuestionResult]] = {}
 
 
-def part(question_name: str, answer_name: str, namespace: dict[str, Any]) -> bool:
+def part(question_name: str, answer_name: str, bundle: dict[str, Any]) -> bool:
     """Whether one answer is right, for otter's hidden tests (one test case per answer)."""
-    from mlplab.lab.handout_lab import collect
-
-    key = id(namespace)
+    key = id(bundle)
     if key not in _CACHE:
-        _CACHE[key] = grade(collect(namespace))
+        _CACHE.clear()
+        _CACHE[key] = grade(bundle)
     return next(p.passed for p in _CACHE[key][question_name].parts if p.name == answer_name)
