@@ -29,13 +29,14 @@ import pytest
 
 from mlplab import handout_answers, outcomes
 from mlplab.lab import handout_lab
-from mlplab.pipeline import handout, handout_grade
+from mlplab.pipeline import handout, handout_grade, handout_slides
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "handout.ipynb"
 HAS_CHROMIUM = shutil.which(handout.CHROMIUM) is not None
 HAS_BWRAP = shutil.which(handout_grade.BWRAP) is not None
-QUESTIONS = [f"q{i}" for i in range(1, 14)]
+QUESTIONS = [f"q{i}" for i in range(1, 17)]
+N = str(len(QUESTIONS))
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +134,7 @@ def test_the_key_explains_every_answer(kit):
             explained.add(question.split(" ")[1])
         elif cell.source.startswith("check("):
             question = None
-    assert explained == {str(i) for i in range(1, 14)}
+    assert explained == {q[1:] for q in QUESTIONS}
 
 
 def test_every_blank_is_asked_for_by_its_question(kit):
@@ -280,6 +281,12 @@ def table(run: dict) -> list[tuple[str, object, bool]]:
         ("constant_mse", float(np.mean(wrong_mse)) / 10, False),
         ("constant_mse", 2 / 10 * float(np.mean(wrong_mse)), True),
         ("top_digit", (top + 1) % 10, False),
+        ("gap_final", h["val_accuracy"][-1] - h["accuracy"][-1], False),  # reversed
+        ("gap_final", 100 * (h["accuracy"][-1] - h["val_accuracy"][-1]), True),
+        ("gap_best", h["accuracy"][0] - h["val_accuracy"][0], False),  # the first epoch
+        ("best_accuracy_epoch", int(np.argmax(h["val_accuracy"])), False),
+        ("val_loss_rise", h["val_loss"][-1] - min(h["val_loss"]), False),  # not relative
+        ("val_loss_rise", 100 * (h["val_loss"][-1] / min(h["val_loss"]) - 1), True),
         *[(name, Anything(), False) for name in ("n_params", "ce_first", "diagnosis_baseline",
                                                    "ci_depth", "true_statements")],
     ]
@@ -296,6 +303,24 @@ def test_wrong_answers_fail_and_right_answers_in_other_forms_pass(checks, key_ru
     outcome = [(name, value, ok, score(checks, key_run, **{name: value})[name])
                for name, value, ok in table(key_run["run"])]
     assert [(n, v, ok) for n, v, ok, got in outcome if got != ok] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, passes", [
+    ({}, {"own_model": True, "own_history": True}),
+    ({"loss": "mean_squared_error"}, {"own_model": False, "own_history": True}),
+    ({"compiled": False}, {"own_model": False, "own_history": True}),
+    ({"epochs": 4}, {"own_model": True, "own_history": False}),
+    ({"no_validation": True}, {"own_model": True, "own_history": False})])
+def test_q16_reads_what_the_students_own_keras_calls_did(checks, key_run, change, passes):
+    b = json.loads(json.dumps(key_run))
+    own = b["run"]["own"]
+    own.update({k: v for k, v in change.items() if k in ("loss", "compiled")})
+    if "epochs" in change:
+        own["history"] = {k: v[:change["epochs"]] for k, v in own["history"].items()}
+    if "no_validation" in change:
+        own["history"] = {k: v for k, v in own["history"].items() if not k.startswith("val_")}
+    assert {p.name: p.passed for p in checks.grade(b)["q16"].parts} == passes
 
 
 def test_q2_uses_an_image_where_the_slips_differ(checks):
@@ -361,9 +386,9 @@ def test_grading_scores_right_wrong_blank_and_broken(graded):
     folder, rows, _ = graded
     alice, bob, carol, dave = (rows[n] for n in ("alice_101_9001_handout.ipynb", "bob.ipynb",
                                                  "carol.ipynb", "dave.ipynb"))
-    assert [alice[q] for q in QUESTIONS] == ["1"] * 13 and alice["total"] == "13"
+    assert [alice[q] for q in QUESTIONS] == ["1"] * len(QUESTIONS) and alice["total"] == N
     assert {q for q in QUESTIONS if bob[q] != "1"} == {"q1", "q6", "q8"}
-    assert [carol[q] for q in QUESTIONS] == ["0"] * 13
+    assert [carol[q] for q in QUESTIONS] == ["0"] * len(QUESTIONS)
     assert dave["error"] and dave["total"] == "0"
 
 
@@ -381,6 +406,7 @@ def test_a_submission_cannot_write_outside_its_sandbox_and_is_named(graded):
 @pytest.mark.parametrize("ename, evalue, escaped", [
     ("FileNotFoundError", "[Errno 2] No such file or directory: '/work/x/alice.ipynb'", True),
     ("OSError", "[Errno 30] Read-only file system: '/usr/lib/x'", True),
+    ("FileNotFoundError", "[Errno 2] No such file or directory: '/tmp/class/bob.ipynb'", True),
     ("FileNotFoundError", "[Errno 2] No such file or directory: '/submission/data.csv'", False),
     ("ValueError", "'/work/x' is not a digit", False)])
 def test_an_error_is_an_escape_only_for_a_path_outside_the_sandbox(ename, evalue, escaped):
@@ -397,7 +423,7 @@ def test_feedback_files_and_canvas_csv(graded, checks):
     with (folder / "canvas.csv").open() as fh:
         canvas = list(csv.reader(fh))
     assert canvas[0][:2] == ["Student", "ID"] and canvas[1][0] == "Points Possible"
-    assert ["alice", "101", "", "", "", "13"] in canvas
+    assert ["alice", "101", "", "", "", N] in canvas
 
 
 def test_grading_refuses_a_folder_without_submissions(kit, tmp_path):
@@ -448,12 +474,60 @@ def test_slides_load_local_reveal_and_mathjax_and_tell_the_story(kit):
     assert (kit / "reveal.js" / "dist" / "theme" / "fonts" / "source-sans-pro").is_dir()
     urls = re.sub(r"data:[^\"']+", "", text).lower()  # a figure's base64 may spell "cdn"
     assert "cdn" not in urls and "unpkg" not in urls
-    story = read(ROOT / "notebooks" / "mlp_lab.ipynb")
-    headings = [line.lstrip("# ").strip() for c in story.cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")]
-    told = [h for h in headings if h not in handout.SKIP_SECTIONS]
-    assert told and all(h in html.unescape(text) for h in told)
-    assert text.count("<section") >= len(headings)
+    shown = html.unescape(text)
+    for source in (ROOT / "notebooks" / "mlp_lab.ipynb", SOURCE):
+        headings = [line.lstrip("# ").strip() for c in read(source).cells
+                    if c.cell_type == "markdown" for line in c.source.splitlines()
+                    if line.startswith("## ")]
+        told = [h for h in headings if not any(s in h for s in handout_slides.SKIP_SECTIONS)]
+        assert told and all(h in shown for h in told), [h for h in told if h not in shown]
+    for i in range(1, len(QUESTIONS) + 1):  # the handout's exercises, not the master's
+        assert f"Exercise: Question {i} (" in shown, i
+    for topic in ("Seeds, spread", "Depth and width", "Early stopping", "overfitting"):
+        assert topic in shown, topic
+
+
+def test_slide_text_is_one_sentence_and_the_rest_goes_to_the_notes():
+    text = ("The loss is **small**. It grows when the network is wrong, e.g. on a 7 "
+            "read as 1.\n\nMore prose here.")
+    (slide,) = handout_slides.text_slides("Loss", text)
+    assert "It grows" not in slide.body and "The loss is" in slide.body
+    assert "More prose here" in slide.notes
+    bullets = "* **mean**: the average. More.\n* **sd**: the spread. More."
+    assert [s.body.count("<strong>") for s in handout_slides.text_slides("S", bullets)] == [1, 1]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
+def test_every_slide_fits_1280x720_with_body_text_of_24px_or_more(kit):
+    """Measured in Chromium at a projector's 1280 x 720: the rendered size of every text
+    element (computed font size times reveal.js' scale) and each slide's scroll size."""
+    from test_a11y import chromium
+
+    with chromium() as b:
+        page = b.new_page(viewport={"width": 1280, "height": 720})
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            ("file:", "data:", "blob:", "about:")) else route.abort())
+        page.goto((kit / "slides.html").resolve().as_uri(), wait_until="load")
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+        page.wait_for_timeout(1000)  # MathJax
+        slides = page.evaluate(SLIDE_FACTS_JS)
+    assert len(slides) >= 40
+    assert [s for s in slides if s["small"] or s["overflows"]] == []
+
+
+SLIDE_FACTS_JS = """() => Reveal.getSlides().map((s, i) => {
+  const at = Reveal.getIndices(s);
+  Reveal.slide(at.h, at.v);
+  const scale = Reveal.getScale(), small = [];
+  s.querySelectorAll('p, li, td, th, h1, h2, strong, em, code').forEach(e => {
+    if (!e.textContent.trim() || e.closest('aside.notes')) return;
+    const px = parseFloat(getComputedStyle(e).fontSize) * scale;
+    if (px < 24) small.push(`${e.tagName} ${px.toFixed(1)}px: ${e.textContent.slice(0, 40)}`);
+  });
+  return {slide: i, title: (s.querySelector('h1, h2') || {}).textContent, small,
+          overflows: s.scrollHeight > s.clientHeight + 1 || s.scrollWidth > s.clientWidth + 1};
+})"""
 
 
 @pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
@@ -470,7 +544,7 @@ def test_pdf_has_every_exercise_title_first_and_bookmarks(kit, paper, width_pt):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     text = " ".join(text.split())
-    for i in range(1, 14):
+    for i in range(1, len(QUESTIONS) + 1):
         assert f"Question {i} (" in text, i
     assert "Seeds, spread and what three runs can tell you" in text
     assert text.lstrip().startswith("Lab: how a small neural network")  # the title first
@@ -565,8 +639,8 @@ def test_an_undescribed_image_stops_the_kit_and_names_its_page(tmp_path):
     png = next(o for o in figure_outputs() if "image/png" in o.data).data["image/png"]
     bare = nbformat.v4.new_output("display_data", data={"image/png": png})  # no alt anywhere
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[bare])])
-    handout.export_slides(nb, tmp_path / "slides.html", "Bare")
-    assert image_alts(tmp_path / "slides.html") == [handout.NBCONVERT_PLACEHOLDER_ALT]
+    handout_slides.export(nb, nbformat.v4.new_notebook(), tmp_path / "slides.html", "Bare")
+    assert image_alts(tmp_path / "slides.html") == [None]
     (tmp_path / "page.html").write_text('<img src="a.png"><img src="b.png" alt=" ">'
                                         '<img src="c.png" alt="Three digits: 0, 1 and 2.">')
     assert handout.undescribed_images(tmp_path / "page.html") == 2

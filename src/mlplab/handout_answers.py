@@ -20,6 +20,7 @@ DIAGNOSES = ("overfitting", "underfitting", "good fit")
 VERDICTS = ("supported", "contradicted", "not resolved")
 INTERVAL_KINDS = ("paired", "independent")
 STATEMENTS = tuple("abcdef")
+GAP_TRENDS = ("grew", "shrank")
 MAX_ITEMS = 100_000  # longest array an answer may be (Q13's predictions: one per test image)
 
 
@@ -79,6 +80,15 @@ QUESTIONS: dict[str, tuple[Answer, ...]] = {
                    low=1, high=10),
             Answer("top_digit", "count", "a digit, 0 to 9", low=0, high=9),
             Answer("constant_mse", "number", "a mean squared error is never negative", low=0)),
+    "q14": (Answer("gap_final", "number", "a difference of two accuracies", low=-100, high=100),
+            Answer("gap_best", "number", "a difference of two accuracies", low=-100, high=100),
+            Answer("gap_trend", "word", "one of the two words", choices=GAP_TRENDS)),
+    "q15": (Answer("best_accuracy_epoch", "count", "an epoch number, counting from 1", low=1),
+            Answer("val_loss_rise", "number", "a relative rise: 0.12 for 12%", low=0),
+            Answer("val_accuracy_change", "number", "a difference of two accuracies",
+                   low=-100, high=100)),
+    "q16": (Answer("own_model", "model", "the Keras model you compiled"),
+            Answer("own_history", "history", "what model.fit returns")),
 }
 
 
@@ -144,6 +154,18 @@ def form_problem(answer: Answer, value: Any) -> str | None:
             return f"should be text, one of {_quoted(answer.choices)}; not {_kind_of(value)}"
         if normal_word(value) not in answer.choices:
             return f"should be one of {_quoted(answer.choices)}"
+        return None
+    if answer.kind == "model":
+        if not callable(getattr(value, "count_params", None)):
+            return f"should be a Keras model, not {_kind_of(value)}"
+        if getattr(value, "optimizer", None) is None or not getattr(value, "compiled", True):
+            return "is not compiled yet: call its compile method"
+        return None
+    if answer.kind == "history":
+        if not isinstance(getattr(value, "history", None), dict):
+            return f"should be what model.fit returns, not {_kind_of(value)}"
+        if not value.history.get("loss"):
+            return "holds no epochs: did fit run?"
         return None
     if answer.kind == "letters":
         chosen = letters_of(value)

@@ -17,6 +17,7 @@ TensorFlow is not imported here.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -106,12 +107,22 @@ def _run_facts(ns: dict[str, Any]) -> dict[str, Any]:
             ("raw_mse_predictions", lambda: _plain(ns["train"].predict_labels(
                 ns["raw_mse"].first.model, ns["raw_mse"].prepared.x_test))),
             ("raw_mse_labels_test", lambda: _plain(ns["raw_mse"].prepared.labels_test)),
-            ("n_classes", lambda: int(len(ns["dataset"].class_names)))):
+            ("n_classes", lambda: int(len(ns["dataset"].class_names))),
+            ("own", lambda: {"history": _plain(ns["own_history"].history),
+                             "loss": loss_name(ns["own_model"].loss),
+                             "compiled": ns["own_model"].optimizer is not None})):
         try:
             facts[key] = compute()
         except Exception:  # noqa: BLE001
             pass
     return facts
+
+
+def loss_name(loss: Any) -> str:
+    """'categorical_crossentropy' whether compile got that string, a Keras loss object or its
+    class."""
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or str(loss)
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("cross_entropy", "crossentropy")
 
 
 def collect(namespace: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,9 @@ master notebook notebooks/mlp_lab.ipynb, executed. Into report/handout/:
   otherwise), with every answer explained, and ``rubric.md`` for the "My predictions" cell;
 - ``autograder.zip``: the hidden checks, for ``python -m mlplab.pipeline.handout grade``
   (``handout_grade``: each submission in its own sandbox) and for otter's standard grading;
-- ``slides.html``: reveal.js slides of the master notebook, with reveal.js and MathJax copied
-  beside them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
+- ``slides.html``: reveal.js slides for a room (``handout_slides``): the master notebook's
+  story and the handout's sections and exercises, with reveal.js and MathJax copied beside
+  them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
 
 Every figure on these pages carries the text description (alt text) the report's pages give
 it; the build fails on an image without one.
@@ -53,12 +54,10 @@ GRADING_MODULE = "handout_grading.py"  # the hidden checks (handout_templates/),
 RUBRIC = "rubric.md"  # how to mark the ungraded "My predictions" cell
 PAPER_SIZES = ("A4", "Letter")
 TEMPLATES_DIR = Path(__file__).parent / "handout_templates"
-SLIDES_TEMPLATE = "slides"
 REVEAL_FILES = ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/theme/white.css",
                 "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
 CHROMIUM = "chromium"
 CELL_TIMEOUT = 900  # seconds; the key's slowest cell trains six networks
-SKIP_SECTIONS = ("Results record",)  # master-notebook sections that are no lecture material
 # What nbconvert writes for an image that has no alt text: no description at all.
 NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 # On paper: no on-screen "Hide code" switch, and long code lines wrap instead of being cut.
@@ -104,8 +103,8 @@ def strip_solution(code: str) -> str:
         elif hiding or SOLUTION_LINE.search(line) and "NO PROMPT" in line:
             continue
         elif m := SOLUTION_LINE.search(line):
-            target = line[:m.start()].split("=", 1)[0].rstrip()
-            kept.append(f"{target} = ..." if "=" in line[:m.start()] else
+            target = ASSIGNMENT_TARGET.match(line[:m.start()])
+            kept.append(f"{target.group(1)} = ..." if target else
                         line[:len(line) - len(line.lstrip())] + "...")
         else:
             kept.append(line)
@@ -120,6 +119,7 @@ def key_code(code: str) -> str:
 
 
 SOLUTION_LINE = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$")
+ASSIGNMENT_TARGET = re.compile(r"(\s*[A-Za-z_][\w, ]*?)\s*=(?!=)")  # `a, b = ...`, not `f(x=1)`
 
 
 def assign(source: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode,
@@ -301,51 +301,6 @@ def build_wheel(dest: Path) -> Path:
 
 # --- Slides -----------------------------------------------------------------------------
 
-def slide_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with reveal.js slide types set, for a lecture from its story.
-
-    Top-level headings (#, ##) open a slide, ### headings and every other text cell a
-    sub-slide below it, and each code cell's output (a figure, a table, a computed paragraph)
-    its own sub-slide; code cells without output, the parameters cell, solutions and cells
-    tagged ``not-on-slides`` (how to build or open the notebook) are skipped, and so are the
-    sections named in ``SKIP_SECTIONS``. The master notebook itself
-    is not changed.
-    """
-    nb = copy.deepcopy(nb)
-    kept, skipping = [], False
-    for cell in nb.cells:
-        tags = set(cell.metadata.get("tags", []))
-        if tags & {"parameters", "solution", "injected-parameters", "not-on-slides"}:
-            continue
-        heading = re.match(r"\s*(#+)\s+(.*)", cell.source) if cell.cell_type == "markdown" \
-            else None
-        if heading and len(heading.group(1)) <= 2:
-            skipping = heading.group(2).strip() in SKIP_SECTIONS
-        if skipping:
-            continue
-        if cell.cell_type == "markdown":
-            kind = "slide" if heading and len(heading.group(1)) <= 2 else "subslide"
-        elif cell.cell_type == "code" and _visible_outputs(cell):
-            cell.outputs = _visible_outputs(cell)
-            kind = "subslide"
-        else:
-            continue
-        cell.metadata["slideshow"] = {"slide_type": kind}
-        kept.append(cell)
-    if kept:
-        kept[0].metadata["slideshow"] = {"slide_type": "slide"}
-    nb.cells = kept
-    return nb
-
-
-def _visible_outputs(cell: nbformat.NotebookNode) -> list:
-    """Outputs worth a slide: displays, not stderr warnings or a bare Python repr."""
-    return [o for o in cell.get("outputs", [])
-            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            and not (o.get("output_type") == "execute_result"
-                     and set(o.get("data", {})) <= {"text/plain"})]
-
-
 def reveal_source() -> Path:
     """reveal.js as shipped by the sphinx-revealjs wheel (pinned in requirements.lock)."""
     import importlib.util
@@ -371,26 +326,6 @@ def install_reveal(out: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / name)
     return dest
-
-
-def export_slides(nb: nbformat.NotebookNode, html_path: Path, title: str) -> None:
-    """reveal.js slides of ``nb`` (code hidden) at ``html_path``, loading reveal.js and
-    MathJax from ``reveal.js/`` and ``assets/`` beside it."""
-    from nbconvert import SlidesExporter
-    from traitlets.config import Config
-
-    config = Config()
-    config.SlidesExporter.exclude_input = True
-    config.SlidesExporter.exclude_input_prompt = True
-    config.SlidesExporter.exclude_output_prompt = True
-    exporter = SlidesExporter(config=config, template_name=SLIDES_TEMPLATE,
-                              extra_template_basedirs=[str(TEMPLATES_DIR)],
-                              reveal_url_prefix="reveal.js", reveal_theme="white",
-                              mathjax_url="assets/mathjax/tex-svg-full.js")
-    nb = slide_notebook(nb)
-    nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    write_bytes_atomic(html_path, body.encode("utf-8"))
 
 
 class _ImageAlts(HTMLParser):
@@ -481,7 +416,7 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
     report/runs/<name>.ipynb); by default the master notebook is executed with its own
     defaults. ``execute_the_key=False`` keeps the key unexecuted (and unchecked).
     """
-    from mlplab.pipeline import html
+    from mlplab.pipeline import handout_slides, html
 
     out, source = Path(out), Path(source)
     for path in (source, master, slides_from):
@@ -524,8 +459,8 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
         slides_nb = (nbformat.read(slides_from, as_version=4) if slides_from
                      else execute_master(master, Path.cwd()))
         install_reveal(stage)
-        export_slides(slides_nb, stage / "slides.html",
-                      "How a small neural network learns handwritten digits")
+        handout_slides.export(slides_nb, source_nb, stage / "slides.html",
+                              "How a small neural network learns handwritten digits")
         check_described([stage / "handout.html", stage / "key" / "handout.html",
                          stage / "slides.html"], stage)
         if browser:

@@ -53,8 +53,10 @@ MAX_FILE = 512 * 2**20  # largest file a submission may write
 ASSIGNMENT = "MLP lab handout"  # the column Canvas' import creates or matches
 # Canvas names downloaded submissions "name[_late]_userid_submissionid_original.ipynb".
 CANVAS_NAME = re.compile(r"^(?P<student>[^_]+)(?:_LATE|_late)?_(?P<id>\d+)_\d+_")
-# Where a submission may go; an OSError about any other absolute path is the sandbox refusing.
-SANDBOX_OWN = ("/submission", "/tmp", "/home/student")
+# Where a submission may write; an OSError about any other absolute path (the private /tmp
+# included: a host path there, such as another submission's, does not exist in the sandbox)
+# is the sandbox refusing.
+SANDBOX_OWN = ("/submission", "/home/student")
 OS_ERRORS = ("OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError",
              "NotADirectoryError")
 COLLECT_CELL = """\

@@ -33,6 +33,8 @@ POINTS_SCALE = 100  # a difference of accuracies in percentage points instead of
 UNDERFIT_TRAIN_ACCURACY = 0.90  # the handout's underfitting rule (section 4)
 N_INPUTS = 784
 POINTS = 1.0  # per question, shared equally by its answers
+OWN_EPOCHS = 5  # Question 16's fit
+OWN_LEARNED = 0.8  # validation accuracy a 784-32-10 network passes within 5 epochs
 
 
 @dataclass
@@ -402,6 +404,57 @@ def _q13(a, run):
                                    2 / n_classes * float(np.mean(labels != top))),
                              "2/10 times the share of test images whose label is not that "
                              "digit")}
+
+
+@question("q14")
+def _q14(a, run):
+    h = run.history("baseline")
+    best = int(np.argmin(h["val_loss"]))
+    final = h["accuracy"][-1] - h["val_accuracy"][-1]
+    at_best = h["accuracy"][best] - h["val_accuracy"][best]
+    return {"gap_final": (close_in_either_unit(_listed(number(a.get("gap_final"))), [final]),
+                          "training accuracy minus validation accuracy, both at the last "
+                          "epoch"),
+            "gap_best": (close_in_either_unit(_listed(number(a.get("gap_best"))), [at_best]),
+                         "the same difference at the epoch with the lowest validation loss "
+                         "(np.argmin gives its position)"),
+            "gap_trend": (word(a.get("gap_trend")) == ("grew" if final > at_best else "shrank"),
+                          "compare your two gaps")}
+
+
+@question("q15")
+def _q15(a, run):
+    h = run.history("baseline")
+    best = int(np.argmin(h["val_loss"]))
+    rise = h["val_loss"][-1] / h["val_loss"][best] - 1
+    change = h["val_accuracy"][-1] - h["val_accuracy"][best]
+    return {"best_accuracy_epoch": (whole(a.get("best_accuracy_epoch"))
+                                    == int(np.argmax(h["val_accuracy"])) + 1,
+                                    "np.argmax finds the first highest validation accuracy; "
+                                    "epochs count from 1"),
+            "val_loss_rise": (close_in_either_unit(_listed(number(a.get("val_loss_rise"))),
+                                                   [rise]),
+                              "the last validation loss divided by its lowest value, minus 1"),
+            "val_accuracy_change": (close_in_either_unit(
+                _listed(number(a.get("val_accuracy_change"))), [change]),
+                "the last validation accuracy minus the one at the lowest-loss epoch")}
+
+
+@question("q16")
+def _q16(a, run):
+    own = run.facts.get("own")
+    if not own:
+        raise RunMissing("own_model and own_history")
+    h = own["history"]
+    compiled = (own["compiled"] and own["loss"] == "categorical_crossentropy"
+                and "accuracy" in h)
+    fitted = (len(h.get("loss", [])) == OWN_EPOCHS and "val_loss" in h
+              and h.get("val_accuracy", [0])[-1] >= OWN_LEARNED)
+    return {"own_model": (compiled, "compile with an optimizer, the categorical cross-entropy "
+                                    "loss and metrics=[\"accuracy\"]"),
+            "own_history": (fitted, "fit on the training images for 5 epochs with "
+                                    "validation_data=(x_val, y_val); the network should reach "
+                                    "80% validation accuracy")}
 
 
 # --- Grading ------------------------------------------------------------------------------------
