@@ -291,6 +291,7 @@ def test_write_kaggle_helper_roundtrip(tmp_path: Path):
 FASHION = datafiles.FASHION_MNIST_DIR
 
 
+@pytest.mark.slow  # loads 70,000 images and trains an epoch
 @pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     import resource
