@@ -323,6 +323,8 @@ def test_the_handout_calls_overfitting_what_the_report_calls_overfitting(rise):
 
 def test_underfitting_is_a_low_training_accuracy_without_overfitting():
     assert handout_lab.diagnose(history([0.9, 0.8, 0.79], train_accuracy=0.6)) == "underfitting"
+    at_the_bar = history([0.9, 0.8, 0.79], train_accuracy=handout_lab.UNDERFIT_TRAIN_ACCURACY)
+    assert handout_lab.diagnose(at_the_bar) == "good fit"
 
 
 def test_a_rise_while_the_training_loss_also_rose_is_not_overfitting():
@@ -395,3 +397,55 @@ def test_an_undescribed_image_stops_the_kit_and_names_its_page(tmp_path):
 @pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
 def test_no_kit_page_has_an_undescribed_image(kit, page):
     assert handout.undescribed_images(kit / page) == 0
+
+
+# --- The checks' own arithmetic, without a kit: each rule fails its own test -------------
+
+def test_questions_sort_by_number_not_by_text():
+    assert handout.natural_order(["q10", "q2", "q1", "q1b", "q21"]) == [
+        "q1", "q1b", "q2", "q10", "q21"]
+
+
+@pytest.mark.parametrize("answer, expected, ok", [
+    (1.0009, 1.0, True), (0.9991, 1.0, True), (1.0011, 1.0, False), ("1.0005", 1.0, True),
+    (1e-10, 0.0, True), (1e-8, 0.0, False), (..., 1.0, False), ("one", 1.0, False),
+    (None, 1.0, False), (float("nan"), 1.0, False),
+])
+def test_an_answer_is_close_within_a_thousandth_and_never_when_unanswered(answer, expected, ok):
+    assert handout_lab.close(answer, expected) is ok
+
+
+def seeds_of(accuracies: dict[int, float]):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(seeds=[SimpleNamespace(seed=s, metrics={"test_accuracy": a})
+                                  for s, a in accuracies.items()])
+
+
+def test_the_handouts_comparison_is_the_reports():
+    """Same seeds: paired, as the index pairs them; other seeds: Welch. The intervals the
+    exercises ask for are the comparison's own (scipy's paired and Welch tests)."""
+    from scipy import stats as scipy_stats
+
+    a, b = [0.91, 0.93, 0.92], [0.89, 0.92, 0.90]
+    paired = handout_lab.compare_runs(seeds_of(dict(enumerate(a))), seeds_of(dict(enumerate(b))))
+    assert (paired.a, paired.b, paired.method.value) == ("a", "b", "paired t")
+    assert paired.diff == pytest.approx(np.mean(a) - np.mean(b))
+    assert paired.p == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
+    assert (paired.low, paired.high) == pytest.approx(handout_lab.paired_interval(
+        np.array(a), np.array(b)))
+    welch = handout_lab.compare_runs(seeds_of(dict(enumerate(a))),
+                                     seeds_of({5: b[0], 6: b[1], 7: b[2]}))
+    assert welch.method.value == "Welch t"
+    assert welch.p == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    assert (welch.low, welch.high) == pytest.approx(handout_lab.welch_interval(
+        np.array(a), np.array(b)))
+
+
+def test_the_claim_verdict_follows_the_sign_and_the_test():
+    high = seeds_of({0: 0.95, 1: 0.951, 2: 0.949})
+    low = seeds_of({0: 0.90, 1: 0.902, 2: 0.899})
+    noisy = seeds_of({0: 0.99, 1: 0.85, 2: 0.93})
+    assert handout_lab.claim_verdict(high, low) == "supported"
+    assert handout_lab.claim_verdict(low, high) == "contradicted"
+    assert handout_lab.claim_verdict(noisy, low) == "not resolved"
