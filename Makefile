@@ -72,7 +72,7 @@ test-quick: lint
 # time and runs the fast tests that reach each one; a change no test notices survives.
 # setup.cfg names the modules and test files. The tool comes from its own lock file, so
 # `make test` and `make report` never need it.
-MUTATE_TARGETS := \
+MUTATE_TARGETS ?= \
   'mlplab.summary.stats.x_compare__*' 'mlplab.summary.stats.x_holm__*' \
   'mlplab.summary.stats.x_verdict__*' 'mlplab.summary.stats.x__p__*' \
   'mlplab.summary.stats.x__per_seed__*' 'mlplab.summary.stats.x*Comparison*' \
@@ -88,10 +88,14 @@ MUTATE_TARGETS := \
   'mlplab.pipeline.runner.x_land__*' 'mlplab.pipeline.runner.x_replace_together__*' \
   'mlplab.pipeline.runner.x_report_lock__*' 'mlplab.pipeline.runner.x__remove_stale_*' \
   'mlplab.results.x_write_bytes_atomic__*' 'mlplab.results.x_write_json_atomic__*' \
-  'mlplab.lab.handout_lab.x_diagnose__*' 'mlplab.lab.handout_lab.x_close__*' \
-  'mlplab.lab.handout_lab.x_t_multiplier__*' 'mlplab.lab.handout_lab.x_paired_interval__*' \
-  'mlplab.lab.handout_lab.x_welch_interval__*' 'mlplab.lab.handout_lab.x_compare_runs__*' \
-  'mlplab.lab.handout_lab.x_claim_verdict__*' 'mlplab.pipeline.handout.x_natural_order__*'
+  'mlplab.pipeline.handout_templates.handout_grading.x_close__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_t95__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_mean_interval__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_paired__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_welch__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_verdict__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_diagnosis__*' \
+  'mlplab.pipeline.handout.x_natural_order__*'
 MUTATE_JOBS ?= 2
 MUTATE_STAMP := $(VENV)/.mutate-installed
 

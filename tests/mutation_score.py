@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if not scored:
         print("no mutants matched: run `mutmut run` first", file=sys.stderr)
         return 1
+    unchecked = [name for name, code in scored.items() if code is None]  # an interrupted run
+    scored = {name: code for name, code in scored.items() if code is not None}
     survivors = sorted(name for name, code in scored.items() if code not in DETECTED)
     for name in survivors:
         diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name],
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"survived: {name} (exit {scored[name]})")
         for line in change:
             print(f"    {line.strip()}")
-    score = 100 * (len(scored) - len(survivors)) / len(scored)
+    if unchecked:
+        print(f"{len(unchecked)} mutants not checked yet: the score covers the others")
+    score = 100 * (len(scored) - len(survivors)) / max(1, len(scored))
     print(f"mutation score: {len(scored) - len(survivors)} of {len(scored)} mutants killed "
           f"({score:.1f}%; at least {args.min:g}% required)")
     return 0 if score >= args.min else 1

@@ -697,6 +697,7 @@ def grading() -> ModuleType:
     source = Path(handout.__file__).parent / "handout_templates" / "handout_grading.py"
     spec = importlib.util.spec_from_file_location("handout_grading_source", source)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
