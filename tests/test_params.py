@@ -172,3 +172,24 @@ def test_closed_bounds_accept_the_bound_and_reject_one_past_it(name, low, high):
     for value in (low - 1, high + 1):
         with pytest.raises(params.ParamError, match=rf"in \[{low}, {high}\]"):
             params.validate({name: value})
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("hidden_layers", "[100]", [100]), ("hidden_layers", "[50, 50]", [50, 50]),
+    ("seeds", "[0,1,2]", [0, 1, 2]), ("scale_inputs", "False", False),
+    ("early_stopping_patience", "None", None), ("learning_rate", "1e-2", 0.01)])
+def test_papermill_values_given_as_text_are_read(option, value, expected):
+    """`papermill ... -p hidden_layers "[100]"` hands the notebook the text '[100]'."""
+    from papermill.cli import _resolve_type
+
+    assert params.validate({option: _resolve_type(value)}).as_dict()[option] == expected
+
+
+def test_text_that_is_not_a_value_of_the_parameter_is_still_refused():
+    with pytest.raises(params.ParamError, match="hidden_layers.*got '\\[100'"):
+        params.validate({"hidden_layers": "[100"})
+    with pytest.raises(params.ParamError, match="run_name"):
+        params.validate({"run_name": ""})
+    assert params.validate({"dataset": "[1]"}).dataset == "[1]"  # a str stays text
+    with pytest.raises(params.ParamError, match="l2"):
+        params.validate({"l2": "0.1"})  # only lists are read from text

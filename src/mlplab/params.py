@@ -8,6 +8,7 @@ nowhere else. It imports nothing heavy: the driver uses it without TensorFlow.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
@@ -62,7 +63,15 @@ class Param:
         return words
 
     def validate(self, value: Any) -> Any:
-        """Return ``value`` (ints accepted as floats) or raise ParamError."""
+        """Return ``value`` (ints accepted as floats) or raise ParamError.
+
+        A list given as text is read as JSON (YAML's flow style): papermill passes
+        ``-p hidden_layers "[100]"`` as the text '[100]'."""
+        if isinstance(value, str) and self.kind == "int_list":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass  # not JSON: refused below, with the text as given
         if value is None:
             if self.optional:
                 return None
