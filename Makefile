@@ -76,9 +76,8 @@ data/mnist.npz: | $(STAMP)
 
 data: data/mnist.npz
 
-# Re-measured only when the training code changes.
-BENCH_SOURCES := $(wildcard src/mlplab/lab/bench.py src/mlplab/lab/train.py \
-  src/mlplab/lab/models.py src/mlplab/lab/multiseed.py)
+# Re-measured only when the bench or the code it imports changes (read from its imports).
+BENCH_SOURCES := $(shell $(PYTHON) src/mlplab/sources.py lab/bench.py)
 report/bench.json: $(STAMP) $(BENCH_SOURCES)
 	$(BIN)/mlplab bench
 

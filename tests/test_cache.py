@@ -92,8 +92,11 @@ def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeyp
     real = cache.package_hash
     monkeypatch.setattr(cache, "package_hash",
                         lambda include=lambda rel: True: real(include) + (
-                            "x" if include(Path("train.py")) else ""))
-    assert {a for _, a in build(root)} == {"execute"}  # training code changed
+                            "x" if include(Path("lab/train.py")) else ""))
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, root / "report/runs",
+                          force=False, timeout=120)
+    # Training code changed: both run again and train, the kept networks are not offered.
+    assert [(j.action, j.networks) for j in jobs] == [("execute", None), ("execute", None)]
 
 
 @pytest.mark.slow
@@ -170,3 +173,12 @@ def test_results_key_follows_the_data_and_the_lock_file(tmp_path: Path):
     assert other_data.results != before.results and other_data.code != before.code
     assert other_data.page != before.page
     assert other_lock.results != before.results and other_lock.code != before.code
+
+
+def test_the_results_key_covers_the_training_code_and_what_it_imports():
+    """Read from the imports, so a module the training code starts to use joins the key."""
+    modules = set(cache.RESULT_MODULES)
+    assert {"lab/train.py", "lab/multiseed.py", "lab/models.py", "lab/data.py",  # lazy too
+            "datafiles.py", "params.py", "lab/record.py"} <= modules
+    assert not modules & {"lab/narrative.py", "lab/plots.py", "pipeline/runner.py"}
+    assert all((cache.PACKAGE_DIR / m).is_file() for m in modules)
