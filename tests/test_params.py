@@ -193,3 +193,12 @@ def test_text_that_is_not_a_value_of_the_parameter_is_still_refused():
     assert params.validate({"dataset": "[1]"}).dataset == "[1]"  # a str stays text
     with pytest.raises(params.ParamError, match="l2"):
         params.validate({"l2": "0.1"})  # only lists are read from text
+
+
+def test_lists_of_parameters_derive_from_their_declared_roles():
+    assert params.DATA == ("dataset", "test_fraction", "validation_fraction", "max_samples")
+    assert params.RUNNER_ONLY == {"run_name", "results_path", "networks_path"}
+    assert params.SCRATCH_PATHS == {"results_path", "networks_path"}
+    assert "l2" in params.with_role("training") and "seeds" in params.with_role("training")
+    with pytest.raises(ValueError, match="role 'trainig' is not one of"):
+        params.Param("x", "int", 1, "help", role="trainig")

@@ -22,7 +22,7 @@ MATCHED = ("loss", "scale_inputs", "early_stopping_patience", "restore_best_weig
            "train_fraction")
 # What a run was trained and tested on: runs that differ here saw other images, so the index
 # compares runs of one data setting only (``main_setting``) and lists the others apart.
-DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction")
+DATA = params.DATA
 
 
 class AmbiguousRun(LookupError):
