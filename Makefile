@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-JOBS ?= 1
+# Runs executed at once: one per core unless JOBS says otherwise.
+JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 EXPERIMENTS ?= notebooks/experiments.yaml
 REPORT_ARGS ?=
 # DATASET=fashion-mnist (or mnist, or a CSV path) runs the same suite on that dataset,
@@ -28,7 +29,7 @@ NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 .PRECIOUS: $(REPORT_DIR)/index.html
 
 help:
-	@echo "make report   build report/index.html and one page per run (JOBS=2 for 2 at once)"
+	@echo "make report   build report/index.html and one page per run (one run per core; JOBS=1 for one at a time)"
 	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
 	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser"
 	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~15 min)"
@@ -117,9 +118,8 @@ data/mnist.npz: | $(STAMP)
 
 data: data/mnist.npz
 
-# Re-measured only when the training code changes.
-BENCH_SOURCES := $(wildcard src/mlplab/lab/bench.py src/mlplab/lab/train.py \
-  src/mlplab/lab/models.py src/mlplab/lab/multiseed.py)
+# Re-measured only when the bench or the code it imports changes (read from its imports).
+BENCH_SOURCES := $(shell $(PYTHON) src/mlplab/sources.py lab/bench.py)
 report/bench.json: $(STAMP) $(BENCH_SOURCES)
 	$(BIN)/mlplab bench
 

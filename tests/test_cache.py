@@ -92,8 +92,11 @@ def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeyp
     real = cache.package_hash
     monkeypatch.setattr(cache, "package_hash",
                         lambda include=lambda rel: True: real(include) + (
-                            "x" if include(Path("train.py")) else ""))
-    assert {a for _, a in build(root)} == {"execute"}  # training code changed
+                            "x" if include(Path("lab/train.py")) else ""))
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, root / "report/runs",
+                          force=False, timeout=120)
+    # Training code changed: both run again and train, the kept networks are not offered.
+    assert [(j.action, j.networks) for j in jobs] == [("execute", None), ("execute", None)]
 
 
 @pytest.mark.slow
@@ -222,3 +225,12 @@ def test_a_code_cell_edit_changes_every_key(tmp_path: Path):
     nb["cells"][2]["source"] = "print('other code')"
     one, two = (cache.Hasher(root, t).keys(p, "sha") for t in (text, json.dumps(nb)))
     assert one.results != two.results and one.code != two.code and one.page != two.page
+
+
+def test_the_results_key_covers_the_training_code_and_what_it_imports():
+    """Read from the imports, so a module the training code starts to use joins the key."""
+    modules = set(cache.RESULT_MODULES)
+    assert {"lab/train.py", "lab/multiseed.py", "lab/models.py", "lab/data.py",  # lazy too
+            "datafiles.py", "params.py", "lab/record.py"} <= modules
+    assert not modules & {"lab/narrative.py", "lab/plots.py", "pipeline/runner.py"}
+    assert all((cache.PACKAGE_DIR / m).is_file() for m in modules)

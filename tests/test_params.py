@@ -210,3 +210,33 @@ def test_a_field_error_names_the_field_and_an_unknown_name_is_refused():
         params.validate({"epochs": "two"})
     with pytest.raises(params.ParamError, match="unknown parameter 'epoch'"):
         params.validate({"epoch": 3})
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("hidden_layers", "[100]", [100]), ("hidden_layers", "[50, 50]", [50, 50]),
+    ("seeds", "[0,1,2]", [0, 1, 2]), ("scale_inputs", "False", False),
+    ("early_stopping_patience", "None", None), ("learning_rate", "1e-2", 0.01)])
+def test_papermill_values_given_as_text_are_read(option, value, expected):
+    """`papermill ... -p hidden_layers "[100]"` hands the notebook the text '[100]'."""
+    from papermill.cli import _resolve_type
+
+    assert params.validate({option: _resolve_type(value)}).as_dict()[option] == expected
+
+
+def test_text_that_is_not_a_value_of_the_parameter_is_still_refused():
+    with pytest.raises(params.ParamError, match="hidden_layers.*got '\\[100'"):
+        params.validate({"hidden_layers": "[100"})
+    with pytest.raises(params.ParamError, match="run_name"):
+        params.validate({"run_name": ""})
+    assert params.validate({"dataset": "[1]"}).dataset == "[1]"  # a str stays text
+    with pytest.raises(params.ParamError, match="l2"):
+        params.validate({"l2": "0.1"})  # only lists are read from text
+
+
+def test_lists_of_parameters_derive_from_their_declared_roles():
+    assert params.DATA == ("dataset", "test_fraction", "validation_fraction", "max_samples")
+    assert params.RUNNER_ONLY == {"run_name", "results_path", "networks_path"}
+    assert params.SCRATCH_PATHS == {"results_path", "networks_path"}
+    assert "l2" in params.with_role("training") and "seeds" in params.with_role("training")
+    with pytest.raises(ValueError, match="role 'trainig' is not one of"):
+        params.Param("x", "int", 1, "help", role="trainig")
