@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import models, train
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
@@ -127,6 +128,8 @@ class _Graph:
             weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32)])
         self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
             weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
+        self.misclassified = tf.function(self._misclassified, autograph=False,
+                                         input_signature=[weights])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool):
@@ -161,6 +164,18 @@ class _Graph:
         logits = self._logits(weights, x, shared=True)
         losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
         return self.tf.reduce_mean(losses, axis=1), self.tf.reduce_mean(correct, axis=1)
+
+    def _misclassified(self, weights):
+        """Per seed, over the validation images it gets wrong: their mean loss and mean top
+        probability (``outcomes.misclassified``, computed here in the graph)."""
+        tf = self.tf
+        logits = self._logits(weights, self.x_val, shared=True)
+        losses, correct = self._losses(tf.broadcast_to(self.y_val, tf.shape(logits)), logits)
+        wrong = 1 - correct
+        count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
+        top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+                tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
     def _apply(self, weights, slots, grads, step):
@@ -277,8 +292,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     restore = patience is not None and params.restore_best_weights
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
-        {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": []}
-        for _ in seeds]
+        {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
+         **{key: [] for key in outcomes.MISCLASSIFIED_KEYS}} for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
     best: list[list[np.ndarray] | None] = [None] * k_all
     active = list(range(k_all))  # positions in `seeds` of the networks still training
@@ -290,6 +305,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
             weights, slots, step, tf.constant(orders[active]))
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
+                         (t.numpy() for t in graph.misclassified(weights)), strict=True))
         keep = []
         for row, i in enumerate(active):
             h = history[i]
@@ -297,6 +314,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             h["accuracy"].append(float(acc[row]))
             h["val_loss"].append(float(val_loss[row]))
             h["val_accuracy"].append(float(val_acc[row]))
+            for key, values in wrong.items():
+                h[key].append(float(values[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
             if restore and improved:
                 best[i] = [w[row].numpy() for w in weights]

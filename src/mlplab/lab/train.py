@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import data as data_mod
-from mlplab.lab import models
+from mlplab.lab import models, theory
 from mlplab.lab.backend import native_stderr_silenced
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
@@ -104,7 +105,18 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append(time.perf_counter() - self.start)
 
-    callbacks: list[Any] = [EpochTimer()]
+    misclassified: dict[str, list[float]] = {key: [] for key in outcomes.MISCLASSIFIED_KEYS}
+
+    class Misclassified(keras.callbacks.Callback):
+        """The validation images it gets wrong, after each epoch (``outcomes.misclassified``)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logits = theory.model_logits(self.model, prepared.x_val)
+            for key, value in outcomes.misclassified(logits, prepared.y_val,
+                                                     params.loss).items():
+                misclassified[key].append(value)
+
+    callbacks: list[Any] = [EpochTimer(), Misclassified()]
     if os.environ.get(EPOCH_PROGRESS_ENV):
         callbacks.append(_terminal_progress(params, seed))
     if params.early_stopping_patience is not None:
@@ -126,6 +138,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
 
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     history["epoch_seconds"] = epoch_seconds
+    history.update(misclassified)
     epochs_run = len(history["loss"])
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     with native_stderr_silenced():
