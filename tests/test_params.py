@@ -120,8 +120,8 @@ def test_param_count_formula(layers, count):
     assert param_count(layers) == count
 
 
-def test_readme_documents_every_parameter_from_the_declaration():
-    assert params.markdown_table() in (ROOT / "README.md").read_text()
+def test_usage_guide_documents_every_parameter_from_the_declaration():
+    assert params.markdown_table() in (ROOT / "docs" / "using.md").read_text()
 
 
 def test_environment_yml_pins_match_the_lock_file():
@@ -135,3 +135,24 @@ def test_environment_yml_pins_match_the_lock_file():
     assert len(pins) >= 15
     for name, version in pins:
         assert lock.get(name.lower()) == version, name
+
+
+@pytest.mark.parametrize("name, value", [
+    ("learning_rate", 0.0), ("learning_rate", 10.0), ("test_fraction", 0.0),
+    ("test_fraction", 1.0), ("validation_fraction", 0), ("validation_fraction", 1),
+])
+def test_open_bounds_reject_the_bound_itself(name, value):
+    with pytest.raises(params.ParamError, match=r"in \(0, (10|1)\)"):
+        params.validate({name: value})
+    inside = 0.5 if value == 0 else value * 0.99
+    assert getattr(params.validate({name: inside}), name) == inside
+
+
+@pytest.mark.parametrize("name, low, high", [("epochs", 1, 1000), ("batch_size", 1, 65536),
+                                             ("early_stopping_patience", 0, 1000)])
+def test_closed_bounds_accept_the_bound_and_reject_one_past_it(name, low, high):
+    for value in (low, high):
+        assert getattr(params.validate({name: value}), name) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(params.ParamError, match=rf"in \[{low}, {high}\]"):
+            params.validate({name: value})
