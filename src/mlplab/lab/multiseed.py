@@ -16,7 +16,9 @@ Each seed's network is still trained exactly as ``train.fit_seed`` trains it wit
 - the same batches in the same order: Keras' own permutation for the seed (see
   ``batch_order``), in batches of ``batch_size``, the last one partial;
 - the epoch's training loss and accuracy as Keras reports them (a running mean over the
-  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch;
+  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch,
+  and the mean loss and top probability of the misclassified validation images (the
+  callback ``fit_seed`` adds: ``outcomes.MISCLASSIFIED_KEYS``);
 - EarlyStopping with Keras' rules (monitor val_loss, min_delta 0, patience, the first epoch
   always counts as an improvement, restore_best_weights), each seed on its own: a stopped
   seed is removed from the batch and updates no more.
