@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import kaggle_rows, write_idx, write_kaggle_csv
 
-from mlplab import datafiles
+from mlplab import datafiles, params
 from mlplab.lab import data
 
 
@@ -270,6 +270,20 @@ def test_max_samples_caps_and_stays_stratified():
     rows = np.concatenate([s.train, s.val, s.test])
     assert len(rows) == 400
     assert np.bincount(ds.y[rows]).tolist() == [40] * 10
+
+
+@pytest.mark.parametrize("fraction, per_class", [(0.25, 61), (0.5, 122)])
+def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_class):
+    ds = data.load("mnist-5k")
+    full = data.split(ds, 0.3, 0.3)
+    part = data.split(ds, 0.3, 0.3, train_fraction=fraction)
+    assert np.array_equal(part.val, full.val) and np.array_equal(part.test, full.test)
+    assert set(part.train) < set(full.train)
+    assert len(part.train) == round(fraction * len(full.train))
+    counts = np.bincount(ds.y[part.train], minlength=10)
+    assert counts.min() >= per_class and counts.max() <= per_class + 1
+    same = data.split_of(ds, params.validate({"train_fraction": fraction}))
+    assert np.array_equal(same.train, part.train)
 
 
 def test_max_samples_too_small_for_every_class_is_refused_before_training():

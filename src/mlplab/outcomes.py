@@ -135,6 +135,10 @@ def of_seeds(seed_records: list[dict], n_classes: int) -> list[Outcome]:
 # and the mean probability of the class it (wrongly) predicts. They show why validation loss
 # can rise while validation accuracy holds.
 MISCLASSIFIED_KEYS = ("val_loss_wrong", "val_confidence_wrong")
+# History key, only with an L2 penalty (written by ``mlplab.lab.train``): the penalty after each
+# epoch. Keras adds it to every loss it reports; the definition below reads validation loss
+# without it, as the data loss that the misclassified images' losses add up to.
+PENALTY = "l2_penalty"
 
 
 def misclassified(logits: np.ndarray, targets: np.ndarray, loss: str) -> dict[str, float]:
@@ -278,6 +282,7 @@ class Generalisation:
     wrong_loss: Change | None
     wrong_confidence: Change | None
     error_rate: Change
+    penalised: bool = False  # validation loss read without the L2 penalty Keras adds
 
     @property
     def judged(self) -> bool:
@@ -328,12 +333,16 @@ def generalisation(histories: list[dict[str, list[float]]], max_epochs: int | No
     def curves(key: str) -> np.ndarray:
         return np.array([np.asarray(h[key][:n], dtype=float) for h in histories])
 
-    val_loss, val_acc, acc = curves("val_loss"), curves("val_accuracy"), curves("accuracy")
+    val_acc, acc = curves("val_accuracy"), curves("accuracy")
+    penalised = all(PENALTY in h for h in histories)
+    val_loss = curves("val_loss") - (curves(PENALTY) if penalised else 0)
     best = int(np.nanargmin(np.nanmean(val_loss, axis=0)))
     best_acc = int(np.nanargmax(np.nanmean(val_acc, axis=0)))
     last = n - 1
     gaps = [gap_curves(h) for h in histories]
-    own = [int(np.nanargmin(h["val_loss"])) for h in histories]
+    own_curves = [np.asarray(h["val_loss"], dtype=float)
+                  - (np.asarray(h[PENALTY], dtype=float) if penalised else 0) for h in histories]
+    own = [int(np.nanargmin(v)) for v in own_curves]
     has_wrong = all("val_loss_wrong" in h for h in histories)
     return Generalisation(
         n_seeds=len(histories), epochs=n, epochs_run=tuple(runs),
@@ -348,12 +357,11 @@ def generalisation(histories: list[dict[str, list[float]]], max_epochs: int | No
         final_train_accuracy=tuple(float(h["accuracy"][-1]) for h in histories),
         final_val_accuracy=tuple(float(h["val_accuracy"][-1]) for h in histories),
         own_best_epochs=tuple(b + 1 for b in own),
-        own_rise=tuple(float(h["val_loss"][-1] / h["val_loss"][b] - 1)
-                       for h, b in zip(histories, own, strict=True)),
+        own_rise=tuple(float(v[-1] / v[b] - 1) for v, b in zip(own_curves, own, strict=True)),
         wrong_loss=_change(curves("val_loss_wrong"), best, last) if has_wrong else None,
         wrong_confidence=(_change(curves("val_confidence_wrong"), best, last)
                           if has_wrong else None),
-        error_rate=_change(1 - val_acc, best, last))
+        error_rate=_change(1 - val_acc, best, last), penalised=penalised)
 
 
 def _interval(change: Change, unit: str) -> str:
@@ -401,10 +409,11 @@ def gap_sentence(g: Generalisation) -> str:
 
 def loss_sentence(g: Generalisation) -> str:
     """Where the (mean) validation loss was lowest and how it moved from there."""
-    over = f" (mean over {g.n_seeds} seeds)" if g.n_seeds > 1 else ""
+    bare = ", without the L2 penalty Keras adds to it," if g.penalised else ""
+    over = (f" (mean over {g.n_seeds} seeds)" if g.n_seeds > 1 else "") + bare
     if g.stopped_early:
         rises = [100 * r for r in g.own_rise]
-        return (f"**Validation loss** was lowest at {_epochs(list(g.own_best_epochs))} "
+        return (f"**Validation loss**{bare} was lowest at {_epochs(list(g.own_best_epochs))} "
                 f"(each seed's own minimum); where training ended, it was "
                 f"{span(rises, '{:.0f}%')} above that minimum.")
     if g.still_improving:

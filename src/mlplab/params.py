@@ -28,7 +28,8 @@ class Param:
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    exclusive: bool = False  # bounds are open: (minimum, maximum)
+    open_minimum: bool = False  # the minimum itself is not allowed: (minimum, ...
+    open_maximum: bool = False  # the maximum itself is not allowed: ..., maximum)
     optional: bool = False  # None is allowed
 
     @property
@@ -49,8 +50,8 @@ class Param:
         if self.choices:
             words = "one of " + ", ".join(repr(c) for c in self.choices)
         if self.minimum is not None or self.maximum is not None:
-            lo = "(" if self.exclusive else "["
-            hi = ")" if self.exclusive else "]"
+            lo = "(" if self.open_minimum else "["
+            hi = ")" if self.open_maximum else "]"
             lo_v = "-inf" if self.minimum is None else f"{self.minimum:g}"
             hi_v = "inf" if self.maximum is None else f"{self.maximum:g}"
             words += f" in {lo}{lo_v}, {hi_v}{hi}"
@@ -85,10 +86,10 @@ class Param:
             if not isinstance(number, int | float):
                 continue
             too_low = self.minimum is not None and (
-                number <= self.minimum if self.exclusive else number < self.minimum
+                number <= self.minimum if self.open_minimum else number < self.minimum
             )
             too_high = self.maximum is not None and (
-                number >= self.maximum if self.exclusive else number > self.maximum
+                number >= self.maximum if self.open_maximum else number > self.maximum
             )
             if too_low or too_high:
                 raise ParamError(f"expected {self.expected()}, got {value!r}")
@@ -113,7 +114,7 @@ PARAMS: tuple[Param, ...] = (
     Param("optimizer", "str", "adam", "Gradient-descent variant.",
           choices=("adam", "sgd", "rmsprop")),
     Param("learning_rate", "float", 0.001, "Optimizer step size.",
-          minimum=0.0, maximum=10.0, exclusive=True),
+          minimum=0.0, maximum=10.0, open_minimum=True, open_maximum=True),
     Param("epochs", "int", 20, "Maximum passes over the training data.",
           minimum=1, maximum=1000),
     Param("batch_size", "int", 32, "Examples per gradient step (Keras' default is 32).",
@@ -123,14 +124,27 @@ PARAMS: tuple[Param, ...] = (
           "every epoch.", minimum=0, maximum=1000, optional=True),
     Param("restore_best_weights", "bool", False,
           "With early stopping, roll back to the epoch with the lowest validation loss."),
+    Param("l2", "float", 0.0,
+          "L2 weight penalty: l2 times the sum of squared kernel weights of each hidden "
+          "layer is added to the loss (Keras' kernel_regularizer); 0 adds none.",
+          minimum=0.0, maximum=1.0),
+    Param("dropout", "float", 0.0,
+          "Dropout rate after each hidden layer during training (keras.layers.Dropout); "
+          "0 adds no dropout layer.", minimum=0.0, maximum=1.0, open_maximum=True),
     Param("scale_inputs", "bool", True, "Divide pixels by 255 so inputs lie in [0, 1]."),
     Param("test_fraction", "float", 0.3,
           "Share of all examples held out as the test set (stratified, split once).",
-          minimum=0.0, maximum=1.0, exclusive=True),
+          minimum=0.0, maximum=1.0, open_minimum=True,
+          open_maximum=True),
     Param("validation_fraction", "float", 0.3,
           "Share of the training part used for validation (early stopping, curves); "
           "0.3 as in the original assignment.",
-          minimum=0.0, maximum=1.0, exclusive=True),
+          minimum=0.0, maximum=1.0, open_minimum=True,
+          open_maximum=True),
+    Param("train_fraction", "float", 1.0,
+          "Share of the training part the networks learn from (stratified); validation and "
+          "test sets stay as they are. Below 1 shows how the amount of data affects "
+          "overfitting.", minimum=0.0, maximum=1.0, open_minimum=True),
     Param("seeds", "int_list", [0],
           "One training run per seed; the report shows their mean and spread.",
           minimum=0, maximum=2**31 - 1),
