@@ -175,3 +175,15 @@ def test_of_seeds_reads_each_seed_record():
     got = outcomes.of_seeds([seed, no_counts], 10)
     assert [o.kind for o in got] == [Kind.NO_LEARNING, Kind.LEARNED]
     assert got[1].n_classes == 10
+
+
+def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
+    """A validation loss that rises only because the penalty grew is no rise of the data
+    loss, the one the misclassified images' losses add up to."""
+    histories = seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41], [0.5, 0.3, 0.405]])
+    for h in histories:
+        h[outcomes.PENALTY] = [0.1, 0.0, h["val_loss"][2] - 0.3]
+    g = outcomes.generalisation(histories)
+    assert g.penalised and g.loss_best_epoch == 2 and not g.loss_rose
+    assert "without the L2 penalty Keras adds to it" in outcomes.loss_sentence(g)
+    assert outcomes.generalisation(seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41]])).loss_rose
