@@ -206,7 +206,8 @@ def test_index_figures_name_runs_and_their_numbers():
                                    "test accuracy (%)")
     assert bars.startswith("Depth and epochs: test accuracy (%)")
     assert "85.2% (95% interval 83.0% to 87.4%)" in bars and "(one seed, no interval)" in bars
-    assert bars.endswith("Highest mean: 784-50-50-10, 1 ep.")
+    # no winner named from means a hair apart (issue 21, finding 12): the text's tests judge
+    assert "Highest" not in bars and "stated in the text, from paired tests" in bars
     width = alt_text.width_curves({"one hidden layer": ([30, 70], [88.1, 90.9], [86, 90],
                                                         [90, 92])}, "Wider networks")
     assert "units per hidden layer" in width and "70 units 90.9%" in width
