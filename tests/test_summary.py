@@ -937,8 +937,8 @@ def test_regularisation_section_pairs_each_variant_with_the_unregularised_run():
     table, lines, drawn = sections.regularisation_section(family)
     assert drawn == {"no regulariser": "base", "rate 0.0005": "slow"}
     assert list(table.columns) == ["variant", "run", "accuracy gap (training minus validation)",
-                                   "loss gap (validation minus training)", "val loss",
-                                   "test accuracy"]
+                                   "loss gap (validation minus training)",
+                                   "validation loss (without the L2 penalty)", "test accuracy"]
     gap = table.set_index("variant").loc["rate 0.0005",
                                          "accuracy gap (training minus validation)"]
     c = family.get("slow", "base", "gap_accuracy")
@@ -983,3 +983,66 @@ def test_seed_lists_that_merely_overlap_get_welch_not_pairs(seeds_b):
     assert c.method == stats.Method.WELCH
     assert c.p == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
     assert (c.n_a, c.n_b) == (3, len(seeds_b))
+
+
+def test_the_default_registry_pairs_each_regulariser_with_the_unregularised_run():
+    """L2, dropout and the training share join by their runs alone (a Sweep each); early
+    stopping stands beside them; a dropout run's gap is said to be measured with dropout on."""
+    base = dict(hidden_layers=[50, 50], epochs=20)
+    runs = [record("mlp50x50-e20", [0.90, 0.91, 0.92], **base),
+            record("l2", [0.91, 0.92, 0.925], **base, l2=0.001),
+            record("l2-big", [0.905, 0.915, 0.92], **base, l2=0.01),
+            record("drop", [0.91, 0.915, 0.93], **base, dropout=0.5),
+            record("quarter", [0.85, 0.86, 0.855], **base, train_fraction=0.25),
+            record("stop", [0.90, 0.915, 0.91], hidden_layers=[50, 50], epochs=50,
+                   early_stopping_patience=2, restore_best_weights=True),
+            record("both", [0.9, 0.9, 0.9], **base, l2=0.001, dropout=0.5)]  # two changes
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    table, _, drawn = sections.regularisation_section(family)
+    assert list(drawn) == ["no regulariser", "L2 0.001", "L2 0.01", "dropout 0.5",
+                           "25% of the training part", "early stopping (best epoch restored)"]
+    assert "both" not in set(table["run"])
+    for run in ("l2", "l2-big", "drop", "quarter", "stop"):
+        for metric in registry_metrics():
+            c = family.get(run, "mlp50x50-e20", metric)
+            assert c.family == stats.FamilyName.EXPLORATORY and c.method == stats.Method.PAIRED
+    intro = sections.regularisation_intro(family, runs)
+    assert "with dropout switched on in the dropout runs" in intro
+    assert "Holm-adjusted over its 20 tests" in intro  # 5 variants x 4 measures
+
+
+def registry_metrics() -> tuple[str, ...]:
+    from mlplab.summary import registry
+
+    return registry.FIT_METRICS
+
+
+def test_validation_loss_of_an_l2_run_is_compared_without_its_penalty():
+    """Keras adds the L2 penalty to every loss it reports: an L2 run's validation loss
+    would otherwise rise by the penalty alone. The gap's two losses carry it alike."""
+    base = dict(hidden_layers=[50, 50], epochs=20)
+    plain = record("mlp50x50-e20", [0.90, 0.91, 0.92], **base)
+    l2 = record("l2", [0.91, 0.92, 0.925], **base, l2=0.01)
+    for s in l2["seeds"]:
+        s["history"]["l2_penalty"] = [0.05] * 19 + [0.2]  # tested: the last epoch
+    df = records.tidy([plain, l2])
+    rows = df[df["run"] == "l2"]
+    assert list(rows["val_data_loss"]) == pytest.approx(list(rows["val_loss"] - 0.2))
+    assert list(rows["gap_loss"]) == pytest.approx(list(rows["val_loss"] - rows["train_loss"]))
+    plain_rows = df[df["run"] == "mlp50x50-e20"]
+    assert list(plain_rows["val_data_loss"]) == list(plain_rows["val_loss"])
+
+
+def test_runs_table_names_the_settings_a_run_changes_beyond_its_columns():
+    """Regularised and plain-SGD runs read like mlp50x50-e20 without an 'other settings'
+    column."""
+    assert tables.other_settings(params.validate({}).as_dict()) == "—"
+    sgd = params.validate({"optimizer": "sgd", "learning_rate": 0.1, "l2": 0.001,
+                           "loss": "mean_squared_error"}).as_dict()
+    assert tables.other_settings(sgd) == "optimizer sgd, learning_rate 0.1, l2 0.001"
+    runs = [record("drop", [0.9, 0.91], hidden_layers=[50, 50], dropout=0.5)]
+    manifest = [ManifestEntry("drop", params.validate(runs[0]["params"]), Status.OK,
+                              "runs/drop.json", None, None, "k")]
+    html = tables.runs_table_html(manifest, records.tidy(runs), runs)
+    assert "<th>other settings</th>" in html and "<td>dropout 0.5</td>" in html

@@ -299,7 +299,7 @@ def fit_curves(variants: Mapping[str, tuple[Sequence[float], Sequence[float], in
     for label, (train, val, seeds, cut) in variants.items():
         train, val = np.asarray(train, dtype=float), np.asarray(val, dtype=float)
         gap = (train[-1] - val[-1]) if percent else (val[-1] - train[-1])
-        unit = " points" if percent else ""
+        unit = ("" if not percent else " point" if num(gap) == "1" else " points")
         which = "training minus validation" if percent else "validation minus training"
         parts.append(
             f"{label} ({plural(seeds, 'seed')}"

@@ -269,13 +269,17 @@ def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss
     """Training (solid) against validation (dashed) per epoch, one panel per variant, mean
     over seeds with a min-max band, as TensorFlow's "Overfit and underfit" tutorial draws
     them: the space between the two lines is the generalisation gap. ``groups`` maps a
-    variant's label to its seeds' histories; ``key`` is "loss" or "accuracy"."""
+    variant's label to its seeds' histories; ``key`` is "loss" or "accuracy". Losses are
+    drawn without the L2 penalty Keras adds to them, so every panel shows the data loss."""
+    from mlplab.lab.train import PENALTY
+
     scale, unit = (100, " (%)") if key == "accuracy" else (1, "")
     ncols = min(4, len(groups))
     nrows = int(np.ceil(len(groups) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.6),
                              sharex=True, sharey=True, squeeze=False)
     rows, described = [], {}
+    bare = key == "loss" and any(PENALTY in h for hs in groups.values() for h in hs)
     for ax, (label, histories) in zip(axes.flat, groups.items(), strict=False):
         n = min(len(h[key]) for h in histories)
         epochs = np.arange(1, n + 1)
@@ -283,6 +287,8 @@ def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss
         for i, (name, k, style) in enumerate((("training", key, "-"),
                                               ("validation", f"val_{key}", "--"))):
             arr = scale * np.array([h[k][:n] for h in histories], dtype=float)
+            if key == "loss" and all(PENALTY in h for h in histories):
+                arr -= np.array([h[PENALTY][:n] for h in histories], dtype=float)
             colour = OKABE_ITO[i]
             ax.plot(epochs, arr.mean(axis=0), color=colour, linestyle=style,
                     marker=MARKERS[i], markersize=3, label=name)
@@ -301,7 +307,9 @@ def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss
     for ax in axes[-1, :]:
         ax.set_xlabel("epoch")
     axes.flat[0].legend(fontsize=9)
-    title = f"Training against validation {key}, mean over seeds (band: min–max)"
+    title = (f"Training against validation {key}"
+             + (" (without the L2 penalty)" if bare else "")
+             + ", mean over seeds (band: min–max)")
     fig.suptitle(title)
     fig.tight_layout()
     return show(fig, alt_text.fit_curves(described, key, title), pd.DataFrame(rows),

@@ -78,6 +78,7 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
             if seed is not None:
                 metrics = {k: v for k, v in seed["metrics"].items() if k != "tested_epoch"}
                 row.update({"seed": seed["seed"], **metrics, **gaps(metrics),
+                            "val_data_loss": metrics["val_loss"] - _penalty(seed),
                             "epochs_run": seed["epochs_run"], "best_epoch": seed["best_epoch"],
                             "train_seconds": seed["train_seconds"],
                             "seconds_per_epoch": seed["seconds_per_epoch"]})
@@ -85,10 +86,23 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# History key of a run with an L2 penalty: the penalty after each epoch (written by the
+# kernel, ``mlplab.lab.train.PENALTY``). Keras adds it to every loss it reports.
+PENALTY = "l2_penalty"
+
+
+def _penalty(seed: dict[str, Any]) -> float:
+    """The L2 penalty in the tested network's reported losses (0 without L2)."""
+    penalties = seed["history"].get(PENALTY)
+    if not penalties:
+        return 0.0
+    return float(penalties[seed["metrics"].get("tested_epoch", seed["epochs_run"]) - 1])
+
+
 def gaps(metrics: dict[str, float]) -> dict[str, float]:
     """The generalisation gap of the tested network: training minus validation accuracy,
     and validation minus training loss (both positive when it fits its training images
-    better than unseen ones)."""
+    better than unseen ones). Both losses carry the same L2 penalty, which cancels."""
     return {"gap_accuracy": metrics["train_accuracy"] - metrics["val_accuracy"],
             "gap_loss": metrics["val_loss"] - metrics["train_loss"]}
 

@@ -519,7 +519,7 @@ def _resolved_changes(variants: dict[str, dict[str, Any]], metric: str) -> str:
     up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff > 0]
     parts = ([f"lower with {join(down)}"] if down else []) + (
         [f"higher with {join(up)}"] if up else [])
-    return (f"**{sentence_case(metric_words(metric))}**: resolved {join(parts, 'and')} than "
+    return (f"**{sentence_case(metric_words(metric))}**: resolved {'; '.join(parts)} than "
             f"without a regulariser (within {join(sorted(families))}).")
 
 

@@ -215,7 +215,9 @@ def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
 
 # Metrics named in words where their column name would not do.
 METRIC_WORDS = {"gap_accuracy": "accuracy gap (training minus validation)",
-                "gap_loss": "loss gap (validation minus training)"}
+                "gap_loss": "loss gap (validation minus training)",
+                "val_loss": "validation loss", "val_accuracy": "validation accuracy",
+                "val_data_loss": "validation loss (without the L2 penalty)"}
 
 
 def metric_words(metric: str) -> str:
