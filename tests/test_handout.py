@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "handout.ipynb"
 HAS_CHROMIUM = shutil.which(handout.CHROMIUM) is not None
 HAS_BWRAP = shutil.which(handout_grade.BWRAP) is not None
-QUESTIONS = [f"q{i}" for i in range(1, 17)]
+QUESTIONS = [f"q{i}" for i in range(1, 18)]
 N = str(len(QUESTIONS))
 
 
@@ -234,6 +234,9 @@ def table(run: dict) -> list[tuple[str, object, bool]]:
     se = d.std(ddof=1) / math.sqrt(3)
     ci = (d.mean() - t2 * se, d.mean() + t2 * se)
     verdict = "supported" if ci[0] > 0 else "contradicted" if ci[1] < 0 else "not resolved"
+    dd = np.asarray(run["dropped"]["test_accuracy"]) - acc["baseline"]
+    drop_ci = (dd.mean() - t2 * dd.std(ddof=1) / math.sqrt(3),
+               dd.mean() + t2 * dd.std(ddof=1) / math.sqrt(3))
     sd = acc["baseline"].std(ddof=1)
     stop, restore = run["stop"], run["stop_restore"]
     gain = acc["baseline"][0] - acc["raw_ce"][0]
@@ -287,6 +290,9 @@ def table(run: dict) -> list[tuple[str, object, bool]]:
         ("best_accuracy_epoch", int(np.argmax(h["val_accuracy"])), False),
         ("val_loss_rise", h["val_loss"][-1] - min(h["val_loss"]), False),  # not relative
         ("val_loss_rise", 100 * (h["val_loss"][-1] / min(h["val_loss"]) - 1), True),
+        ("ci_dropout", tuple(sorted(-x for x in drop_ci)), False),  # baseline minus dropout
+        ("ci_dropout", tuple(100 * x for x in drop_ci), True),
+        ("gap_dropout", h["accuracy"][-1] - h["val_accuracy"][-1], False),  # the baseline's
         *[(name, Anything(), False) for name in ("n_params", "ce_first", "diagnosis_baseline",
                                                    "ci_depth", "true_statements")],
     ]

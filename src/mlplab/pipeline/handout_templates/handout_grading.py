@@ -299,11 +299,12 @@ def _listed(x: float | None) -> list[float] | None:
     return None if x is None else [x]
 
 
-def _claim(a, run, other: str, ci_name: str, verdict_name: str) -> dict[str, tuple[bool, str]]:
-    base, them = run.accuracies("baseline"), run.accuracies(other)
-    ci = paired(base, them)
+def _claim(a, run, first: str, second: str, ci_name: str,
+           verdict_name: str) -> dict[str, tuple[bool, str]]:
+    """A paired claim "first has the higher test accuracy than second": interval, verdict."""
+    ci = paired(run.accuracies(first), run.accuracies(second))
     return {ci_name: (close_in_either_unit(numbers(a.get(ci_name)), list(ci)),
-                      "paired: the per-seed differences baseline minus the other network, "
+                      "paired: the per-seed differences, in the order the question says, "
                       "their mean minus and plus t (2 degrees of freedom) times their standard "
                       "error"),
             verdict_name: (word(a.get(verdict_name)) == verdict(ci),
@@ -317,12 +318,12 @@ def _q7(a, run):
     return {"d_depth": (close_in_either_unit(numbers(a.get("d_depth")), d),
                         "subtract seed by seed, baseline minus one layer, in the order of "
                         "the seeds"),
-            **_claim(a, run, "one_layer", "ci_depth", "verdict_depth")}
+            **_claim(a, run, "baseline", "one_layer", "ci_depth", "verdict_depth")}
 
 
 @question("q8")
 def _q8(a, run):
-    return _claim(a, run, "narrow", "ci_width", "verdict_width")
+    return _claim(a, run, "baseline", "narrow", "ci_width", "verdict_width")
 
 
 @question("q9")
@@ -458,6 +459,16 @@ def _q16(a, run):
             "own_history": (fitted, "fit on the training images for 5 epochs with "
                                     "validation_data=(x_val, y_val); the network should reach "
                                     "80% validation accuracy")}
+
+
+@question("q17")
+def _q17(a, run):
+    h = run.history("dropped")
+    gap = h["accuracy"][-1] - h["val_accuracy"][-1]
+    return {"gap_dropout": (close_in_either_unit(_listed(number(a.get("gap_dropout"))), [gap]),
+                            "training accuracy minus validation accuracy of the dropout "
+                            "network, both at the last epoch"),
+            **_claim(a, run, "dropped", "baseline", "ci_dropout", "verdict_dropout")}
 
 
 # --- Grading ------------------------------------------------------------------------------------
