@@ -82,8 +82,9 @@ def digit_grid(labels: Sequence[str], title: str) -> str:
 
 
 def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: Sequence[int],
-                    loss_name: str) -> str:
-    """Loss and accuracy per epoch for each seed: how they move, and whether it overfits."""
+                    loss_name: str, max_epochs: int | None = None) -> str:
+    """Loss, accuracy and the generalisation gap per epoch for each seed: how they move, and
+    which measures say it overfits (``outcomes.generalisation``, as the page's prose)."""
     loss = loss_name.replace("_", " ")
     lengths = [len(h["loss"]) for h in histories]
     n = min(lengths)
@@ -92,9 +93,10 @@ def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: S
         span = f"over {plural(n, 'epoch')}"
     else:
         span = f"trained for {min(lengths)} to {max(lengths)} epochs (early stopping)"
-    head = (f"Learning curves for {seed_text}, {span}: {loss} (left) and accuracy (right) "
-            "per epoch, training as solid lines and validation as dashed lines, one colour "
-            "and marker per seed.")
+    head = (f"Learning curves for {seed_text}, {span}: {loss} (left) and accuracy (middle) "
+            "per epoch, training as solid lines and validation as dashed lines, and the "
+            "generalisation gap, training minus validation accuracy in points (right, dotted), "
+            "one colour and marker per seed.")
 
     def mean(key: str) -> np.ndarray:
         return np.mean([np.asarray(h[key][:n], dtype=float) for h in histories], axis=0)
@@ -108,12 +110,19 @@ def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: S
     parts = [trend("training loss", train_loss), trend("validation loss", val_loss),
              trend("validation accuracy", val_acc, fmt=pct, lower_is_better=False)]
     text = f"{head}{where} " + ("; ".join(parts) if where else sentence("; ".join(parts))) + "."
-    fit = outcomes.fit_of({"loss": train_loss, "val_loss": val_loss, "accuracy": [0.0],
-                           "val_accuracy": val_acc})
-    if fit.overfitting:  # the same rule as the page's prose (mlplab.outcomes)
-        text += (f" After epoch {fit.best_epoch} the validation loss rises while the training "
-                 "loss keeps falling: the network overfits.")
-    return text
+    finite = [h for h in histories if all(np.isfinite(h[k]).all() for k in ("loss", "val_loss"))]
+    if not finite:  # every seed diverged: no gap or minimum to read
+        return text
+    gen = outcomes.generalisation(finite, max_epochs)
+    gaps = [100 * g for g in gen.final_accuracy_gap]
+    where = "the last epoch" if len(set(lengths)) == 1 else "each seed's last epoch"
+    low, high = num(min(gaps)), num(max(gaps))
+    some = "" if len(finite) == len(histories) else ", of the seeds whose loss stayed finite,"
+    text += (f" The gap at {where}{some} is {low if low == high else f'{low} to {high}'} "
+             f"points.")
+    if n > 1:
+        text += " " + outcomes.verdict_sentence(gen).replace("**", "")
+    return text.rstrip()
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str], top: int = 3) -> str:
@@ -217,14 +226,17 @@ def _interval(mean: float, low: float, high: float) -> str:
 
 def seed_errorbars(labels: Sequence[str], mean: Sequence[float], low: Sequence[float],
                    high: Sequence[float], title: str, ylabel: str) -> str:
-    """One point per run, mean over seeds (in %) with its 95% interval; the best named."""
+    """One point per run, mean over seeds (in %) with its 95% interval. No run is named
+    best: two means a hair apart are not a ranking, and whether a difference is resolved
+    is a paired test's verdict, stated in the text beside the figure."""
     if not len(labels):
         return f"{title}: no runs to show."
     items = [f"{label} {_interval(m, lo, hi)}"
              for label, m, lo, hi in zip(labels, mean, low, high, strict=True)]
-    best = int(np.argmax(mean))
+    judged = (" Which differences are resolved is stated in the text, from paired tests, "
+              "not read from this figure." if len(labels) > 1 else "")
     return (f"{title}: {ylabel}, mean over seeds with 95% interval, for "
-            f"{plural(len(labels), 'run')}: {'; '.join(items)}. Highest mean: {labels[best]}.")
+            f"{plural(len(labels), 'run')}: {'; '.join(items)}.{judged}")
 
 
 def width_curves(by_depth: Mapping[str, tuple[Sequence[float], Sequence[float],
@@ -284,3 +296,27 @@ def pareto(names: Sequence[str], x: Sequence[float], mean: Sequence[float],
             f"point for each of {plural(len(names), 'network')}, in order of {cost}: "
             f"{'; '.join(point(i) for i in order)}. Most accurate: {point(best)}. Lowest "
             f"{cost}: {point(cheap)}.")
+
+
+def fit_curves(variants: Mapping[str, tuple[Sequence[float], Sequence[float], int, bool]],
+               key: str, title: str) -> str:
+    """Training against validation per variant (means over seeds, in % for accuracy): how
+    each moves and the gap between them at the last epoch drawn."""
+    percent = key == "accuracy"
+    fmt = (lambda x: f"{num(x)}%") if percent else num
+    parts = []
+    for label, (train, val, seeds, cut) in variants.items():
+        train, val = np.asarray(train, dtype=float), np.asarray(val, dtype=float)
+        gap = (train[-1] - val[-1]) if percent else (val[-1] - train[-1])
+        unit = ("" if not percent else " point" if num(gap) == "1" else " points")
+        which = "training minus validation" if percent else "validation minus training"
+        parts.append(
+            f"{label} ({plural(seeds, 'seed')}"
+            + (f", first {plural(len(train), 'epoch')}, run by all" if cut else "") + "): "
+            + trend(f"training {key}", train, fmt, lower_is_better=not percent) + "; "
+            + trend(f"validation {key}", val, fmt, lower_is_better=not percent)
+            + f"; gap at epoch {len(train)} ({which}) {num(gap)}{unit}")
+    return (f"{title}. One panel per variant, {plural(len(variants), 'panel')} sharing their "
+            f"axes: {key} per epoch, training as a solid blue line and validation as a dashed "
+            f"vermillion line, each the mean over seeds with the spread between seeds as a "
+            f"band. " + sentence("; ".join(parts)) + ".")

@@ -22,7 +22,9 @@ Each seed's network is still trained exactly as ``train.fit_seed`` trains it wit
 - the same batches in the same order: Keras' own permutation for the seed (see
   ``batch_order``), in batches of ``batch_size``, the last one partial;
 - the epoch's training loss and accuracy as Keras reports them (a running mean over the
-  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch;
+  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch,
+  and the mean loss and top probability of the misclassified validation images (the
+  callback ``fit_seed`` adds: ``outcomes.MISCLASSIFIED_KEYS``);
 - EarlyStopping with Keras' rules (monitor val_loss, min_delta 0, patience, the first epoch
   always counts as an improvement, restore_best_weights), each seed on its own: a stopped
   seed is removed from the batch and updates no more.
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import models, train
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
@@ -145,6 +148,8 @@ class _Graph:
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False,
                                     input_signature=[weights, rows])
+        self.misclassified = tf.function(self._misclassified, autograph=False,
+                                         input_signature=[weights, rows])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -205,6 +210,13 @@ class _Graph:
     def _evaluate(self, weights, rows):
         """Mean loss (with the L2 penalty, as Keras' ``evaluate``) and accuracy per seed over
         its ``rows`` (K, n) of the data."""
+        losses, correct, _ = self._scored(weights, rows)
+        return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
+                self.tf.reduce_mean(correct, axis=1))
+
+    def _scored(self, weights, rows):
+        """Per-sample losses, correct predictions and logits of each seed on its ``rows``
+        (K, n) of the data."""
         tf = self.tf
         if self.shared:  # the same rows for every seed: one copy, broadcast
             x, y = tf.gather(self.x, rows[0]), tf.gather(self.y, rows[0])
@@ -212,8 +224,18 @@ class _Graph:
             x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
         logits = self._logits(weights, x, shared=self.shared)
         losses, correct = self._losses(tf.broadcast_to(y, tf.shape(logits)), logits)
-        return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
-                self.tf.reduce_mean(correct, axis=1))
+        return losses, correct, logits
+
+    def _misclassified(self, weights, rows):
+        """Per seed, over the validation images (``rows``) it gets wrong: their mean loss and
+        mean top probability (``outcomes.misclassified``, computed here in the graph)."""
+        tf = self.tf
+        losses, correct, logits = self._scored(weights, rows)
+        wrong = 1 - correct
+        count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
+        top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+                tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
     def _apply(self, weights, slots, grads, step):
@@ -357,6 +379,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
+         **{key: [] for key in outcomes.MISCLASSIFIED_KEYS},
          **({train.PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
@@ -370,6 +393,9 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
             weights, slots, step, tf.constant(orders[active]), val_rows, dropout_seeds)
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
+                         (t.numpy() for t in graph.misclassified(weights, val_rows)),
+                         strict=True))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
@@ -378,6 +404,8 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
             h["accuracy"].append(float(acc[row]))
             h["val_loss"].append(float(val_loss[row]))
             h["val_accuracy"].append(float(val_acc[row]))
+            for key, values in wrong.items():
+                h[key].append(float(values[row]))
             if penalty is not None:
                 h[train.PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mlplab import outcomes
 from mlplab.lab import alt_text
 
 # Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
@@ -110,9 +111,12 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
 
 
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
-                    loss_name: str):
-    """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.2))
+                    loss_name: str, max_epochs: int | None = None):
+    """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed,
+    and the generalisation gap between them (``outcomes.gap_curves``: training minus
+    validation accuracy). ``max_epochs``: the epochs asked for, so that the alt text can tell
+    curves that early stopping cut short."""
+    fig, (ax_loss, ax_acc, ax_gap) = plt.subplots(1, 3, figsize=(17, 4.4))
     rows = []
     for i, (history, seed) in enumerate(zip(histories, seeds, strict=True)):
         style = {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": MARKERS[i % len(MARKERS)],
@@ -123,14 +127,20 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
                     **style)
             ax.plot(epochs, scale * np.asarray(history[f"val_{key}"]), linestyle="--",
                     markerfacecolor="white", label=f"validation, seed {seed}", **style)
+        gap = 100 * outcomes.gap_curves(history)["accuracy"]
+        ax_gap.plot(epochs, gap, linestyle=":", label=f"seed {seed}", **style)
         rows += [{"seed": seed, "epoch": int(e), "training loss": history["loss"][e - 1],
                   "validation loss": history["val_loss"][e - 1],
                   "training accuracy (%)": 100 * history["accuracy"][e - 1],
-                  "validation accuracy (%)": 100 * history["val_accuracy"][e - 1]}
+                  "validation accuracy (%)": 100 * history["val_accuracy"][e - 1],
+                  "accuracy gap (points)": gap[e - 1]}
                  for e in epochs]
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name.replace('_', ' ')}", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    for ax in (ax_loss, ax_acc):
+    ax_gap.axhline(0, color="black", linewidth=1)
+    ax_gap.set(xlabel="epoch", ylabel="training − validation (points)",
+               title="Generalisation gap (accuracy)")
+    for ax in (ax_loss, ax_acc, ax_gap):
         ax.xaxis.get_major_locator().set_params(integer=True)
     if len(seeds) <= 3:
         ax_acc.legend(loc="lower right")
@@ -142,8 +152,8 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
                                       markerfacecolor="white", label="validation")],
                       loc="lower right", title=f"one colour and marker per seed ({len(seeds)})")
     fig.tight_layout()
-    return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows),
-                "the learning curves")
+    return show(fig, alt_text.learning_curves(histories, seeds, loss_name, max_epochs),
+                pd.DataFrame(rows), "the learning curves")
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str]):
@@ -263,3 +273,54 @@ def pareto(summary, x: str, xlabel: str):
     alt = alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel, unit)
     return show(fig, alt, table,
                 f"accuracy against {xlabel.split(' (')[0]}")
+
+
+def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss"):
+    """Training (solid) against validation (dashed) per epoch, one panel per variant, mean
+    over seeds with a min-max band, as TensorFlow's "Overfit and underfit" tutorial draws
+    them: the space between the two lines is the generalisation gap. ``groups`` maps a
+    variant's label to its seeds' histories; ``key`` is "loss" or "accuracy". Losses are
+    drawn without the L2 penalty Keras adds to them, so every panel shows the data loss."""
+    from mlplab.lab.train import PENALTY
+
+    scale, unit = (100, " (%)") if key == "accuracy" else (1, "")
+    ncols = min(4, len(groups))
+    nrows = int(np.ceil(len(groups) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    rows, described = [], {}
+    bare = key == "loss" and any(PENALTY in h for hs in groups.values() for h in hs)
+    for ax, (label, histories) in zip(axes.flat, groups.items(), strict=False):
+        n = min(len(h[key]) for h in histories)
+        epochs = np.arange(1, n + 1)
+        pair = {}
+        for i, (name, k, style) in enumerate((("training", key, "-"),
+                                              ("validation", f"val_{key}", "--"))):
+            arr = scale * np.array([h[k][:n] for h in histories], dtype=float)
+            if key == "loss" and all(PENALTY in h for h in histories):
+                arr -= np.array([h[PENALTY][:n] for h in histories], dtype=float)
+            colour = OKABE_ITO[i]
+            ax.plot(epochs, arr.mean(axis=0), color=colour, linestyle=style,
+                    marker=MARKERS[i], markersize=3, label=name)
+            ax.fill_between(epochs, arr.min(axis=0), arr.max(axis=0), color=colour, alpha=0.2)
+            pair[name] = arr.mean(axis=0)
+            rows += [{"variant": label, "epoch": int(e), "curve": name,
+                      "mean": arr[:, e - 1].mean()} for e in epochs]
+        described[label] = (pair["training"], pair["validation"], len(histories),
+                            len({len(h[key]) for h in histories}) > 1)
+        ax.set_title(label, fontsize=11)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(key + unit)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch")
+    axes.flat[0].legend(fontsize=9)
+    title = (f"Training against validation {key}"
+             + (" (without the L2 penalty)" if bare else "")
+             + ", mean over seeds (band: min–max)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return show(fig, alt_text.fit_curves(described, key, title), pd.DataFrame(rows),
+                f"“{title}”")
