@@ -234,7 +234,8 @@ def test_text_that_is_not_a_value_of_the_parameter_is_still_refused():
 
 
 def test_lists_of_parameters_derive_from_their_declared_roles():
-    assert params.DATA == ("dataset", "test_fraction", "validation_fraction", "max_samples")
+    assert params.DATA == ("dataset", "test_fraction", "validation_fraction", "data_split",
+                           "max_samples")
     assert params.RUNNER_ONLY == {"run_name", "results_path", "networks_path"}
     assert params.SCRATCH_PATHS == {"results_path", "networks_path"}
     assert "l2" in params.with_role("training") and "seeds" in params.with_role("training")

@@ -541,7 +541,7 @@ def test_runs_on_fewer_samples_are_never_compared_and_sentences_follow_the_data(
             on("mnist-5k", 735, 450, name="one-epoch", accuracies=[0.6, 0.7, 0.72],
                hidden_layers=[50], epochs=1, max_samples=1500)]
     df = records.tidy(runs)
-    assert records.main_setting(df)[:4] == ("mnist-5k", 0.3, 0.3, 1500)  # params.DATA order
+    assert records.main_setting(df) == ("mnist-5k", 0.3, 0.3, "fixed", 1500)  # params.DATA order
     assert records.find_run(df, hidden_layers=[50], epochs=20) is None
     assert "two-seeds" not in set(records.plain_runs(df)["run"])
     family = sections.page_family(df)
