@@ -437,7 +437,8 @@ def test_dead_relus_are_named_where_measured():
     p = params.validate({"learning_rate": 0.5, "epochs": 3})
     text = narrative.learning_paragraph(p, records, DIGITS)
     assert "**Dead units** (seeds 0 and 1)" in text
-    assert "seed 0: 50 of 50 in hidden layer 1" in text and "hidden layer 2" not in text
+    assert "(seed 0: 50 of 50 in hidden layer 1; seed 1: 50 of 50 in hidden layer 1)" in text
+    assert "hidden layer 2" not in text
     assert "seed 2:" not in text and "*dying ReLUs*" in text
     assert "the network gives every image the same output" in text
     healthy = [{**seed_record(0, 0.92, BALANCED, improving_curves()), "dead_units": alive}]
@@ -496,3 +497,10 @@ def test_exercise_three_never_asks_for_the_parameters_the_page_already_uses():
     assert '`scale_inputs = False` and `loss = "mean_squared_error"`' in default
     raw = narrative.exercise_three(params.validate({"scale_inputs": False}))
     assert "scale_inputs" not in raw and "mean_squared_error" in raw
+
+
+def test_a_spread_of_unjudged_seeds_is_not_called_failures():
+    tiny = [seed_record(0, 2 / 15, [2, 2, 2, 2, 2, 1, 1, 1, 1, 1], improving_curves()),
+            seed_record(1, 4 / 15, [2, 2, 2, 2, 2, 1, 1, 1, 1, 1], improving_curves())]
+    text = narrative.results_paragraph(tiny, DIGITS)
+    assert "describe failures" not in text and "could not be judged" in text

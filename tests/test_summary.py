@@ -688,3 +688,14 @@ def test_typical_accuracy_and_spreads_come_from_networks_that_learned():
     assert "median" not in mistakes.split("One run per setting")[1]
     regime = claims.regime_paragraph(df, runs)
     assert "the assignment's 8 times more data" in regime  # 20,580 / 2,450 of run b
+
+
+def test_fate_withholds_a_verdict_a_tiny_test_set_cannot_support():
+    """Issue 21: a 50-image run (15 test images) read 'did not learn' at 2 of 15 correct."""
+    tiny = record("tiny", [2 / 15, 0.6], n_test=15, hidden_layers=[8], epochs=6)
+    tiny["seeds"][0]["test_predicted_counts"] = [2, 2, 2, 2, 2, 1, 1, 1, 1, 1]
+    text = sections.fate(tiny)
+    assert "did not learn" not in text
+    assert "seed 0 could not be judged (test accuracy 13.3% on 15 test images" in text
+    assert "seed 1 could not be judged" not in text
+    assert "could not be judged (" in tables.seed_status(tiny)

@@ -138,8 +138,8 @@ def seeds_paragraph(params: Params) -> str:
     )
 
     seed = params.seeds[0]
-    effect = ("With this run's single epoch the order is never repeated, so here it does "
-              "not matter." if params.epochs == 1 else
+    effect = ("With this run's single epoch the order is never repeated." if params.epochs == 1
+              else
               f"This run's networks are trained the same way, so each sees one order "
               f"{'up to ' if params.early_stopping_patience is not None else ''}"
               f"{params.epochs} times.")
@@ -148,7 +148,8 @@ def seeds_paragraph(params: Params) -> str:
         f"`keras.utils.set_random_seed`, Keras 3's `fit(shuffle=True)` on arrays draws that "
         f"order once and **repeats it in every epoch**: its seeded shuffle starts again from "
         f"the same state for each epoch (TensorFlow issue 26179 is the same class of "
-        f"problem). {effect} It costs accuracy: in this project's own measurement on "
+        f"problem). {effect} Over several epochs the repetition costs accuracy: in this "
+        f"project's own measurement on "
         f"mnist-5k, reshuffling every epoch scored {RESHUFFLE_GAIN_POINTS:.2f} test-accuracy "
         f"points higher on average over {RESHUFFLE_GAIN_SEEDS} seeds "
         f"({RESHUFFLE_GAIN_SE:g} standard errors). To reshuffle every epoch and still "
@@ -469,13 +470,16 @@ def _dead_units_sentence(seed_records: list[dict[str, Any]]) -> str:
             if layer["dead"] >= outcomes.DEAD_SHARE_HIGH * layer["units"]]
     if not dead:
         return ""
-    each = join([f"seed {seed}: {layer['dead']} of {layer['units']} in hidden layer "
-                 f"{layer['layer']}" for seed, layer in dead])
+    seeds = sorted({seed for seed, _ in dead})
+    each = "; ".join(f"seed {seed}: " + join([f"{layer['dead']} of {layer['units']} in hidden "
+                                              f"layer {layer['layer']}"
+                                              for sd, layer in dead if sd == seed])
+                     for seed in seeds)
     whole = [seed for seed, layer in dead if layer["dead"] == layer["units"]]
-    return (f"**Dead units** ({seeds_phrase(sorted({seed for seed, _ in dead}))}): ReLU "
-            f"units that output 0 on every one of the {dead[0][1]['images']:,} validation "
-            f"images ({each}). A ReLU that outputs 0 for every input passes no gradient to its "
-            f"weights, so no later step can revive it: these are *dying ReLUs*."
+    return (f"**Dead units** ({seeds_phrase(seeds)}): ReLU units that output 0 on every one of "
+            f"the {dead[0][1]['images']:,} validation images ({each}). Such a unit's gradient "
+            f"is zero for every image, so the loss gives its weights no signal to recover: "
+            f"these are *dying ReLUs*."
             + (f" With a whole layer dead ({seeds_phrase(sorted(set(whole)))}), the layers "
                f"after it receive the same input for every image, so the network gives every "
                f"image the same output." if whole else ""))
@@ -512,6 +516,9 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
         spread = (" The spread mixes networks that learned fully with ones that did not, "
                   "learned only partly or could not be judged (see above), so it says "
                   "nothing about ordinary seed-to-seed noise.")
+    elif any(o.kind == Kind.UNJUDGED for o in found):
+        spread = (" Some seeds could not be judged on so few test images (see above), so "
+                  "this spread says nothing about ordinary seed-to-seed noise.")
     elif any(o.kind == Kind.LEARNED for o in found):
         spread = (" No seed learned fully (see above), so this spread describes failures and "
                   "partial learning, not ordinary seed-to-seed noise.")

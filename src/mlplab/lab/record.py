@@ -24,7 +24,8 @@ PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "s
 
 def dead_units(model, x_val: np.ndarray) -> list[dict[str, int]] | None:
     """Per hidden ReLU layer, how many units output 0 on every validation image ("dead"):
-    such a unit passes no gradient to its weights, so no later step can revive it. None
+    such a unit's gradient is zero for every image, so the loss gives its weights no signal
+    to recover. None
     for other activations, whose units never output exactly 0 for a whole range of inputs.
 
     Computed in NumPy from the layers' weights (Dense = x·W + b), one layer after another.

@@ -368,6 +368,9 @@ def fate(record: dict[str, Any]) -> str:
                 sizes = sorted({len(o.collapsed_to) for _, o in hit})
                 to = " to predicting " + join(
                     ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
+            elif verdict == outcomes.Kind.UNJUDGED:
+                to = (f" (test accuracy {pct_span([o.test_accuracy for _, o in hit])} on "
+                      f"{hit[0][1].n_test:,} test images, too few to tell whether it learned)")
             elif verdict == outcomes.PARTLY:
                 to = (f" ({pct_span([o.test_accuracy for _, o in hit])} test accuracy, less "
                       f"than halfway from chance to 100%)")
