@@ -30,7 +30,7 @@ NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 help:
 	@echo "make report   build report/index.html and one page per run (JOBS=2 for 2 at once)"
 	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
-	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser (~2 min)"
+	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
@@ -83,7 +83,7 @@ report/bench.json: $(STAMP) $(BENCH_SOURCES)
 
 bench: report/bench.json
 
-# The classroom kit (README: "Teaching with mlplab"). The build replaces report/handout/ whole
+# The classroom kit (docs/teaching.md). The build replaces report/handout/ whole
 # only when everything succeeded, so a failed build leaves the old kit and its times alone.
 HANDOUT_DIR := report/handout
 $(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebooks/mlp_lab.ipynb

@@ -18,8 +18,6 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from mlplab import params
 from mlplab.pipeline import cache, experiments, runner
 
-pytestmark = pytest.mark.slow
-
 RUNS = "runs:\n  - name: a\n    epochs: 1\n  - name: b\n    epochs: 2\n"
 
 
@@ -60,6 +58,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (root / "report/runs").iterdir()}
 
 
+@pytest.mark.slow
 def test_markdown_edit_rerenders_without_a_kernel(tmp_path: Path):
     root = make_root(tmp_path)
     assert build(root) == [("a", "execute"), ("b", "execute")]
@@ -80,6 +79,7 @@ def test_markdown_edit_rerenders_without_a_kernel(tmp_path: Path):
     assert build(root) == []  # the new page key is remembered
 
 
+@pytest.mark.slow
 def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeypatch):
     root = make_root(tmp_path)
     build(root)
@@ -96,6 +96,7 @@ def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeyp
     assert {a for _, a in build(root)} == {"execute"}  # training code changed
 
 
+@pytest.mark.slow
 def test_page_code_change_reexecutes_with_the_kept_networks(tmp_path: Path, monkeypatch):
     """A kernel-side module that only words the page (narrative) changed: the notebook runs
     again for its new outputs, but loads the kept networks instead of training."""
@@ -122,6 +123,7 @@ def test_page_code_change_reexecutes_with_the_kept_networks(tmp_path: Path, monk
     assert [j.networks for j in jobs] == [None, None]
 
 
+@pytest.mark.slow
 def test_a_new_record_without_networks_drops_the_old_ones(tmp_path: Path):
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -153,3 +155,18 @@ def test_keys_separate_results_from_prose(tmp_path: Path):
     assert (k1.results, k1.code) == (k2.results, k2.code) and k1.page != k2.page
     k3 = cache.Hasher(root, text).keys(two, "sha")
     assert k3.results != k1.results
+
+
+def test_results_key_follows_the_data_and_the_lock_file(tmp_path: Path):
+    """Changed data or changed package versions with the same parameters must retrain:
+    each changes the results key (and the code key, which also decides re-execution)."""
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    before = cache.Hasher(root, text).keys(p, "sha-of-the-data")
+    other_data = cache.Hasher(root, text).keys(p, "sha-of-other-data")
+    (root / cache.LOCK_FILE).write_text("numpy==2.0.0\n")
+    other_lock = cache.Hasher(root, text).keys(p, "sha-of-the-data")
+    assert other_data.results != before.results and other_data.code != before.code
+    assert other_data.page != before.page
+    assert other_lock.results != before.results and other_lock.code != before.code

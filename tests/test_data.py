@@ -331,3 +331,15 @@ def test_ragged_row_in_a_file_with_an_index_column(tmp_path: Path):
         data.load(str(path))
     assert str(err.value) == (f"{path}: data row 3 (line 4) has 785 fields, expected 786 "
                               "(as many as the header)")
+
+
+def test_a_row_with_one_field_too_many_is_named_with_its_count(tmp_path: Path):
+    def one_more(header, rows):
+        rows[6] = rows[6] + ["0"]
+        return header, rows
+
+    path = _csv_with(tmp_path, one_more)
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == (f"{path}: data row 7 (line 8) has 786 fields, expected 785 "
+                              "(a label and 784 pixels)")

@@ -325,6 +325,19 @@ def test_underfitting_is_a_low_training_accuracy_without_overfitting():
     assert handout_lab.diagnose(history([0.9, 0.8, 0.79], train_accuracy=0.6)) == "underfitting"
 
 
+def test_a_rise_while_the_training_loss_also_rose_is_not_overfitting():
+    h = history([0.5, 0.4, 0.6])
+    assert handout_lab.diagnose(h) == "overfitting"
+    h["loss"] = [1.0, 0.5, 0.6]  # training loss went up too: the network is not overfitting
+    assert handout_lab.diagnose(h) == "good fit"
+
+
+@pytest.mark.parametrize("n_seeds, table", [(2, 12.706), (3, 4.303), (10, 2.262)])
+def test_t_multiplier_is_the_two_sided_95_quantile_on_n_minus_1_degrees(n_seeds, table):
+    """The values of every t table (two-sided 95%, n − 1 degrees of freedom)."""
+    assert handout_lab.t_multiplier(n_seeds) == pytest.approx(table, abs=5e-4)
+
+
 def test_the_handout_states_the_report_rule():
     text = "\n".join(c.source for c in read(SOURCE).cells if c.cell_type == "markdown")
     rule = text.split("* **overfitting**")[1].split("* **underfitting**")[0]

@@ -11,8 +11,6 @@ from mlplab import params
 from mlplab.lab import data, models, multiseed, train
 from mlplab.lab.seeding import seed_training
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def prepared():
@@ -27,6 +25,7 @@ def keras_model(p: dict, seed: int):
     return model
 
 
+@pytest.mark.slow
 def test_training_starts_from_the_weights_keras_builds_for_each_seed(prepared):
     # SGD with a step of 1e-12 moves no float32 kernel entry (each is > 1e-6 in size, the
     # step < 1e-11): the returned kernels are the initial ones, bit for bit.
@@ -45,6 +44,7 @@ def test_training_starts_from_the_weights_keras_builds_for_each_seed(prepared):
                               results[1].model.get_weights()[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", [
     {},
     {"optimizer": "sgd", "loss": "mean_squared_error", "learning_rate": 0.1},
@@ -69,6 +69,7 @@ def test_each_seed_takes_the_steps_of_its_keras_fit(prepared, setting):
                                                           abs=1e-7)
 
 
+@pytest.mark.slow
 def test_ten_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
     """Over ten seeds: each stops after the same epoch and tests within one image of its
     Keras fit. (Rounding differences grow with epochs; if a change of rounding ever flips
@@ -86,6 +87,7 @@ def test_ten_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
         assert abs(a.metrics["test_accuracy"] - b.metrics["test_accuracy"]) <= one_image
 
 
+@pytest.mark.slow
 def test_same_seeds_same_numbers_and_honest_timing(prepared):
     p = params.validate({"epochs": 3})
     start = time.perf_counter()
@@ -106,6 +108,7 @@ def test_same_seeds_same_numbers_and_honest_timing(prepared):
         assert r.seconds_per_epoch == pytest.approx(r.train_seconds / 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("restore", [True, False])
 def test_each_seed_stops_on_its_own_with_keras_rules(prepared, restore):
     patience = 1
@@ -128,6 +131,44 @@ def test_each_seed_stops_on_its_own_with_keras_rules(prepared, restore):
             assert r.metrics[key] == h[hkey][tested - 1]
         test_loss, _ = r.model.evaluate(prepared.x_test, prepared.y_test, verbose=0)
         assert r.metrics["test_loss"] == pytest.approx(test_loss, rel=1e-5)
+
+
+@pytest.mark.parametrize("patience, stops_at", [(0, 3), (1, 3), (2, 4), (3, 5), (4, None)])
+def test_a_seed_stops_after_patience_epochs_without_a_strictly_lower_loss(patience, stops_at):
+    """Keras' rule, by hand: epoch 2 is the best (0.9); epoch 3 ties it, which is no
+    improvement; patience p stops at the p-th epoch without one (patience 0 acts as 1)."""
+    losses = [1.0, 0.9, 0.9, 0.95, 0.91]
+    stopper = multiseed._Stopper(patience)
+    steps = [stopper.update(epoch, value) for epoch, value in enumerate(losses)]
+    assert [improved for improved, _ in steps] == [True, True, False, False, False]
+    stopped = [epoch + 1 for epoch, (_, stop) in enumerate(steps) if stop]
+    assert (stopped[0] if stopped else None) == stops_at
+    assert stopper.best == 0.9
+    no_stopping = multiseed._Stopper(None)
+    assert not any(no_stopping.update(e, v)[1] for e, v in enumerate(losses))
+
+
+def test_keras_best_epoch_is_the_first_strictly_lowest_and_never_a_nan():
+    assert multiseed.keras_best_epoch([1.0, 0.8, 0.8, 0.9]) == 2
+    assert multiseed.keras_best_epoch([0.5, float("nan"), 0.6]) == 1
+    assert multiseed.keras_best_epoch([float("nan"), 0.4, 0.3]) == 1  # NaN first is kept
+    assert multiseed.keras_best_epoch([0.7]) == 1
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_restored_networks_are_their_best_epochs_and_the_others_their_last(prepared, restore):
+    """Two seeds, a step large enough to overfit within a few epochs: the tested network
+    is the best epoch's with restore_best_weights, else the last epoch's."""
+    p = params.validate({"epochs": 12, "early_stopping_patience": 2, "learning_rate": 0.02,
+                         "restore_best_weights": restore})
+    for r in multiseed.fit_seeds(p, prepared, [0, 1], 10):
+        h = r.history
+        assert r.best_epoch < r.epochs_run  # stopping chose an earlier network
+        tested = r.best_epoch if restore else r.epochs_run
+        val_loss, _ = r.model.evaluate(prepared.x_val, prepared.y_val, verbose=0)
+        assert val_loss == pytest.approx(h["val_loss"][tested - 1], rel=1e-5)
+        assert r.metrics["val_loss"] == h["val_loss"][tested - 1]
+        assert r.metrics["train_accuracy"] == h["accuracy"][tested - 1]
 
 
 class _StubModel:
@@ -161,6 +202,7 @@ def test_stopping_rule_is_keras_early_stopping(losses, patience):
     assert multiseed.keras_best_epoch(losses[:epoch + 1]) == callback.best_epoch + 1
 
 
+@pytest.mark.slow
 def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
     monkeypatch.setenv(train.EPOCH_PROGRESS_ENV, "1")
     p = params.validate({"epochs": 2, "run_name": "demo"})
@@ -169,6 +211,7 @@ def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
     assert len(lines) == 2 and "epoch 2/2" in lines[1] and "2 of 2 seeds" in lines[1]
 
 
+@pytest.mark.slow
 def test_run_experiment_dispatches_on_fast_training():
     ds = data.load("mnist-5k")
     base = {"epochs": 2, "seeds": [0, 1], "max_samples": 400}

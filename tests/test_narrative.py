@@ -7,6 +7,7 @@ never triggered, overfitting and its absence.
 
 from __future__ import annotations
 
+import math
 import re
 from types import SimpleNamespace
 
@@ -504,3 +505,15 @@ def test_a_spread_of_unjudged_seeds_is_not_called_failures():
             seed_record(1, 4 / 15, [2, 2, 2, 2, 2, 1, 1, 1, 1, 1], improving_curves())]
     text = narrative.results_paragraph(tiny, DIGITS)
     assert "describe failures" not in text and "could not be judged" in text
+
+
+@pytest.mark.parametrize("p_true, side", [(1e-30, "above"), (0.6, "below")])
+def test_worked_example_says_above_or_below_ln_k_as_the_loss_is(p_true, side):
+    """−ln ŷ = 69.1 is above ln 10 = 2.30, and 0.51 below it: the word follows the numbers."""
+    loss = -math.log(p_true)
+    worked = {"true_class": 0, "p_true": p_true, "loss_unclipped": loss,
+              "clipped": p_true < 1e-7, "loss_by_hand": min(loss, 16.118),
+              "loss_keras": min(loss, 16.118)}
+    text = narrative.worked_example_paragraph(worked, DIGITS, params.validate({}))
+    assert (loss > math.log(10)) == (side == "above")
+    assert f"this untrained network is {side} that" in text

@@ -120,8 +120,8 @@ def test_param_count_formula(layers, count):
     assert param_count(layers) == count
 
 
-def test_readme_documents_every_parameter_from_the_declaration():
-    assert params.markdown_table() in (ROOT / "README.md").read_text()
+def test_usage_guide_documents_every_parameter_from_the_declaration():
+    assert params.markdown_table() in (ROOT / "docs" / "using.md").read_text()
 
 
 def test_environment_yml_pins_match_the_lock_file():
@@ -149,3 +149,24 @@ def test_max_samples_below_the_split_bound_is_refused_in_one_line(n):
     # A path's classes are unknown until it is read: data.split checks it then.
     assert params.validate({"dataset": "my.csv", "max_samples": n}).max_samples == n
     assert "at least 45 for 10 classes at the default fractions" in params.markdown_table()
+
+
+@pytest.mark.parametrize("name, value", [
+    ("learning_rate", 0.0), ("learning_rate", 10.0), ("test_fraction", 0.0),
+    ("test_fraction", 1.0), ("validation_fraction", 0), ("validation_fraction", 1),
+])
+def test_open_bounds_reject_the_bound_itself(name, value):
+    with pytest.raises(params.ParamError, match=r"in \(0, (10|1)\)"):
+        params.validate({name: value})
+    inside = 0.5 if value == 0 else value * 0.99
+    assert getattr(params.validate({name: inside}), name) == inside
+
+
+@pytest.mark.parametrize("name, low, high", [("epochs", 1, 1000), ("batch_size", 1, 65536),
+                                             ("early_stopping_patience", 0, 1000)])
+def test_closed_bounds_accept_the_bound_and_reject_one_past_it(name, low, high):
+    for value in (low, high):
+        assert getattr(params.validate({name: value}), name) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(params.ParamError, match=rf"in \[{low}, {high}\]"):
+            params.validate({name: value})

@@ -699,3 +699,30 @@ def test_fate_withholds_a_verdict_a_tiny_test_set_cannot_support():
     assert "seed 0 could not be judged (test accuracy 13.3% on 15 test images" in text
     assert "seed 1 could not be judged" not in text
     assert "could not be judged (" in tables.seed_status(tiny)
+
+
+def test_holm_keeps_a_later_adjusted_p_no_smaller_than_an_earlier_one():
+    """p = 0.01, 0.04, 0.045 → 3 × 0.01, 2 × 0.04, and 1 × 0.045 raised to 0.08: without
+    the running maximum the largest p would look surer than the one before it."""
+    def tested(p: float) -> stats.Comparison:
+        return stats.Comparison("a", "b", "test_accuracy", 0.9, 0.9, 0, -1, 1, 3, 3,
+                                stats.Method.PAIRED, p=p)
+
+    family = [tested(p) for p in (0.045, 0.01, 0.04)]  # given out of order
+    stats.holm(family)
+    assert [c.p_adjusted for c in family] == pytest.approx([0.08, 0.03, 0.08])
+    capped = [tested(0.6), tested(0.7)]
+    stats.holm(capped)
+    assert [c.p_adjusted for c in capped] == [1.0, 1.0]  # 2 × 0.6 = 1.2 is capped at 1
+
+
+@pytest.mark.parametrize("seeds_b", [[0, 1, 2, 3], [1, 2, 3]])
+def test_seed_lists_that_merely_overlap_get_welch_not_pairs(seeds_b):
+    """Pairing needs the same seeds on both sides; seeds 0-2 against 0-3 or 1-3 are two
+    independent samples (a paired test would drop seeds or fail on a missing one)."""
+    a, b = [0.91, 0.93, 0.92], [0.90, 0.95, 0.89, 0.93][:len(seeds_b)]
+    df = records.tidy([record("a", a, seeds=[0, 1, 2]), record("b", b, seeds=seeds_b)])
+    c = stats.compare(df, "a", "b")
+    assert c.method == stats.Method.WELCH
+    assert c.p == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    assert (c.n_a, c.n_b) == (3, len(seeds_b))

@@ -285,7 +285,7 @@ def parameters_cell_source() -> str:
 
 
 def markdown_table() -> str:
-    """Parameters as a Markdown table, for the README and `mlplab params`."""
+    """Parameters as a Markdown table, for docs/using.md and `mlplab params`."""
     rows = ["| name | type | default | allowed | meaning |", "|---|---|---|---|---|"]
     for p in PARAMS:
         rows.append(

@@ -1,0 +1,171 @@
+"""Landing a run's files and locking the report folder, without a kernel: each rule that
+keeps a report whole (nothing half-written, a failure never replacing a good result, one
+build at a time) fails its own test here in well under a second."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mlplab import results
+from mlplab.pipeline import runner
+from mlplab.results import Status
+
+
+def outcome(status: Status = Status.OK, networks: bool = True, tag: str = "new") -> runner.Outcome:
+    files = {suffix: f"{tag}{suffix}".encode() for suffix in runner.OUTPUT_SUFFIXES}
+    if networks:
+        files[runner.NETWORKS] = f"{tag}{runner.NETWORKS}".encode()
+    return runner.Outcome("a", status, None if status == Status.OK else "boom", files, 1.0)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_good_run_replaces_its_files_and_clears_an_earlier_failure(tmp_path: Path):
+    runner.land(outcome(Status.FAILED, networks=False, tag="bad"), tmp_path)
+    runner.land(outcome(), tmp_path)
+    assert contents(tmp_path) == {f"a{s}": f"new{s}".encode()
+                                  for s in (*runner.OUTPUT_SUFFIXES, runner.NETWORKS)}
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in tmp_path.iterdir())
+
+
+def test_a_failed_run_lands_beside_the_good_one_and_replaces_nothing(tmp_path: Path):
+    runner.land(outcome(), tmp_path)
+    good = contents(tmp_path)
+    runner.land(outcome(Status.FAILED, networks=False, tag="bad"), tmp_path)
+    after = contents(tmp_path)
+    assert {k: v for k, v in after.items() if k in good} == good
+    assert {k for k in after if k not in good} == {
+        f"a.failed{s}" for s in runner.OUTPUT_SUFFIXES}
+
+
+def test_a_new_record_without_networks_drops_the_old_networks(tmp_path: Path):
+    runner.land(outcome(), tmp_path)
+    runner.land(outcome(networks=False, tag="newer"), tmp_path)
+    assert not (tmp_path / f"a{runner.NETWORKS}").exists()
+    assert (tmp_path / "a.json").read_bytes() == b"newer.json"
+
+
+def test_the_record_is_renamed_into_place_last(tmp_path: Path, monkeypatch):
+    """The JSON marks a run complete: every other file must be in place before it."""
+    renamed = []
+    real = os.replace
+    monkeypatch.setattr(runner.os, "replace",
+                        lambda src, dst: (renamed.append(Path(dst).name), real(src, dst)))
+    runner.land(outcome(), tmp_path)
+    assert renamed[-1] == "a.json" and len(renamed) == len(runner.OUTPUT_SUFFIXES) + 1
+
+
+def test_a_write_that_fails_midway_leaves_every_old_file_and_no_temporaries(tmp_path: Path,
+                                                                            monkeypatch):
+    old = {"a.html": b"old page", "a.json": b"old record"}
+    for name, content in old.items():
+        (tmp_path / name).write_bytes(content)
+
+    class FullDisk:
+        """A file whose write fails as on a full disk."""
+
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, content):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    opened = []
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, mode):  # the second file's write fails: the disk filled up in between
+        opened.append(fd)
+        fh = real_fdopen(fd, mode)
+        return FullDisk(fh) if len(opened) == 2 else fh
+
+    monkeypatch.setattr(runner.os, "fdopen", fdopen)
+    with pytest.raises(OSError, match=r"No space left on device: '.*a\.json'"):
+        runner.replace_together([(tmp_path / "a.html", b"new page"),
+                                 (tmp_path / "a.json", b"new record")])
+    assert contents(tmp_path) == old
+
+
+def test_land_refuses_a_name_that_would_write_outside_the_runs_folder(tmp_path: Path):
+    bad = runner.Outcome("../escape", Status.OK, None, {".json": b"{}"}, 1.0)
+    with pytest.raises(ValueError, match="would write outside"):
+        runner.land(bad, tmp_path / "runs")
+    assert not (tmp_path / "escape.json").exists()
+
+
+def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path):
+    path = tmp_path / "r.json"
+    results.write_json_atomic(path, {"v": 1})
+    assert path.stat().st_mode & 0o777 == 0o644
+    with pytest.raises(TypeError):
+        results.write_bytes_atomic(path, "text, not bytes")
+    assert results.load(path) == {"v": 1} and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+# --- One build at a time per report folder --------------------------------------------------
+
+def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
+        tmp_path: Path):
+    refused: list[BaseException] = []
+
+    def second():
+        try:
+            with runner.report_lock(tmp_path):
+                pass
+        except runner.ReportBusy as err:
+            refused.append(err)
+
+    with runner.report_lock(tmp_path):
+        attempt = threading.Thread(target=second, daemon=True)
+        attempt.start()
+        attempt.join(timeout=10)
+        assert not attempt.is_alive(), "a second build waited instead of being refused"
+    assert len(refused) == 1
+    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+    with runner.report_lock(tmp_path):  # released when the first one ended
+        assert (tmp_path / runner.LOCK_NAME).read_text().startswith(f"{os.getpid()}\n")
+
+
+def test_waiting_starts_when_the_holder_ends(tmp_path: Path, capsys):
+    held, order = threading.Event(), []
+
+    def first():
+        with runner.report_lock(tmp_path):
+            held.set()
+            time.sleep(0.3)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait()
+    with runner.report_lock(tmp_path, wait=True):
+        order.append("second starts")
+    thread.join()
+    assert order == ["first done", "second starts"]
+    assert "waiting for PID" in capsys.readouterr().err
+
+
+def test_taking_the_lock_removes_what_a_killed_build_left(tmp_path: Path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    stale = [runs / ".a.json.x1.tmp", tmp_path / ".index.html.x2.tmp",
+             tmp_path / ".index.tmp.ipynb", tmp_path / ".results.csv.x3.tmp"]
+    kept = [runs / "a.json", tmp_path / "index.html", tmp_path / "notes.tmp"]
+    for path in stale + kept:
+        path.write_text("x")
+    with runner.report_lock(tmp_path):
+        pass
+    assert [p for p in stale if p.exists()] == [] and all(p.exists() for p in kept)

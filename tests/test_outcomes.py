@@ -1,0 +1,149 @@
+"""Each rule that names a network's fate, at its boundary: one value on each side.
+
+The rules are shared by run pages, the index and the handout, so a rule moved by a hair
+(``<`` for ``<=``, a dropped condition) changes words everywhere; these tests say which rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mlplab import outcomes
+from mlplab.outcomes import Kind
+
+
+def curves(val_loss: list[float], train_loss: list[float] | None = None,
+           train_accuracy: list[float] | None = None) -> dict[str, list[float]]:
+    n = len(val_loss)
+    return {"val_loss": val_loss,
+            "loss": train_loss if train_loss is not None else [1.0 - 0.1 * i for i in range(n)],
+            "accuracy": train_accuracy if train_accuracy is not None else [0.9] * n,
+            "val_accuracy": [0.8] * n}
+
+
+def classify(test_accuracy: float = 0.9, counts: list[int] | None = None, n_classes: int = 10,
+             **history) -> outcomes.Outcome:
+    h = curves([0.5, 0.4, 0.3], **history)
+    return outcomes.classify(h, counts or [10] * n_classes, test_accuracy, n_classes)
+
+
+# --- Overfitting: validation loss rose after its minimum while training loss kept falling
+
+def test_overfitting_needs_a_rise_beyond_the_tolerance():
+    best = 0.4
+    at_tolerance = best * (1 + outcomes.RISE_TOLERANCE)
+    fit = outcomes.fit_of(curves([0.5, best, at_tolerance]))
+    assert fit.best_epoch == 2 and fit.best_val_loss == best and fit.epochs_run == 3
+    assert not fit.val_loss_rose and not fit.overfitting
+    fit = outcomes.fit_of(curves([0.5, best, math.nextafter(at_tolerance, 1)]))
+    assert fit.val_loss_rose and fit.overfitting
+
+
+def test_overfitting_needs_the_training_loss_to_have_kept_falling():
+    rising_val = [0.5, 0.4, 0.6]
+    fit = outcomes.fit_of(curves(rising_val, train_loss=[0.5, 0.3, 0.3]))
+    assert fit.val_loss_rose and not fit.train_loss_fell_after_best and not fit.overfitting
+    fit = outcomes.fit_of(curves(rising_val, train_loss=[0.5, 0.3, 0.29]))
+    assert fit.train_loss_fell_after_best and fit.overfitting
+
+
+def test_lowest_validation_loss_at_the_last_epoch_is_still_improving_not_a_rise():
+    fit = outcomes.fit_of(curves([0.5, 0.4, 0.3]))
+    assert fit.still_improving and not fit.val_loss_rose and fit.best_epoch == 3
+    one_epoch = outcomes.fit_of(curves([0.5]))
+    assert not one_epoch.still_improving and not one_epoch.val_loss_rose
+    assert not outcomes.fit_of(curves([0.3, 0.4, 0.35])).still_improving
+
+
+def test_fit_skips_nan_losses_and_reads_the_final_accuracies():
+    h = curves([math.nan, 0.4, 0.5], train_accuracy=[0.7, 0.8, 0.85])
+    h["val_accuracy"] = [0.6, 0.75, 0.7]
+    fit = outcomes.fit_of(h)
+    assert (fit.best_epoch, fit.final_val_loss) == (2, 0.5)
+    assert (fit.final_train_accuracy, fit.final_val_accuracy) == (0.85, 0.7)
+
+
+# --- The kinds: diverged, collapsed, did not learn, learned -------------------------------
+
+def test_a_nan_training_loss_is_divergence_whatever_the_accuracy():
+    assert classify(0.9, train_loss=[0.5, math.inf, 0.3]).kind == Kind.DIVERGED
+    assert classify(0.9, train_loss=[0.5, math.nan, 0.3]).kind == Kind.DIVERGED
+    assert classify(0.9).kind == Kind.LEARNED
+
+
+@pytest.mark.parametrize("counts, kind, to", [
+    ([90, 10, 0, 0, 0, 0, 0, 0, 0, 0], Kind.COLLAPSED, (0,)),  # one class: exactly 90%
+    ([0, 0, 50, 0, 40, 5, 5, 0, 0, 0], Kind.COLLAPSED, (2, 4)),  # two classes: a fifth of 10
+    ([0, 0, 40, 30, 25, 5, 0, 0, 0, 0], Kind.LEARNED, ()),  # three classes cover 95%
+    ([89, 2, 2, 2, 1, 1, 1, 1, 1, 0], Kind.COLLAPSED, (0, 1)),  # 89% + the first 2%
+])
+def test_collapse_is_nine_tenths_of_predictions_in_a_fifth_of_the_classes(counts, kind, to):
+    o = classify(0.3, counts)
+    assert (o.kind, o.collapsed_to) == (kind, to)
+    if kind == Kind.COLLAPSED:
+        assert o.predicted_share == pytest.approx(sum(counts[c] for c in to) / sum(counts))
+
+
+def test_collapse_on_two_classes_is_one_class():
+    assert classify(0.5, [95, 5], n_classes=2).kind == Kind.COLLAPSED
+    assert classify(0.8, [85, 15], n_classes=2).kind == Kind.LEARNED
+
+
+def test_below_one_and_a_half_times_chance_is_no_learning():
+    chance_bar = outcomes.NO_LEARNING_FACTOR / 10
+    assert classify(math.nextafter(chance_bar, 0)).kind == Kind.NO_LEARNING
+    assert classify(chance_bar).kind == Kind.LEARNED
+
+
+# --- Learned only partly, learned then fell back ------------------------------------------
+
+def test_gap_closed_runs_from_chance_to_perfect():
+    assert outcomes.gap_closed(0.1, 10) == pytest.approx(0.0)
+    assert outcomes.gap_closed(1.0, 10) == pytest.approx(1.0)
+    assert outcomes.gap_closed(0.75, 2) == 0.5
+    assert math.isnan(outcomes.gap_closed(0.9, 1))
+
+
+def test_partly_learned_is_less_than_halfway_from_chance():
+    # four classes: chance 25%, halfway to perfect 62.5%
+    assert classify(0.62, [10] * 4, n_classes=4).verdict == "learned only partly"
+    halfway = classify(0.625, [10] * 4, n_classes=4)
+    assert not halfway.partly_learned and halfway.verdict == "learned"
+    assert not classify(0.1, [10] * 10).partly_learned  # did not learn: its own case
+    unknown = outcomes.Outcome(Kind.LEARNED, 0.2)  # n_classes 0: nothing to compare with
+    assert not unknown.partly_learned and unknown.verdict == "learned"
+    one_class = outcomes.Outcome(Kind.LEARNED, 0.2, n_classes=1)
+    assert not one_class.partly_learned
+
+
+def test_learned_then_fell_back_needs_a_real_peak_and_a_real_fall():
+    final = 0.5
+    fell = classify(train_accuracy=[0.3, final + outcomes.FELL_BACK + 1e-9, final])
+    assert fell.learned_then_fell_back and fell.peak_epoch == 2
+    assert fell.final_train_accuracy == final
+    assert not classify(train_accuracy=[0.3, final + outcomes.FELL_BACK, final]
+                        ).learned_then_fell_back
+    bar = outcomes.NO_LEARNING_FACTOR / 10
+    assert classify(0.1, train_accuracy=[0.05, bar, 0.05]).learned_then_fell_back
+    assert not classify(0.1, train_accuracy=[0.05, math.nextafter(bar, 0), 0.05]
+                        ).learned_then_fell_back
+    assert not outcomes.Outcome(Kind.LEARNED, 0.5, peak_train_accuracy=0.9,
+                                final_train_accuracy=0.1, n_classes=1).learned_then_fell_back
+
+
+def test_peak_is_the_first_best_epoch_and_nan_epochs_are_skipped():
+    o = classify(train_accuracy=[math.nan, 0.8, 0.8])
+    assert (o.peak_epoch, o.peak_train_accuracy) == (2, 0.8)
+    o = classify(train_accuracy=[math.nan] * 3)
+    assert o.peak_epoch == 1
+
+
+def test_of_seeds_reads_each_seed_record():
+    seed = {"history": curves([0.5, 0.4]), "metrics": {"test_accuracy": 0.05},
+            "test_predicted_counts": [1] * 10}
+    no_counts = {"history": curves([0.5, 0.4]), "metrics": {"test_accuracy": 0.9}}
+    got = outcomes.of_seeds([seed, no_counts], 10)
+    assert [o.kind for o in got] == [Kind.NO_LEARNING, Kind.LEARNED]
+    assert got[1].n_classes == 10
