@@ -141,7 +141,7 @@ class Outcome:
     def verdict(self) -> str:
         """The case in words: the kind's name, 'learned only partly', or 'learned, how far
         unclear' when the accuracy's interval straddles halfway from chance to 100%."""
-        if self.kind != Kind.LEARNED or self.learned_fully:
+        if self.kind != Kind.LEARNED or self.n_classes < 2 or self.learned_fully:
             return self.kind.value
         return PARTLY if self.partly_learned else EXTENT_UNCLEAR
 
