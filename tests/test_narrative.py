@@ -473,6 +473,9 @@ def test_weight_line_makes_no_always_downhill_claim():
     text = narrative.weight_line_paragraph(scan, 0.1)
     assert "downhill" not in text and "always" not in text
     assert "along this line it has a slope wherever accuracy has none" in text
+    # A change smaller than 0.0005 still reads as one (a batch-512, one-epoch run, issue 21).
+    narrow = scan_frame([0.5] * 5, [2.1080, 2.1081, 2.1082, 2.1083, 2.1084])
+    assert "from 2.1080 at its lowest to 2.1084" in narrative.weight_line_paragraph(narrow, 0.1)
 
 
 def test_seeds_paragraph_teaches_the_repeated_batch_order_and_the_fix():

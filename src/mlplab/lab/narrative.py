@@ -640,11 +640,18 @@ def weight_line_titles(scan) -> tuple[str, str]:
     return acc_title, ce_title
 
 
-def _range_text(values: np.ndarray) -> str:
-    """'from 0.16774 to 0.16781': the decimals (3 to 8) that tell lowest from highest."""
+def _lowest_highest(values: np.ndarray) -> tuple[str, str]:
+    """('0.16774', '0.16781'): lowest and highest with the decimals (3 to 8) that tell them
+    apart."""
     lo, hi = values.min(), values.max()
     d = next((d for d in range(3, 8) if f"{lo:.{d}f}" != f"{hi:.{d}f}"), 8)
-    return f"from {lo:.{d}f} to {hi:.{d}f}"
+    return f"{lo:.{d}f}", f"{hi:.{d}f}"
+
+
+def _range_text(values: np.ndarray) -> str:
+    """'from 0.16774 to 0.16781'."""
+    lo, hi = _lowest_highest(values)
+    return f"from {lo} to {hi}"
 
 
 def weight_line_paragraph(scan, span_used: float, loss: str = "categorical_crossentropy") -> str:
@@ -670,9 +677,10 @@ def weight_line_paragraph(scan, span_used: float, loss: str = "categorical_cross
                         f"there, its gradient is zero, and it only changes in jumps of whole "
                         f"images")
         if ce_moves == pairs:
-            ce_text = (f"cross-entropy changes between every neighbouring pair, from "
-                       f"{ce.min():.3f} at its lowest to {ce.max():.3f}: along this line it "
-                       f"has a slope wherever accuracy has none")
+            lo, hi = _lowest_highest(ce)
+            ce_text = (f"cross-entropy changes between every neighbouring pair, from {lo} at "
+                       f"its lowest to {hi}: along this line it has a slope wherever accuracy "
+                       f"has none")
         elif ce_moves == 0:
             ce_text = f"cross-entropy stays at {ce[0]:.3f}"
         else:
