@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import kaggle_rows, write_idx, write_kaggle_csv
 
-from mlplab import datafiles
+from mlplab import datafiles, params
 from mlplab.lab import data
 
 
@@ -272,16 +272,33 @@ def test_max_samples_caps_and_stays_stratified():
     assert np.bincount(ds.y[rows]).tolist() == [40] * 10
 
 
+@pytest.mark.parametrize("fraction, per_class", [(0.25, 61), (0.5, 122)])
+def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_class):
+    ds = data.load("mnist-5k")
+    full = data.split(ds, 0.3, 0.3)
+    part = data.split(ds, 0.3, 0.3, train_fraction=fraction)
+    assert np.array_equal(part.val, full.val) and np.array_equal(part.test, full.test)
+    assert set(part.train) < set(full.train)
+    assert len(part.train) == round(fraction * len(full.train))
+    counts = np.bincount(ds.y[part.train], minlength=10)
+    assert counts.min() >= per_class and counts.max() <= per_class + 1
+    same = data.split_of(ds, params.validate({"train_fraction": fraction}))
+    assert np.array_equal(same.train, part.train)
+
+
 @pytest.mark.parametrize("test_fraction,validation_fraction", [
     (0.3, 0.3), (0.1, 0.1), (0.5, 0.5), (0.2, 0.3), (0.8, 0.2), (0.05, 0.5), (0.6, 0.6)])
 def test_max_samples_bound_is_the_smallest_that_splits(test_fraction, validation_fraction):
     """The documented bound is exact: it splits, one fewer is refused in one line before
     any split (issue 21: 20 and 30 failed deep in scikit-learn at the default fractions)."""
-    from mlplab import params
-
     ds = data.load("mnist-5k")
     least = params.min_samples(test_fraction, validation_fraction, 10)
     s = data.split(ds, test_fraction, validation_fraction, max_samples=least)
+    for train_fraction in (0.25, 0.5):  # the kept share and the rest need every class too
+        fewest = params.min_samples(test_fraction, validation_fraction, 10, train_fraction)
+        data.split(ds, test_fraction, validation_fraction, fewest, train_fraction)
+        with pytest.raises(data.DataError, match=f"train_fraction {train_fraction:g}"):
+            data.split(ds, test_fraction, validation_fraction, fewest - 1, train_fraction)
     for part in (s.train, s.val, s.test):
         assert len(np.unique(ds.y[part])) == 10
     with pytest.raises(data.DataError) as err:

@@ -49,6 +49,9 @@ def test_training_starts_from_the_weights_keras_builds_for_each_seed(prepared):
     {},
     {"optimizer": "sgd", "loss": "mean_squared_error", "learning_rate": 0.1},
     {"optimizer": "rmsprop", "activation": "sigmoid", "hidden_layers": [20]},
+    {"l2": 1e-3},
+    {"dropout": 0.5},
+    {"l2": 1e-2, "dropout": 0.2, "optimizer": "sgd", "learning_rate": 0.1},
 ])
 def test_each_seed_takes_the_steps_of_its_keras_fit(prepared, setting):
     """Same initial weights, same batches in the same order, same updates: Keras' own
@@ -223,3 +226,46 @@ def test_run_experiment_dispatches_on_fast_training():
                                plain.prepared, 0)
     assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]
 
+
+
+@pytest.mark.parametrize("setting", [{"l2": 1e-3}, {"dropout": 0.3}])
+def test_regularised_seeds_take_the_steps_of_their_keras_fits(prepared, setting):
+    """Every seed, not only one: the L2 penalty is in the losses Keras reports (training,
+    validation, test) and the penalty after each epoch is recorded; dropout drops the units
+    Keras drops in each step (a different mask would move the weights far more than
+    rounding does)."""
+    p = params.validate({"epochs": 2, "fast_training": False, **setting})
+    seeds = [0, 1, 2]
+    ours = multiseed.fit_seeds(p, prepared, seeds, 10)
+    for seed, mine in zip(seeds, ours, strict=True):
+        theirs = train.fit_seed(p, prepared, seed)
+        assert set(mine.history) == set(theirs.history)
+        for key in mine.history.keys() - {"epoch_seconds"}:
+            np.testing.assert_allclose(mine.history[key], theirs.history[key], rtol=2e-6,
+                                       err_msg=f"seed {seed}: {key}")
+        for got, want in zip(mine.model.get_weights(), theirs.model.get_weights(),
+                             strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-5)
+        assert mine.metrics["test_loss"] == pytest.approx(theirs.metrics["test_loss"],
+                                                          rel=1e-5)
+
+
+def test_l2_penalty_is_in_the_losses_as_keras_reports_them(prepared):
+    p = params.validate({"epochs": 1, "l2": 1e-2})
+    r = multiseed.fit_seeds(p, prepared, [0], 10)[0]
+    kernels = [w for w in r.model.get_weights() if w.ndim == 2][:-1]  # hidden layers only
+    penalty = 1e-2 * sum(float(np.sum(np.square(w))) for w in kernels)
+    assert r.history[train.PENALTY] == [pytest.approx(penalty, rel=1e-5)]
+    probs = train.predict_probabilities(r.model, prepared.x_val)
+    data_loss = -np.mean(np.log(np.sum(probs * prepared.y_val, axis=1)))
+    assert penalty > 0.01
+    assert r.history["val_loss"][0] == pytest.approx(data_loss + penalty, rel=1e-4)
+
+
+def test_dropout_keeps_each_seeds_initial_weights(prepared):
+    """Dropout layers are created after the Dense layers draw their seeds: a run with
+    dropout starts from the same networks as the run without, so the two stay paired."""
+    plain = keras_model(params.validate({}), 3).get_weights()
+    dropped = keras_model(params.validate({"dropout": 0.5, "l2": 1e-3}), 3).get_weights()
+    for a, b in zip(plain, dropped, strict=True):
+        np.testing.assert_array_equal(a, b)

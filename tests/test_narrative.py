@@ -286,6 +286,19 @@ def test_one_seed_is_not_called_them():
     assert "its 2 seeds quickly, this run trains them together" in two
 
 
+def test_the_page_says_which_path_trained_dropout_and_l2():
+    """Dropout and L2 runs train on the fast path, which reproduces Keras' masks and
+    penalty (tests/test_multiseed.py checks both against fit); the page says so."""
+    both = narrative.training_path_sentence(params.validate({"dropout": 0.5, "l2": 1e-3}))
+    assert "one compiled TensorFlow graph" in both
+    assert "the L2 penalty in every loss" in both and "Keras' own masks" in both
+    plain = narrative.training_path_sentence(params.validate({}))
+    assert "dropout" not in plain and "L2" not in plain
+    keras_fit = narrative.training_path_sentence(params.validate({"dropout": 0.5,
+                                                                  "fast_training": False}))
+    assert "Keras' own `fit`" in keras_fit
+
+
 def test_a_range_of_epochs_is_plural():
     curves = {"loss": [0.17, 0.157, 0.18, 0.18], "accuracy": [0.15, 0.212, 0.1, 0.1],
               "val_loss": [0.18] * 4, "val_accuracy": [0.1] * 4}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -108,6 +109,21 @@ def test_source_notebooks_have_no_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, path
+
+
+@pytest.mark.parametrize("name, allowed, refused, words", [
+    ("l2", [0, 0.0, 1e-4, 1.0], [-1e-9, 1.0001, True, "0.1"], "a number in [0, 1]"),
+    ("dropout", [0, 0.0, 0.5, 0.999], [1.0, 1, -0.1], "a number in [0, 1)"),
+    ("train_fraction", [1, 1.0, 0.25, 1e-6], [0, 0.0, 1.5, None], "a number in (0, 1]"),
+    ("learning_rate", [1e-9, 9.99], [0, 10], "a number in (0, 10)"),
+])
+def test_bounds_are_open_or_closed_exactly_as_declared(name, allowed, refused, words):
+    for value in allowed:
+        assert getattr(params.validate({name: value}), name) == value
+    for value in refused:
+        with pytest.raises(params.ParamError,
+                           match=re.escape(f"field '{name}': expected {words}")):
+            params.validate({name: value})
 
 
 def test_declared_defaults_pass_validation():

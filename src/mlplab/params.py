@@ -31,7 +31,8 @@ class Param:
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    exclusive: bool = False  # bounds are open: (minimum, maximum)
+    open_minimum: bool = False  # the minimum itself is not allowed: (minimum, ...
+    open_maximum: bool = False  # the maximum itself is not allowed: ..., maximum)
     optional: bool = False  # None is allowed
 
     @property
@@ -52,8 +53,8 @@ class Param:
         if self.choices:
             words = "one of " + ", ".join(repr(c) for c in self.choices)
         if self.minimum is not None or self.maximum is not None:
-            lo = "(" if self.exclusive else "["
-            hi = ")" if self.exclusive else "]"
+            lo = "(" if self.open_minimum else "["
+            hi = ")" if self.open_maximum else "]"
             lo_v = "-inf" if self.minimum is None else f"{self.minimum:g}"
             hi_v = "inf" if self.maximum is None else f"{self.maximum:g}"
             words += f" in {lo}{lo_v}, {hi_v}{hi}"
@@ -88,10 +89,10 @@ class Param:
             if not isinstance(number, int | float):
                 continue
             too_low = self.minimum is not None and (
-                number <= self.minimum if self.exclusive else number < self.minimum
+                number <= self.minimum if self.open_minimum else number < self.minimum
             )
             too_high = self.maximum is not None and (
-                number >= self.maximum if self.exclusive else number > self.maximum
+                number >= self.maximum if self.open_maximum else number > self.maximum
             )
             if too_low or too_high:
                 raise ParamError(f"expected {self.expected()}, got {value!r}")
@@ -105,28 +106,39 @@ BUILT_IN_CLASSES = 10
 DEFAULT_TEST_FRACTION = DEFAULT_VALIDATION_FRACTION = 0.3
 
 
-def min_samples(test_fraction: float, validation_fraction: float, n_classes: int) -> int:
+def min_samples(test_fraction: float, validation_fraction: float, n_classes: int,
+                train_fraction: float = 1.0) -> int:
     """Smallest ``max_samples`` the stratified split can use: at least ``MIN_PER_CLASS`` per
-    class, and each part (test; validation and training from the rest) at least one image
-    per class. Part sizes are rounded as scikit-learn rounds them (test and validation up)."""
+    class, and each part (test; validation and training from the rest; with
+    ``train_fraction`` < 1, the share kept for training and the share left out) at least one
+    image per class. Parts are rounded as scikit-learn rounds them: test and validation up,
+    the kept training share down."""
     n = MIN_PER_CLASS * n_classes
     while True:
         test = math.ceil(test_fraction * n)
         val = math.ceil(validation_fraction * (n - test))
-        if min(test, n - test, val, n - test - val) >= n_classes:
+        fit = n - test - val
+        parts = [test, val, fit]
+        if train_fraction < 1:
+            kept = math.floor(train_fraction * fit)
+            parts += [kept, fit - kept]
+        if min(parts) >= n_classes:
             return n
         n += 1
 
 
 def max_samples_error(max_samples: int, test_fraction: float, validation_fraction: float,
-                      n_classes: int) -> str | None:
+                      n_classes: int, train_fraction: float = 1.0) -> str | None:
     """Why ``max_samples`` is too small for this split, in one line; None if it is not."""
-    least = min_samples(test_fraction, validation_fraction, n_classes)
+    least = min_samples(test_fraction, validation_fraction, n_classes, train_fraction)
     if max_samples >= least:
         return None
+    fractions = (f"test_fraction {test_fraction:g} and validation_fraction "
+                 f"{validation_fraction:g}" if train_fraction == 1 else
+                 f"test_fraction {test_fraction:g}, validation_fraction "
+                 f"{validation_fraction:g} and train_fraction {train_fraction:g}")
     return (f"field 'max_samples': expected at least {least} for {n_classes} classes at "
-            f"test_fraction {test_fraction:g} and validation_fraction {validation_fraction:g} "
-            f"(each part needs one example per class), got {max_samples}")
+            f"{fractions} (each part needs one example per class), got {max_samples}")
 
 
 # Defaults run quickly (well under a minute on 2 CPU cores) when the notebook is
@@ -147,7 +159,7 @@ PARAMS: tuple[Param, ...] = (
     Param("optimizer", "str", "adam", "Gradient-descent variant.",
           choices=("adam", "sgd", "rmsprop")),
     Param("learning_rate", "float", 0.001, "Optimizer step size.",
-          minimum=0.0, maximum=10.0, exclusive=True),
+          minimum=0.0, maximum=10.0, open_minimum=True, open_maximum=True),
     Param("epochs", "int", 20, "Maximum passes over the training data.",
           minimum=1, maximum=1000),
     Param("batch_size", "int", 32, "Examples per gradient step (Keras' default is 32).",
@@ -157,14 +169,27 @@ PARAMS: tuple[Param, ...] = (
           "every epoch.", minimum=0, maximum=1000, optional=True),
     Param("restore_best_weights", "bool", False,
           "With early stopping, roll back to the epoch with the lowest validation loss."),
+    Param("l2", "float", 0.0,
+          "L2 weight penalty: l2 times the sum of squared kernel weights of each hidden "
+          "layer is added to the loss (Keras' kernel_regularizer); 0 adds none.",
+          minimum=0.0, maximum=1.0),
+    Param("dropout", "float", 0.0,
+          "Dropout rate after each hidden layer during training (keras.layers.Dropout); "
+          "0 adds no dropout layer.", minimum=0.0, maximum=1.0, open_maximum=True),
     Param("scale_inputs", "bool", True, "Divide pixels by 255 so inputs lie in [0, 1]."),
     Param("test_fraction", "float", DEFAULT_TEST_FRACTION,
           "Share of all examples held out as the test set (stratified, split once).",
-          minimum=0.0, maximum=1.0, exclusive=True),
+          minimum=0.0, maximum=1.0, open_minimum=True,
+          open_maximum=True),
     Param("validation_fraction", "float", DEFAULT_VALIDATION_FRACTION,
           "Share of the training part used for validation (early stopping, curves); "
           "0.3 as in the original assignment.",
-          minimum=0.0, maximum=1.0, exclusive=True),
+          minimum=0.0, maximum=1.0, open_minimum=True,
+          open_maximum=True),
+    Param("train_fraction", "float", 1.0,
+          "Share of the training part the networks learn from (stratified); validation and "
+          "test sets stay as they are. Below 1 shows how the amount of data affects "
+          "overfitting.", minimum=0.0, maximum=1.0, open_minimum=True),
     Param("seeds", "int_list", [0],
           "One training run per seed; the report shows their mean and spread.",
           minimum=0, maximum=2**31 - 1),
@@ -222,7 +247,8 @@ def _params_post_init(self) -> None:
     # A path's classes are only known once it is read: data.split checks it then.
     if self.max_samples is not None and self.dataset in NAMED:
         error = max_samples_error(self.max_samples, self.test_fraction,
-                                  self.validation_fraction, BUILT_IN_CLASSES)
+                                  self.validation_fraction, BUILT_IN_CLASSES,
+                                  self.train_fraction)
         if error:
             raise ParamError(error)
     if not SAFE_NAME.match(self.run_name):

@@ -28,6 +28,10 @@ from mlplab.lab.models import param_count
 
 # What issue 14 asks of `make bench` on the default data (mnist-5k).
 TARGETS = {"speedup_total": 3.0, "speedup_per_epoch": 4.0}
+# The regularisers the default suite trains on the batched path, each also compared with
+# Keras' fit (on fewer seeds: the plain comparison already measures the speed-up well).
+REGULARISERS = ({"l2": 1e-3}, {"dropout": 0.5})
+REGULARISED_SEEDS = 3
 
 
 def flops_per_sample(hidden_layers: list[int]) -> int:
@@ -106,29 +110,14 @@ def _row(r: train.SeedResult) -> dict[str, Any]:
             "steady_epoch_seconds": _steady(r.history["epoch_seconds"])}
 
 
-def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
-        batch_size: int = 32, max_samples: int | None = None) -> dict[str, Any]:
-    """Keras' ``fit`` with its defaults, one seed after another, against all seeds in one
-    graph (``multiseed.fit_seeds``): same data, network, seeds, batch size and updates.
-
-    The batched path runs twice, before and after the Keras seeds, so that background load
-    and warm caches affect both alike; its times are the mean of the two calls. A seed's
-    share of the batched fit is the call's wall time divided by the number of seeds (and
-    per epoch likewise), which is what the speed-ups compare with one Keras fit.
-    """
+def _compare(p: P.Params, prepared: train.Prepared, seeds: list[int], n_train: int,
+             flops: int, peak: float) -> dict[str, Any]:
+    """Both paths on the same seeds: the batched one twice, before and after the Keras seeds,
+    so that background load and warm caches affect both alike (its times are the mean of
+    the two calls). A seed's share of the batched fit is the call's wall time divided by
+    the number of seeds (and per epoch likewise), which is what the speed-ups compare with
+    one Keras fit."""
     from mlplab.lab import multiseed
-
-    ds = data_mod.load(dataset)
-    split = data_mod.split(ds, 0.3, 0.3, max_samples)
-    prepared = train.prepare(ds, split, scale=True)
-    n_train = len(split.train)
-    p = P.validate({"hidden_layers": hidden_layers, "epochs": epochs, "batch_size": batch_size,
-                    "seeds": seeds, "fast_training": False})
-    # One tiny fit of each path first: TensorFlow's one-off start-up in this process (first
-    # graph ever traced, thread pools) then counts against neither path.
-    tiny = train.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
-    train.fit_seed(p.replace(epochs=1), tiny, seeds[0])
-    multiseed.fit_seeds(p.replace(epochs=1), tiny, seeds[:1])
 
     def batched() -> tuple[float, list[train.SeedResult]]:
         start = time.perf_counter()
@@ -145,9 +134,6 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
         row["train_seconds"] = (wall_before + wall_after) / 2 / len(seeds)
         row["steady_epoch_seconds"] = (row["steady_epoch_seconds"]
                                        + _steady(other.history["epoch_seconds"])) / 2
-
-    peak = matmul_peak_gflops()
-    flops = flops_per_sample(hidden_layers)
     summary = {"keras_default": _path_summary(keras_rows, n_train, flops, peak),
                "mlplab_fast": _path_summary(fast_rows, n_train, flops, peak)}
     summary["mlplab_fast"]["batched_fit_seconds"] = [wall_before, wall_after]
@@ -155,17 +141,50 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
     diffs = [f["test_accuracy"] - b["test_accuracy"]
              for f, b in zip(fast_rows, keras_rows, strict=True)]
     return {
-        "dataset": dataset, "n_train": n_train, "n_val": len(split.val),
-        "n_test": len(split.test), "hidden_layers": hidden_layers, "epochs": epochs,
-        "batch_size": batch_size, "seeds": seeds, "seeds_together": len(seeds),
-        "flops_per_sample": flops, "matmul_peak_gflops": peak, "paths": summary,
+        "seeds": seeds, "paths": summary,
         "speedup_per_epoch": base["seconds_per_epoch"] / fast["seconds_per_epoch"],
         "speedup_total": base["train_seconds_mean"] / fast["train_seconds_mean"],
-        "targets": TARGETS if dataset == "mnist-5k" else {},
         "test_accuracy_diff_max": float(np.max(np.abs(diffs))),
         "test_accuracy_mean_diff": statistics.mean(diffs),
         "test_accuracy_diff_se": (statistics.stdev(diffs) / len(diffs) ** 0.5
                                   if len(diffs) > 1 else float("nan")),
+    }
+
+
+def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
+        batch_size: int = 32, max_samples: int | None = None) -> dict[str, Any]:
+    """Keras' ``fit`` with its defaults, one seed after another, against all seeds in one
+    graph (``multiseed.fit_seeds``): same data, network, seeds, batch size and updates;
+    then the same for each of ``REGULARISERS`` on the first ``REGULARISED_SEEDS`` seeds,
+    since the default suite trains its regularised runs on the batched path too."""
+    from mlplab.lab import multiseed
+
+    ds = data_mod.load(dataset)
+    split = data_mod.split(ds, 0.3, 0.3, max_samples)
+    prepared = train.prepare(ds, split, scale=True)
+    n_train = len(split.train)
+    p = P.validate({"hidden_layers": hidden_layers, "epochs": epochs, "batch_size": batch_size,
+                    "seeds": seeds, "fast_training": False})
+    # One tiny fit of each path first: TensorFlow's one-off start-up in this process (first
+    # graph ever traced, thread pools) then counts against neither path.
+    tiny = train.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
+    train.fit_seed(p.replace(epochs=1), tiny, seeds[0])
+    multiseed.fit_seeds(p.replace(epochs=1), tiny, seeds[:1])
+
+    peak = matmul_peak_gflops()
+    flops = flops_per_sample(hidden_layers)
+    plain = _compare(p, prepared, seeds, n_train, flops, peak)
+    regularised = [{"setting": setting,
+                    **_compare(p.replace(**setting), prepared, seeds[:REGULARISED_SEEDS],
+                               n_train, flops, peak)}
+                   for setting in REGULARISERS]
+    return {
+        "dataset": dataset, "n_train": n_train, "n_val": len(split.val),
+        "n_test": len(split.test), "hidden_layers": hidden_layers, "epochs": epochs,
+        "batch_size": batch_size, "seeds_together": len(seeds),
+        "flops_per_sample": flops, "matmul_peak_gflops": peak, **plain,
+        "regularised": regularised,
+        "targets": TARGETS if dataset == "mnist-5k" else {},
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "overheads_seconds": overheads(),
         "env": record.environment(),

@@ -21,7 +21,7 @@ import numpy as np
 
 from mlplab.datafiles import N_PIXELS, DataError, resolve, sha256_files
 from mlplab.lab.seeding import SPLIT_SEED
-from mlplab.params import MIN_PER_CLASS, max_samples_error
+from mlplab.params import MIN_PER_CLASS, Params, max_samples_error
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -385,17 +385,19 @@ def _check_classes(where: Path | str, y: np.ndarray) -> None:
 
 
 def split(data: Dataset, test_fraction: float, validation_fraction: float,
-          max_samples: int | None = None) -> Split:
+          max_samples: int | None = None, train_fraction: float = 1.0) -> Split:
     """Stratified, seeded split; the same for every training seed so runs are comparable.
 
     The test rows are never seen during training, early stopping or model choice.
+    ``train_fraction`` < 1 keeps a stratified share of the training part: fewer examples
+    to learn from, the same validation and test sets as with all of them.
     """
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(data.n)
     if max_samples is not None:
         error = max_samples_error(max_samples, test_fraction, validation_fraction,
-                                  len(np.unique(data.y)))
+                                  len(np.unique(data.y)), train_fraction)
         if error:
             raise DataError(f"{data.source}: {error}")
     if max_samples is not None and max_samples < data.n:
@@ -408,11 +410,21 @@ def split(data: Dataset, test_fraction: float, validation_fraction: float,
                                        random_state=SPLIT_SEED)
         train, val = train_test_split(train, test_size=validation_fraction,
                                       stratify=data.y[train], random_state=SPLIT_SEED)
+        if train_fraction < 1:
+            train, _ = train_test_split(train, train_size=train_fraction,
+                                        stratify=data.y[train], random_state=SPLIT_SEED)
     except ValueError as err:
         raise DataError(f"{data.source}: cannot split {len(rows)} examples with "
                         f"test_fraction={test_fraction}, validation_fraction="
-                        f"{validation_fraction} ({err})") from None
+                        f"{validation_fraction}, train_fraction={train_fraction} "
+                        f"({err})") from None
     return Split(train=np.sort(train), val=np.sort(val), test=np.sort(test))
+
+
+def split_of(data: Dataset, params: Params) -> Split:
+    """The split a run's parameters ask for."""
+    return split(data, params.test_fraction, params.validation_fraction, params.max_samples,
+                 params.train_fraction)
 
 
 def features(data: Dataset, rows: np.ndarray, scale: bool) -> np.ndarray:

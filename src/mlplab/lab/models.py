@@ -13,7 +13,8 @@ def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: i
 
 
 def build(params: Params, n_classes: int = 10, seed: int | None = None):
-    """An uncompiled Keras MLP: Dense(ReLU...) hidden layers and a softmax output.
+    """An uncompiled Keras MLP: Dense(ReLU...) hidden layers, each with the run's L2 penalty
+    and followed by its dropout, and a softmax output.
 
     With ``seed`` the initial weights are those of that training seed, so a page that shows
     an untrained network shows the same one every time it is built."""
@@ -26,11 +27,21 @@ def build(params: Params, n_classes: int = 10, seed: int | None = None):
         from mlplab.lab.seeding import seed_training
 
         seed_training(seed)
+    # As in TensorFlow's "Overfit and underfit" tutorial: the penalty on the hidden layers'
+    # kernels, dropout after each hidden layer; the output layer has neither.
+    penalty = keras.regularizers.L2(params.l2) if params.l2 > 0 else None
+    dense = [keras.layers.Dense(units, activation=params.activation, kernel_regularizer=penalty,
+                                name=f"hidden_{i}")
+             for i, units in enumerate(params.hidden_layers, start=1)]
+    dense.append(keras.layers.Dense(n_classes, activation="softmax", name="class_probs"))
+    # Each layer draws its random seed when it is created: the Dense layers first, so a
+    # seed's initial weights are the same with dropout as without (the runs stay paired).
     layers = [keras.Input(shape=(N_PIXELS,), name="pixels")]
-    for i, units in enumerate(params.hidden_layers, start=1):
-        layers.append(keras.layers.Dense(units, activation=params.activation,
-                                         name=f"hidden_{i}"))
-    layers.append(keras.layers.Dense(n_classes, activation="softmax", name="class_probs"))
+    for i, layer in enumerate(dense[:-1], start=1):
+        layers.append(layer)
+        if params.dropout > 0:
+            layers.append(keras.layers.Dropout(params.dropout, name=f"dropout_{i}"))
+    layers.append(dense[-1])
     return keras.Sequential(layers, name="mlp_" + "_".join(map(str, params.hidden_layers)))
 
 

@@ -13,6 +13,12 @@ Each seed's network is still trained exactly as ``train.fit_seed`` trains it wit
   loss (cross-entropy from the softmax's logits, or MSE on the softmax, averaged over the
   batch), gradient (automatic differentiation of each seed's own batch loss) and Adam /
   SGD / RMSprop update formulas with Keras' default constants;
+- the same regularisation: the L2 penalty (``l2`` times the sum of squared hidden kernels)
+  added to the loss as Keras adds regularisation losses in ``fit``, so the training,
+  validation and test losses include it as Keras reports them; and dropout with Keras'
+  own masks: each Dropout layer's seed state is read from the Keras model built for the
+  seed, and each step draws ``stateless_uniform`` from [seed, step] as Keras'
+  ``SeedGenerator`` does, so the same units are dropped in the same steps;
 - the same batches in the same order: Keras' own permutation for the seed (see
   ``batch_order``), in batches of ``batch_size``, the last one partial;
 - the epoch's training loss and accuracy as Keras reports them (a running mean over the
@@ -119,6 +125,8 @@ class _Graph:
         self.mse = params.loss == "mean_squared_error"
         self.optimizer = params.optimizer
         self.lr = float(params.learning_rate)
+        self.l2 = float(params.l2)
+        self.dropout = float(params.dropout)
         self.x_train = tf.constant(prepared.x_train, tf.float32)
         self.y_train = tf.constant(prepared.y_train, tf.float32)
         self.x_val = tf.constant(prepared.x_val, tf.float32)
@@ -131,14 +139,17 @@ class _Graph:
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
         slots = [tuple(w for _ in range(SLOTS[self.optimizer])) for w in weights]
+        n_dropout = len(params.hidden_layers) if self.dropout > 0 else 0
         self.epoch = tf.function(self._epoch, autograph=False, input_signature=[
-            weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32)])
+            weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
             weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
 
     # -- the network -------------------------------------------------------------------
-    def _logits(self, weights, x, shared: bool):
-        """Logits (K, n, classes). ``shared``: x is (n, in), the same rows for every seed."""
+    def _logits(self, weights, x, shared: bool, dropout_seeds=None):
+        """Logits (K, n, classes). ``shared``: x is (n, in), the same rows for every seed.
+        ``dropout_seeds`` (K, hidden layers, 2): training, with Keras' dropout masks."""
         tf = self.tf
         h = x
         n_layers = len(weights) // 2
@@ -148,7 +159,34 @@ class _Graph:
             z = tf.matmul(h[None] if i == 0 and shared else h, kernel)
             z = z + bias[:, None, :]
             h = self.hidden(z) if i < n_layers - 1 else z
+            if dropout_seeds is not None and i < n_layers - 1:
+                h = self._dropped(h, dropout_seeds[:, i])
         return h
+
+    def _dropped(self, h, seeds):
+        """Keras' Dropout in training (``tf.nn.experimental.stateless_dropout``'s formula),
+        each seed's mask drawn from its layer's [seed, step] (K, 2), cast as Keras casts it."""
+        tf = self.tf
+        seeds = tf.cast(tf.math.floormod(seeds, tf.int32.max - 1), tf.int32)
+        shape = tf.shape(h)[1:]
+        noise = tf.map_fn(lambda s: tf.random.stateless_uniform(shape, seed=s), seeds,
+                          fn_output_signature=tf.float32)
+        kept = h * tf.constant(1 / (1 - self.dropout), tf.float32)
+        return tf.where(noise >= tf.constant(self.dropout, tf.float32), kept,
+                        tf.constant(0, tf.float32))
+
+    def _penalty(self, weights):
+        """Each seed's L2 regularisation losses, one (K,) tensor per hidden layer."""
+        tf = self.tf
+        hidden_kernels = weights[0:len(weights) - 2:2]
+        return [tf.constant(self.l2, tf.float32) * tf.reduce_sum(tf.square(w), axis=[1, 2])
+                for w in hidden_kernels]
+
+    def _total(self, data_loss, weights):
+        """The loss Keras' ``fit`` minimises and reports: data loss plus regularisation."""
+        if self.l2 == 0:
+            return data_loss
+        return self.tf.reduce_sum(self.tf.stack([data_loss, *self._penalty(weights)]), axis=0)
 
     def _losses(self, y, logits):
         """Per-sample losses (K, n) and correct predictions (K, n), as Keras computes them."""
@@ -165,10 +203,12 @@ class _Graph:
         return losses, correct
 
     def _evaluate(self, weights, x, y):
-        """Mean loss and accuracy per seed over all rows of (x, y)."""
+        """Mean loss (with the L2 penalty, as Keras' ``evaluate``) and accuracy per seed over
+        all rows of (x, y)."""
         logits = self._logits(weights, x, shared=True)
         losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
-        return self.tf.reduce_mean(losses, axis=1), self.tf.reduce_mean(correct, axis=1)
+        return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
+                self.tf.reduce_mean(correct, axis=1))
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
     def _apply(self, weights, slots, grads, step):
@@ -194,12 +234,14 @@ class _Graph:
             new_s = slots
         return new_w, new_s
 
-    def _epoch(self, weights, slots, step, perm):
+    def _epoch(self, weights, slots, step, perm, dropout_seeds):
         """One epoch for the seeds in the batch: every step, then validation.
 
-        perm: (K, n) row order per seed. Returns the new weights, optimizer slots and step
-        count, the epoch's training loss and accuracy (Keras' running means) and the
-        validation loss and accuracy after the epoch, each (K,). Written as an explicit
+        perm: (K, n) row order per seed; dropout_seeds: (K, hidden layers, 2), each Dropout
+        layer's initial Keras seed state (its step part advances with ``step``). Returns the
+        new weights, optimizer slots and step count, the epoch's training loss and accuracy
+        (Keras' running means) and the validation loss and accuracy after the epoch, each
+        (K,). Written as an explicit
         while loop: autograph's source conversion would cost ~1 s per run.
         """
         tf = self.tf
@@ -210,10 +252,15 @@ class _Graph:
             idx = perm[:, start:tf.minimum(start + bs, n)]
             x, y = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
             size = tf.cast(tf.shape(idx)[1], tf.float32)
+            # Keras' SeedGenerator: state [seed, calls so far], one call per training step.
+            seeds = (dropout_seeds + tf.stack([tf.zeros_like(step), step])
+                     if self.dropout > 0 else None)
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                losses, correct = self._losses(y, self._logits(weights, x, shared=False))
-                batch_loss = tf.reduce_sum(losses, axis=1) / size  # Keras: sum over batch size
+                logits = self._logits(weights, x, shared=False, dropout_seeds=seeds)
+                losses, correct = self._losses(y, logits)
+                # Keras: sum over the batch size, plus the regularisation losses
+                batch_loss = self._total(tf.reduce_sum(losses, axis=1) / size, weights)
                 total = tf.reduce_sum(batch_loss)  # seeds share no weights: own gradients
             grads = tape.gradient(total, weights)
             step = step + 1
@@ -227,6 +274,15 @@ class _Graph:
             (tf.constant(0), weights, slots, step, zeros, zeros))
         val_loss, val_acc = self._evaluate(weights, self.x_val, self.y_val)
         return weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc
+
+
+def dropout_states(model) -> np.ndarray:
+    """Each Dropout layer's Keras seed state [seed, calls] as the model holds it, (layers, 2)."""
+    import keras
+
+    states = [layer.seed_generator.state.numpy() for layer in model.layers
+              if isinstance(layer, keras.layers.Dropout)]
+    return np.array(states, np.int64).reshape(len(states), 2)
 
 
 def _stack(per_seed: list[list[np.ndarray]]):
@@ -277,6 +333,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     tf = graph.tf
     weights = _stack([m.get_weights() for m in keras_models])
     slots = _zero_slots(weights, params.optimizer)
+    dropout_seeds = tf.constant(np.stack([dropout_states(m) for m in keras_models]))
     step = tf.constant(0, tf.int64)
 
     k_all = len(seeds)
@@ -285,7 +342,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     restore = patience is not None and params.restore_best_weights
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
-        {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": []}
+        {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
+         **({train.PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
     best: list[list[np.ndarray] | None] = [None] * k_all
@@ -296,8 +354,9 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     for epoch in range(params.epochs):
         epoch_start = time.perf_counter()
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
-            weights, slots, step, tf.constant(orders[active]))
+            weights, slots, step, tf.constant(orders[active]), dropout_seeds)
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
             h = history[i]
@@ -305,6 +364,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             h["accuracy"].append(float(acc[row]))
             h["val_loss"].append(float(val_loss[row]))
             h["val_accuracy"].append(float(val_acc[row]))
+            if penalty is not None:
+                h[train.PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
             if restore and improved:
                 best[i] = [w[row].numpy() for w in weights]
@@ -323,6 +384,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             if not keep:
                 break
             weights, slots = _take(weights, keep), _take(slots, keep)
+            dropout_seeds = _take(dropout_seeds, keep)
             active = [active[row] for row in keep]
 
     end_start = time.perf_counter()

@@ -69,9 +69,11 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
               "left as raw intensities 0–255 (unscaled, as in the original assignment)")
     cap = (f" (a stratified sample of {params.max_samples:,} of them)"
            if params.max_samples else "")
+    fewer = (f" (a stratified {pct(params.train_fraction)} of the training part, to show "
+             "what less data does)" if params.train_fraction < 1 else "")
     return (
         f"**Dataset `{dataset.source}`**: {dataset.n:,} images{cap}, sha256 "
-        f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**, "
+        f"`{dataset.sha256[:16]}…`. Split: **{len(split.train):,} training**{fewer}, "
         f"**{len(split.val):,} validation** ({pct(params.validation_fraction)} of the "
         f"training part) and **{len(split.test):,} test** ({pct(params.test_fraction)}). "
         f"Training examples per class: {span(list(counts), '{:,}')}. "
@@ -209,9 +211,16 @@ def training_path_sentence(params: Params) -> str:
                 "network after another.")
     how = ("this run trains its one seed" if len(params.seeds) == 1 else
            f"to train its {len(params.seeds)} seeds quickly, this run trains them together")
+    regularised = []
+    if params.l2 > 0:
+        regularised.append("the L2 penalty in every loss, as Keras adds it")
+    if params.dropout > 0:
+        regularised.append("dropout with Keras' own masks (the same units dropped in the "
+                           "same steps)")
+    also = f", {' and '.join(regularised)}," if regularised else ""
     return (f"{how[0].upper()}{how[1:]} in one compiled TensorFlow graph (`fast_training`): "
-            f"the same network, initial weights, batch order, loss and update rule as the "
-            f"code above; only the per-step overhead of `fit` is gone. `make bench` trains "
+            f"the same network, initial weights, batch order, loss{also} and update rule as "
+            f"the code above; only the per-step overhead of `fit` is gone. `make bench` trains "
             f"both loops from the same seeds and compares their results.")
 
 
@@ -746,12 +755,20 @@ def no_mistakes_sentence(seed: int) -> str:
 
 def layer_table(model):
     """The network's layers as a small table (what ``model.summary()`` prints, without its
-    box drawing): units, activation and parameters of each dense layer."""
+    box drawing): units, activation and parameters of each dense layer, and the rate of
+    each dropout layer."""
     import pandas as pd
 
-    rows = [{"layer": layer.name, "units": layer.units,
-             "activation": layer.activation.__name__, "weights + biases": layer.count_params()}
-            for layer in model.layers]
+    def row(layer) -> dict[str, Any]:
+        if not hasattr(layer, "units"):  # Dropout: no weights, active in training only
+            return {"layer": layer.name, "units": "", "activation":
+                    f"drops each unit with probability {layer.rate:g} (training only)",
+                    "weights + biases": 0}
+        return {"layer": layer.name, "units": layer.units,
+                "activation": layer.activation.__name__,
+                "weights + biases": layer.count_params()}
+
+    rows = [row(layer) for layer in model.layers]
     return pd.DataFrame(rows).style.hide(axis="index").format(thousands=",")
 
 

@@ -24,6 +24,10 @@ from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
 # as Keras' default loop (same batches, same order); only Python overhead is saved.
 STEPS_PER_EXECUTION = 256
 VALIDATION_BATCH = 1024
+# History key, only with an L2 penalty: the penalty after each epoch, on the weights that
+# validation saw. Keras includes it in every loss it reports (training, validation, test),
+# so validation loss minus this is the validation data loss that runs without L2 report.
+PENALTY = "l2_penalty"
 
 
 @dataclass
@@ -98,6 +102,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
     compile_model(model, params)
 
     epoch_seconds: list[float] = []
+    penalties: list[float] = []
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -105,6 +110,8 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
 
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append(time.perf_counter() - self.start)
+            if params.l2 > 0:
+                penalties.append(float(sum(float(x) for x in self.model.losses)))
 
     callbacks: list[Any] = [EpochTimer()]
     if os.environ.get(EPOCH_PROGRESS_ENV):
@@ -128,6 +135,8 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
 
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     history["epoch_seconds"] = epoch_seconds
+    if params.l2 > 0:
+        history[PENALTY] = penalties
     epochs_run = len(history["loss"])
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     with native_stderr_silenced():
@@ -206,8 +215,7 @@ def run_experiment(params: Params, dataset: data_mod.Dataset | None = None,
     """Load and split the data, and train one network per seed (or load the networks
     from ``params.networks_path`` when the runner kept them from an identical run)."""
     dataset = dataset or data_mod.load(params.dataset)
-    split = data_mod.split(dataset, params.test_fraction, params.validation_fraction,
-                           params.max_samples)
+    split = data_mod.split_of(dataset, params)
     prepared = prepare(dataset, split, params.scale_inputs)
     n_classes = len(dataset.class_names)
     kept = params.networks_path

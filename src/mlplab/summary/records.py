@@ -18,7 +18,8 @@ RESULTS_CSV = "results.csv"
 # Parameters a comparison holds at their defaults unless it names them, so a run added
 # with another optimizer, loss or batch size is never compared by mistake.
 MATCHED = ("loss", "scale_inputs", "early_stopping_patience", "restore_best_weights",
-           "optimizer", "learning_rate", "activation", "batch_size")
+           "optimizer", "learning_rate", "activation", "batch_size", "l2", "dropout",
+           "train_fraction")
 # What a run was trained and tested on: runs that differ here saw other images, so the index
 # compares runs of one data setting only (``main_setting``) and lists the others apart.
 DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction")

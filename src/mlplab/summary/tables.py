@@ -157,6 +157,20 @@ def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _regularised_sentence(bench: dict[str, Any]) -> str:
+    """The batched path with each regulariser the suite trains it with, against Keras' fit."""
+    parts = []
+    for r in bench.get("regularised", []):
+        setting = ", ".join(f"`{k}` {v:g}" for k, v in r["setting"].items())
+        same = ("identical test accuracy for every seed" if r["test_accuracy_diff_max"] == 0
+                else f"test accuracy differs by at most {points(r['test_accuracy_diff_max'], 2)}"
+                     " for one seed")
+        parts.append(f"with {setting}, {r['speedup_per_epoch']:.1f}× faster per epoch and "
+                     f"{same} (seeds {', '.join(map(str, r['seeds']))})")
+    return ("The regularised runs take the same path: " + "; ".join(parts) + ". "
+            if parts else "")
+
+
 def bench_paragraph(bench: dict[str, Any]) -> str:
     """The benchmark's table and verdict, from report/bench.json (also what `mlplab bench`
     prints)."""
@@ -195,6 +209,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
                 f"{points(bench['test_accuracy_mean_diff'], 2, signed=True)} on average "
                 f"(paired standard error {points(bench['test_accuracy_diff_se'], 2)}; largest "
                 f"for one seed {points(bench['test_accuracy_diff_max'], 2)}). ")
+        + _regularised_sentence(bench)
         + f"A matrix multiply reaches {bench['matmul_peak_gflops']:.0f} GFLOP/s here; a training "
         f"step needs about {bench['flops_per_sample']:,} FLOPs per image, so Keras' loop, bound "
         f"by per-step overhead, uses "
