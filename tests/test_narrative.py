@@ -227,25 +227,6 @@ def test_collapse_to_two_classes_is_still_a_collapse():
     assert "Overfitting" not in text and "no clear overfitting" not in text
 
 
-def test_the_keras_code_shown_to_students_runs_as_written():
-    """The page's plain-Keras code is real code: it trains the network it describes."""
-    import keras
-
-    p = params.validate({"hidden_layers": [7, 5], "epochs": 2, "early_stopping_patience": 1,
-                         "optimizer": "sgd", "seeds": [4]})
-    code = narrative.keras_code(p).removeprefix("```python\n").removesuffix("\n```")
-    rng = np.random.default_rng(0)
-    scope = {"x_train": rng.integers(0, 256, (64, 784)).astype("float32"),
-             "x_val": rng.integers(0, 256, (16, 784)).astype("float32"),
-             "y_train": np.eye(10)[rng.integers(0, 10, 64)],
-             "y_val": np.eye(10)[rng.integers(0, 10, 16)]}
-    exec(code, scope)
-    model = scope["model"]
-    assert [layer.units for layer in model.layers] == [7, 5, 10]
-    assert isinstance(model.optimizer, keras.optimizers.SGD)
-    assert float(scope["x_train"].max()) <= 1.0  # scaled, as the parameters say
-
-
 def test_mixed_early_stopping_does_not_claim_every_tested_network_is_past_its_best():
     p = params.validate({"epochs": 10, "early_stopping_patience": 2})
     seeds = [SimpleNamespace(seed=0, epochs_run=6, best_epoch=4, train_seconds=1.0,
@@ -279,23 +260,39 @@ def test_gradient_table_and_paragraph_agree_and_read_as_prose():
     assert "−1.81 × 10⁻⁵" in text
 
 
+FIRST = SimpleNamespace(seed=0, metrics={"test_accuracy": 0.9})  # a trained first seed
+
+
 def test_one_seed_is_not_called_them():
-    one = narrative.training_path_sentence(params.validate({"seeds": [0]}))
+    one = narrative.training_path_sentence(params.validate({"seeds": [0]}), FIRST, 0.9, 1500)
     assert "1 seed" not in one and "them" not in one and "its one seed" in one
-    two = narrative.training_path_sentence(params.validate({"seeds": [0, 1]}))
+    two = narrative.training_path_sentence(params.validate({"seeds": [0, 1]}), FIRST, 0.9, 1500)
     assert "its 2 seeds quickly, this run trains them together" in two
+
+
+def test_the_first_seed_from_fit_and_from_the_fast_path_is_compared_in_test_images():
+    first = SimpleNamespace(seed=3, metrics={"test_accuracy": 0.912})
+    p = params.validate({"seeds": [3, 4]})
+    same = narrative.training_path_sentence(p, first, 0.912, 1500)
+    assert "Seed 3's test accuracy: 91.20% from `fit` above, 91.20% from the compiled " \
+           "graph: the same." in same
+    apart = narrative.training_path_sentence(p, first, 0.912 - 2 / 1500, 1500)
+    assert "graph: 2 of the 1,500 test images apart." in apart
+    plain = narrative.training_path_sentence(p.replace(fast_training=False), first, 0.912, 1500)
+    assert "Keras' own `fit`" in plain and "compiled graph" not in plain
 
 
 def test_the_page_says_which_path_trained_dropout_and_l2():
     """Dropout and L2 runs train on the fast path, which reproduces Keras' masks and
     penalty (tests/test_multiseed.py checks both against fit); the page says so."""
-    both = narrative.training_path_sentence(params.validate({"dropout": 0.5, "l2": 1e-3}))
+    both = narrative.training_path_sentence(params.validate({"dropout": 0.5, "l2": 1e-3}),
+                                            FIRST, 0.9, 1500)
     assert "one compiled TensorFlow graph" in both
     assert "the L2 penalty in every loss" in both and "Keras' own masks" in both
-    plain = narrative.training_path_sentence(params.validate({}))
+    plain = narrative.training_path_sentence(params.validate({}), FIRST, 0.9, 1500)
     assert "dropout" not in plain and "L2" not in plain
-    keras_fit = narrative.training_path_sentence(params.validate({"dropout": 0.5,
-                                                                  "fast_training": False}))
+    keras_fit = narrative.training_path_sentence(
+        params.validate({"dropout": 0.5, "fast_training": False}), FIRST, 0.9, 1500)
     assert "Keras' own `fit`" in keras_fit
 
 
@@ -389,6 +386,7 @@ def test_progress_bar_step_time_is_described_as_keras_computes_it():
     prints a mean over the epoch's steps with the first step left out."""
     import inspect
 
+    from keras.src.callbacks.progbar_logger import ProgbarLogger
     from keras.src.utils import progbar
 
     p = params.validate({"epochs": 3, "seeds": [0, 1]})
@@ -396,10 +394,15 @@ def test_progress_bar_step_time_is_described_as_keras_computes_it():
                              best_epoch=3) for s in (0, 1)]
     text = narrative.training_paragraph(p, seeds, 77)
     assert "which is the time of one batch" not in text
-    assert "a mean over the epoch's steps" in text and "first step" in text
+    assert "Neither is the time of one batch" in text
+    assert "with `verbose=2`, as in the `fit` call above" in text
+    assert "divides the epoch's whole time" in text and "the first step is left out" in text
     assert "`Progbar._estimate_step_duration`" in text
     source = inspect.getsource(progbar.Progbar._estimate_step_duration)
     assert "(now - self._time_after_first_step) / (\n                    current - 1" in source
+    assert "time_per_unit = (now - self._start) / current" in source
+    logger = inspect.getsource(ProgbarLogger._update_progbar)
+    assert "if self.verbose == 1:" in logger  # verbose=2 never sees step 1 ended
 
 
 def test_epochs_come_with_their_optimiser_steps():
@@ -501,7 +504,14 @@ def test_seeds_paragraph_teaches_the_repeated_batch_order_and_the_fix():
     assert f"{multiseed.RESHUFFLE_GAIN_POINTS:.2f} test-accuracy points" in text
     assert ".shuffle(len(x_train), seed=7, reshuffle_each_iteration=True)" in text
     assert "never repeated" in narrative.seeds_paragraph(params.validate({"epochs": 1}))
-    assert "repeats epoch 1's batch order" in narrative.keras_code(params.validate({}))
+    import nbformat
+    from conftest import ROOT
+
+    from mlplab.pipeline.runner import MASTER_NOTEBOOK
+
+    shown = nbformat.read(ROOT / MASTER_NOTEBOOK, as_version=4)
+    seeded = next(c.source for c in shown.cells if "keras.utils.set_random_seed(" in c.source)
+    assert "repeats epoch 1's batch order in every epoch" in seeded  # the code students copy
 
 
 def test_exercise_three_never_asks_for_the_parameters_the_page_already_uses():

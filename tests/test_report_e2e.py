@@ -51,6 +51,10 @@ def test_run_page_and_record_carry_the_real_accuracy(built):
     mean = record["test_accuracy"]["mean"]
     page = (report_dir / "runs/tiny.html").read_text()
     assert f"{100 * mean:.1f}%" in page
+    # The Keras code a student reads ran on this page: its compile and fit, and fit's log.
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))  # code is highlighted span by span
+    assert "model.compile(" in text and "model.fit(" in text
+    assert "Epoch 2/2" in page
     assert len(record["seeds"][0]["history"]["loss"]) == 2
     assert record["env"]["packages"]["tensorflow"]
     assert {"results_path", "networks_path"}.isdisjoint(record["params"])  # scratch paths
@@ -190,6 +194,10 @@ def test_master_notebook_runs_with_its_own_defaults_in_under_a_minute(tmp_path):
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     outputs = "".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Test accuracy: **" in outputs and "Traceback" not in outputs
+    fit = [c for c in nb.cells if "model.compile(" in c.source and "model.fit(" in c.source]
+    assert len(fit) == 1 and "Epoch 1/20" in str(fit[0].outputs)  # Keras' own log, live
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if o.get("name") == "stderr"]  # no TensorFlow log lines on the page
     assert list(tmp_path.iterdir()) == [tmp_path / "out.ipynb"]  # no results record written
 
 

@@ -209,7 +209,8 @@ PARAMS: tuple[Param, ...] = (
     Param("networks_path", "str", None,
           "Where the notebook keeps its trained networks (.npz): loaded from there when the "
           "file exists, written there after training; null always trains. Set by the runner, "
-          "so a page whose wording changed is rebuilt without training.", optional=True),
+          "so a page whose wording changed is rebuilt without training its seeds again.",
+          optional=True),
 )
 
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}

@@ -167,61 +167,37 @@ def seeds_paragraph(params: Params) -> str:
     )
 
 
-def keras_code(params: Params, n_classes: int = 10) -> str:
-    """The plain Keras code that trains one network of this run, as a student would write
-    it (the assignment's style, with its mistakes fixed), for reading and copying."""
-    layers = "\n".join(
-        f"    keras.layers.Dense({units}, activation={params.activation!r}),"
-        for units in params.hidden_layers)
-    optimizer = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[params.optimizer]
-    callbacks, stop = "", ""
-    if params.early_stopping_patience is not None:
-        stop = (f"stop = keras.callbacks.EarlyStopping(monitor='val_loss', "
-                f"patience={params.early_stopping_patience}, "
-                f"restore_best_weights={params.restore_best_weights})\n")
-        callbacks = ", callbacks=[stop]"
-    scale = ("x_train, x_val = x_train / 255, x_val / 255  # pixels in [0, 1]\n"
-             if params.scale_inputs else "")
-    return (
-        "```python\n"
-        "import keras\n\n"
-        f"keras.utils.set_random_seed({params.seeds[0]})  # note: fit then repeats epoch 1's "
-        "batch order every epoch (see above)\n"
-        f"{scale}"
-        "model = keras.Sequential([\n"
-        f"    keras.Input(shape=({data_mod.N_PIXELS},)),\n"
-        f"{layers}\n"
-        f"    keras.layers.Dense({n_classes}, activation='softmax'),\n"
-        "])\n"
-        f"model.compile(optimizer=keras.optimizers.{optimizer}(learning_rate="
-        f"{params.learning_rate:g}),\n"
-        f"              loss={params.loss!r}, metrics=['accuracy'])\n"
-        f"{stop}"
-        f"model.fit(x_train, y_train, validation_data=(x_val, y_val),  # never also "
-        f"validation_split\n"
-        f"          epochs={params.epochs}, batch_size={params.batch_size}{callbacks})\n"
-        "```"
-    )
-
-
-def training_path_sentence(params: Params) -> str:
-    """Which loop trained this page's networks, and where the evidence of equivalence is."""
+def training_path_sentence(params: Params, first: Any, fit_accuracy: float,
+                           n_test: int) -> str:
+    """Which loop trained the run's seeds, and the first seed's test accuracy from both:
+    the page's own evidence that the code shown above is what the report's numbers come from."""
+    seeds = len(params.seeds)
     if not params.fast_training:
-        return ("This run trained each seed with exactly this code: Keras' own `fit`, one "
-                "network after another.")
-    how = ("this run trains its one seed" if len(params.seeds) == 1 else
-           f"to train its {len(params.seeds)} seeds quickly, this run trains them together")
-    regularised = []
-    if params.l2 > 0:
-        regularised.append("the L2 penalty in every loss, as Keras adds it")
-    if params.dropout > 0:
-        regularised.append("dropout with Keras' own masks (the same units dropped in the "
-                           "same steps)")
-    also = f", {' and '.join(regularised)}," if regularised else ""
-    return (f"{how[0].upper()}{how[1:]} in one compiled TensorFlow graph (`fast_training`): "
-            f"the same network, initial weights, batch order, loss{also} and update rule as "
-            f"the code above; only the per-step overhead of `fit` is gone. `make bench` trains "
-            f"both loops from the same seeds and compares their results.")
+        how = ("This run trains its one seed" if seeds == 1 else
+               f"This run trains each of its {seeds} seeds")
+        how += " with exactly the code above: Keras' own `fit`, one network after another."
+        other = "from `fit` again"
+    else:
+        how = ("This run trains its one seed" if seeds == 1 else
+               f"To train its {seeds} seeds quickly, this run trains them together")
+        regularised = []
+        if params.l2 > 0:
+            regularised.append("the L2 penalty in every loss, as Keras adds it")
+        if params.dropout > 0:
+            regularised.append("dropout with Keras' own masks (the same units dropped in the "
+                               "same steps)")
+        also = f", {' and '.join(regularised)}," if regularised else ""
+        how += (" in one compiled TensorFlow graph (`fast_training`): the same network, initial "
+                f"weights, batch order, loss{also} and update rule as `fit` above; only the "
+                "per-step overhead of `fit` is gone. `make bench` trains both loops from the "
+                "same seeds and compares their results.")
+        other = "from the compiled graph"
+    fast = first.metrics["test_accuracy"]
+    apart = round(abs(fast - fit_accuracy) * n_test)
+    agree = ("the same" if apart == 0 else
+             f"{apart} of the {n_test:,} test images apart")
+    return (f"{how} Seed {first.seed}'s test accuracy: {pct(fit_accuracy, 2)} from `fit` above, "
+            f"{pct(fast, 2)} {other}: {agree}.")
 
 
 def training_paragraph(params: Params, seeds: list, steps_per_epoch: int) -> str:
@@ -269,17 +245,20 @@ def training_paragraph(params: Params, seeds: list, steps_per_epoch: int) -> str
     )
 
 
-# What Keras 3's progress bar prints as µs/step, from its source: Progbar's
-# _estimate_step_duration (keras/src/utils/progbar.py) divides the time since the epoch's
-# first step ended by the steps after it, and ProgbarLogger prints the epoch's final line in
-# on_epoch_end, which fit calls after the validation pass.
+# What Keras 3 prints as a step time, from its source: Progbar._estimate_step_duration
+# (keras/src/utils/progbar.py) divides the time since the epoch's first step ended by the
+# steps after it, once it has seen step 1, else the time since the epoch began by the steps.
+# ProgbarLogger feeds it every step only with verbose=1; with verbose=2 it sees only the
+# epoch's end, which fit reaches after the validation pass.
 PROGRESS_BAR_STEP_TIME = (
-    "That is time measured around training. The µs/step that Keras' progress bar prints at "
-    "the end of an epoch is a different number: a mean over the epoch's steps, the time from "
-    "the end of the first step to the end of the epoch (validation pass included) divided "
-    "by the steps after the first; the first step, which in the first epoch also builds "
-    "and compiles the graph, is left out (`Progbar._estimate_step_duration` in "
-    "keras/src/utils/progbar.py). It is neither the time of one batch nor compilation.")
+    "That is time measured around training. The step time Keras prints (ms/step or µs/step) "
+    "is a different number, a mean per step (`Progbar._estimate_step_duration` in "
+    "keras/src/utils/progbar.py): with `verbose=2`, as in the `fit` call above, each "
+    "epoch's line divides the epoch's whole time (the validation pass included and, in the "
+    "first epoch, building and compiling the graph) by its steps; the progress bar of "
+    "`verbose=1` (the default) instead ends each epoch on the time from the end of its first "
+    "step to the end of the epoch, divided by the steps after the first, so the first step "
+    "is left out. Neither is the time of one batch.")
 
 
 def steps_phrase(steps_per_epoch: int, epochs_run: list[int]) -> str:
