@@ -35,7 +35,7 @@ help:
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
 	@echo "make handout  classroom kit in report/handout/: student notebook, key, slides, PDF"
-	@echo "make grade SUBMISSIONS=DIR  grade DIR/*.ipynb with the kit's checks -> DIR/scores.csv"
+	@echo "make grade SUBMISSIONS=DIR  grade DIR/*.ipynb, each in a sandbox -> DIR/scores.csv, feedback/, canvas.csv"
 	@echo "make clean    delete generated reports"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -86,7 +86,8 @@ bench: report/bench.json
 # The classroom kit (docs/teaching.md). The build replaces report/handout/ whole
 # only when everything succeeded, so a failed build leaves the old kit and its times alone.
 HANDOUT_DIR := report/handout
-$(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebooks/mlp_lab.ipynb
+$(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebooks/mlp_lab.ipynb \
+  $(wildcard src/mlplab/pipeline/handout_templates/*)
 	$(BIN)/python -m mlplab.pipeline.handout build --out $(HANDOUT_DIR)
 
 handout: $(HANDOUT_DIR)/handout.ipynb

@@ -7,6 +7,7 @@ corrected test, and words that follow each run's fate (learned, collapsed, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -129,9 +130,11 @@ def test_correction_can_unresolve_and_the_page_says_why():
                                     stats.Method.PAIRED, p=0.5)])
     assert c.p_adjusted == pytest.approx(0.08) and not c.resolved
     assert stats.verdict(c) == "not resolved"
-    text = stats.sentence(c, "A", "B", family_size=2)
+    c.family, c.family_size = stats.FamilyName.CLAIMS, 2
+    text = stats.sentence(c, "A", "B")
     assert "not resolved" in text and "not the same as no difference" in text
-    assert "excludes zero, but not once the 2 comparisons" in text
+    assert "excludes zero, but not once the 2 tests of the assignment's claims are " \
+           "corrected for (Holm)" in text
 
 
 def test_single_seed_cannot_be_judged(df):
@@ -177,7 +180,7 @@ def test_a_shown_interval_includes_zero_exactly_when_the_true_one_does():
 def test_sentences_show_the_sign_of_a_small_difference():
     c = stats.Comparison("a", "b", "test_accuracy", 0.9186, 0.919, -0.0004, -0.0017, 0.00046,
                          10, 10, stats.Method.PAIRED, p=0.6, p_adjusted=0.98)
-    text = stats.sentence(c, "restoring the best epoch", "keeping the last", 16)
+    text = stats.sentence(c, "restoring the best epoch", "keeping the last")
     assert "The difference, −0.04 points (95% interval −0.2 to +0.05 points;" in text
     assert not re.search(r"[+−]0\.0\b", text)
 
@@ -198,8 +201,10 @@ def test_claims_table_finds_runs_by_parameters(df):
     assert row["runs"] == "wide vs noisy" and row["verdict"] == "not resolved"
     assert "paired t over 3 seeds" in row["test"]
     assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "not tested"
-    assert list(table.columns)[:4] == ["assignment (one run)", "ours (mean over seeds)",
-                                       "difference (95% interval)", "test"]
+    assert list(table.columns)[:5] == ["assignment (one run)", "ours (mean over seeds)",
+                                       "difference (95% interval)",
+                                       "P(first > second) on a fresh seed", "test"]
+    assert "within the assignment's claims" in row["test"] or "only test of" in row["test"]
     assert table.loc["50 units beat 30 (784-50-10 vs 784-30-10)",
                      "assignment (one run)"] == "92.5% vs 88.8%"
 
@@ -235,7 +240,9 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     family = sections.page_family(df)
     text = sections.statistics_note(df, runs, family)
     assert "**paired**" in text and "Holm-adjusted" in text
-    assert f"tests {family.size} comparisons" in text
+    assert list(family.families) == [stats.FamilyName.CLAIMS]  # both width pairs are claims
+    assert f"belongs to one family, the assignment's claims: {family.size} tests" in text
+    assert "P(A > B)" in text
     typical = df[df["status"] == "ok"]["test_accuracy"].median()  # every seed learned
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
@@ -258,7 +265,8 @@ def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
     assert family.size == 1
     text = sections.statistics_note(df, two, family)
     assert "Each setting was trained from 3 seeds" in text
-    assert "tests one comparison, so its p-value needs no correction" in text
+    assert "belongs to one family, the assignment's claims: one test, whose p-value needs " \
+           "no correction" in text
     assert "Holm" not in text and "0 comparisons" not in text
     assert "trained from the same seed, a 1-epoch run *is* epoch 1" in text
     assert "rough guide" in text and "McNemar" in text
@@ -379,9 +387,13 @@ def test_cost_sentence_follows_the_timings():
         record("big", [0.9] * 3, hidden_layers=[70], epochs=20)]))
     s["param_count"] = [23_860, 55_660]
     s["train_seconds"] = [2.7, 2.6]
-    assert "does not follow the parameter count" in sections.cost_sentence(s)
+    text = sections.cost_sentence(s)
+    assert "(784-30-10, 23,860 parameters, 2.7 s)" in text and "55,660, 2.6 s)" in text
     s["train_seconds"] = [2.0, 3.0]
-    assert "grows with every step up in size" in sections.cost_sentence(s)
+    # single timings, no repeats: no order claimed either way (issue 21, finding 9)
+    for said in (text, sections.cost_sentence(s)):
+        assert "claims no order" in said
+        assert "grows with" not in said and "does not follow" not in said
 
 
 def test_cost_sentence_splits_time_only_from_runs_that_differ_only_in_epochs():
@@ -464,7 +476,7 @@ def test_index_tables_read_as_text_not_python():
             record("mlp50x50-es2-restore", [0.90, 0.91], hidden_layers=[50, 50], epochs=50,
                    early_stopping_patience=2, restore_best_weights=True, epochs_run=9)]
     df = records.tidy(runs)
-    table, _ = sections.early_stopping_section(df, sections.page_family(df))
+    table, _ = sections.early_stopping_section(df, runs, sections.page_family(df))
     assert list(table.columns) == ["run", "network", "patience", "restores best weights",
                                    "seeds", "epochs run", "best epoch", "test accuracy",
                                    "training time per network"]
@@ -545,7 +557,7 @@ def test_runs_on_fewer_samples_are_never_compared_and_sentences_follow_the_data(
             on("mnist-5k", 735, 450, name="one-epoch", accuracies=[0.6, 0.7, 0.72],
                hidden_layers=[50], epochs=1, max_samples=1500)]
     df = records.tidy(runs)
-    assert records.main_setting(df) == ("mnist-5k", 1500, 0.3, 0.3)
+    assert records.main_setting(df)[:4] == ("mnist-5k", 1500, 0.3, 0.3)
     assert records.find_run(df, hidden_layers=[50], epochs=20) is None
     assert "two-seeds" not in set(records.plain_runs(df)["run"])
     family = sections.page_family(df)
@@ -583,7 +595,7 @@ def test_untested_comparisons_stay_out_of_the_correction():
     table = claims.claims_table(df, family).set_index("claim")
     assert table.loc["20 epochs beat 1 (784-50-10)", "verdict"] == "supported"
     text = sections.statistics_note(df, runs, family)
-    assert "tests one comparison, so its p-value needs no correction" in text
+    assert "one test, whose p-value needs no correction" in text
     assert "1 comparison with a single seed on one side has no interval and no test" in text
     assert "Holm" not in text and "2 comparisons" not in text
 
@@ -701,6 +713,280 @@ def test_fate_withholds_a_verdict_a_tiny_test_set_cannot_support():
     assert "could not be judged (" in tables.seed_status(tiny)
 
 
+# --- Comparisons as data, two families, P(A > B) (issues 20 and 21) -------------------------
+
+def test_a_comparison_is_added_by_a_registry_entry_and_its_runs_alone():
+    """A new question needs its entry (here with a new section) and its runs; the index's
+    sections, the families and the notebook's generic cell pick it up, nothing else."""
+    from mlplab.summary import registry
+
+    runs = [record("base", [0.90, 0.91, 0.92], hidden_layers=[50, 50], epochs=20),
+            record("big-batch", [0.88, 0.885, 0.90], hidden_layers=[50, 50], epochs=20,
+                   batch_size=128)]
+    df = records.tidy(runs)
+    assert sections.page_family(df).by_key == {}  # not a question of the registry yet
+    entry = registry.Entry("batch", "batch-size", "Does a larger batch cost accuracy?",
+                           registry.Question({**registry.BASELINE, "batch_size": 128},
+                                             registry.BASELINE, "batch 128", "batch 32"))
+    section = registry.Section("batch-size", "Batch size")
+    family = sections.page_family(df, (*registry.COMPARISONS, entry),
+                                  (*registry.SECTIONS, section))
+    c = family.get("big-batch", "base")
+    assert c.family == stats.FamilyName.EXPLORATORY and c.method == stats.Method.PAIRED
+    [(shown, lines, compared)] = sections.other_sections(family)
+    assert shown == section and compared == ["big-batch", "base"]
+    assert lines[0].startswith("batch 128: 88.8% test accuracy; batch 32: 91.0%")
+    assert "the only test of the exploratory comparisons" in lines[0]
+    nb = json.loads((ROOT / "notebooks" / "summary.ipynb").read_text())
+    assert any("sections.other_sections(family)" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_a_sweep_pairs_every_value_of_its_parameter_with_the_baseline():
+    from mlplab.summary import registry
+
+    runs = [record("base", [0.90, 0.91, 0.92], hidden_layers=[50, 50], epochs=20),
+            record("lr-a", [0.88, 0.885, 0.90], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.01),
+            record("lr-b", [0.80, 0.82, 0.81], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.1),
+            record("lr-sgd", [0.80, 0.82, 0.81], hidden_layers=[50, 50], epochs=20,
+                   learning_rate=0.1, optimizer="sgd")]  # differs in two: not in the sweep
+    sweep = registry.Sweep(registry.BASELINE, "learning_rate", "rate {value:g}", "rate 0.001")
+    df = records.tidy(runs)
+    assert [(q.label_a, q.runs(df)) for q in sweep.questions(df)] == [
+        ("rate 0.01", ("lr-a", "base")), ("rate 0.1", ("lr-b", "base"))]
+
+
+def test_matching_holds_every_declared_parameter_at_its_default():
+    """records.MATCHED used to be a hand-kept list: a parameter declared later (l2,
+    dropout, ...) let its runs match the plain network's description."""
+    declared = {p.name for p in params.PARAMS}
+    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(records.DATA) - {
+        "seeds", "fast_training", "hidden_layers", "epochs"}
+
+
+def test_claims_are_corrected_among_themselves_whatever_else_the_page_tests():
+    """Issue 20: 50 vs 30 units (one layer) was 'not resolved' with all 16 comparisons in
+    one family and 'supported' among the 11 claims alone; the page did not say which."""
+    claim = [0.910, 0.915, 0.920, 0.912, 0.918]
+    base = [0.900, 0.907, 0.905, 0.903, 0.906]
+    runs = [record("w50", claim, hidden_layers=[50], epochs=20),
+            record("w30", base, hidden_layers=[30], epochs=20)]
+    extra = [record(f"lr{i}", [0.9 + 0.001 * j * i for j in range(5)], hidden_layers=[50],
+                    epochs=20, learning_rate=lr) for i, lr in enumerate((0.01, 0.02, 0.03), 1)]
+    from mlplab.summary import registry
+
+    sweep = registry.Entry("lr", "lr", "", registry.Sweep(
+        {"hidden_layers": [50], "epochs": 20}, "learning_rate", "rate {value:g}", "default"))
+    alone = sections.page_family(records.tidy(runs))
+    df = records.tidy(runs + extra)
+    both = sections.page_family(df, (*registry.COMPARISONS, sweep))
+    p = scipy_stats.ttest_rel(claim, base).pvalue
+    for family in (alone, both):
+        c = family.get("w50", "w30")
+        assert c.family == stats.FamilyName.CLAIMS and c.family_size == 1
+        assert c.p_adjusted is None and c.p == pytest.approx(p) and c.resolved
+    assert both.size == 4 and len(both.families[stats.FamilyName.EXPLORATORY]) == 3
+    pooled = [dataclasses.replace(c) for c in both.tested]
+    stats.holm(pooled)  # one family of all four, as the index did before: p grows
+    ps = np.array([c.p for c in pooled])
+    order = np.argsort(ps)
+    held = dict(zip(order, np.maximum.accumulate(np.minimum(1, (4 - np.arange(4)) * ps[order])),
+                    strict=True))
+    i = next(i for i, c in enumerate(pooled) if (c.a, c.b) == ("w50", "w30"))
+    assert pooled[i].p_adjusted == pytest.approx(held[i]) and held[i] > p
+    table = claims.claims_table(df, both).set_index("claim")
+    row = table.loc["50 units beat 30 (784-50-10 vs 784-30-10)"]
+    assert row["verdict"] == "supported" and "the only test of the assignment's claims" in \
+        row["test"]
+
+
+def test_a_row_whose_interval_excludes_zero_beside_not_resolved_says_holm():
+    runs = [record("w50", [0.910, 0.915, 0.920], hidden_layers=[50], epochs=20),
+            record("w30", [0.900, 0.907, 0.905], hidden_layers=[30], epochs=20),
+            record("w70", [0.95, 0.90, 0.93], hidden_layers=[70], epochs=20),
+            record("e1", [0.6, 0.7, 0.8], hidden_layers=[50], epochs=1)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    c = family.get("w50", "w30")
+    assert c.interval_excludes_zero and not c.resolved  # Holm over 3 claims unresolves it
+    row = claims.claims_table(df, family).set_index("claim").loc[
+        "50 units beat 30 (784-50-10 vs 784-30-10)"]
+    assert row["verdict"] == "not resolved"
+    assert f"Holm-adjusted over the 3 tests of the assignment's claims, is " \
+           f"{c.p_adjusted:.3f}" in row["note"]
+    ok = claims.claims_table(df, family).set_index("claim").loc[
+        "70 units beat 50 (784-70-10 vs 784-50-10)"]
+    assert "Holm" not in ok["note"]  # its interval includes zero: nothing to explain
+
+
+def test_probability_higher_matches_scipy():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        a, b = rng.normal(0.9, 0.01, 10), rng.normal(0.9, 0.01, 10)
+        b[0] = a[0]  # one tie, counted half
+        c = stats.compare(records.tidy([
+            record("a", list(a), hidden_layers=[50], epochs=20),
+            record("b", list(b), hidden_layers=[30], epochs=20)]), "a", "b")
+        wins = int(np.sum(a > b))
+        assert (c.wins, c.ties) == (wins, 1) and c.higher == pytest.approx((wins + 0.5) / 10)
+        if 0 < wins:  # the exact interval at whole counts brackets the half count
+            lo = scipy_stats.binomtest(wins, 10).proportion_ci(method="exact").low
+            hi = scipy_stats.binomtest(wins + 1, 10).proportion_ci(method="exact").high
+            assert lo <= c.higher_low <= c.higher <= c.higher_high <= hi
+    d = np.array([1, 1, -1, 1, 1, 1, -1, 1, 1, 1.0])
+    higher, low, high, wins, ties = stats.probability_higher(d)
+    ci = scipy_stats.binomtest(8, 10).proportion_ci(method="exact")
+    assert (higher, wins, ties) == (0.8, 8, 0)
+    assert (low, high) == pytest.approx((ci.low, ci.high))
+    unpaired = stats.compare(records.tidy([
+        record("a", [0.9, 0.92, 0.91], hidden_layers=[50], epochs=20),
+        record("b", [0.905, 0.89], seeds=[7, 8], hidden_layers=[30], epochs=20)]), "a", "b")
+    u = scipy_stats.mannwhitneyu([0.9, 0.92, 0.91], [0.905, 0.89]).statistic
+    assert unpaired.method == stats.Method.WELCH and unpaired.higher == pytest.approx(u / 6)
+
+
+def test_every_stated_interval_has_its_probability_and_family_beside_it():
+    runs = [record("wide", [0.95, 0.951, 0.949, 0.96], hidden_layers=[70], epochs=20),
+            record("mid", [0.90, 0.952, 0.899, 0.93], hidden_layers=[50], epochs=20)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    [line] = sections.answer(family, "width")
+    assert "784-70-10 is higher on 3 of 4 seeds: P(A > B) on a fresh seed is about 0.75 " \
+           "(95% interval 0.19 to 0.99)" in line
+    assert "the only test of the assignment's claims" in line
+    table = claims.claims_table(df, family).set_index("claim")
+    assert table.loc["70 units beat 50 (784-70-10 vs 784-50-10)",
+                     "P(first > second) on a fresh seed"] == \
+        "0.75 (3 of 4 seeds; 95% interval 0.19 to 0.99)"
+
+
+def test_seed_range_is_said_of_single_runs_and_the_interval_says_what_is_ruled_out():
+    """Issue 21, finding 8: 'moves test accuracy by up to 3.1 points: a smaller difference
+    is not, by itself, evidence' is true of single runs, not of means over seeds."""
+    runs = [record("w70", [0.930, 0.925, 0.935, 0.931], hidden_layers=[70], epochs=20),
+            record("w50", [0.920, 0.928, 0.926, 0.924], hidden_layers=[50], epochs=20)]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    text = "\n".join(claims.assignment_mistakes(df, runs, family))
+    c = family.get("w70", "w50")
+    assert "how far **one run's** number can move with the seed" in text
+    shown = stats.interval_fmt("test_accuracy", c.low, c.high)
+    assert "*70 units beat 50 (784-70-10 vs 784-50-10)*" in text and shown in text
+    gap = 0.9276190400123596 - 0.9253174662590027
+    where = "inside it" if c.low <= gap <= c.high else "above it" if gap > c.high else "below"
+    assert f"lies {where}" in text
+    assert "for one fixed split of the data: another split could move it" in text
+    for r in runs:
+        r["params"]["split"] = "per_seed"
+    per_seed = "\n".join(claims.assignment_mistakes(records.tidy(runs), runs,
+                                                    sections.page_family(records.tidy(runs))))
+    assert "each seed drawing its own split" in per_seed and "fixed split" not in per_seed
+    note = sections.statistics_note(records.tidy(runs), runs,
+                                    sections.page_family(records.tidy(runs)))
+    assert "each seed draws its own stratified split" in note and "one fixed" not in note
+
+
+def test_converge_quicker_says_what_was_measured_and_the_curves_minimum():
+    """Issue 21, finding 7: epochs run under early stopping is best epoch + patience."""
+    def runs_with(deep_min: float, shallow_min: float) -> list[dict]:
+        out = [record("two", [0.91, 0.90, 0.92], epochs_run=8, hidden_layers=[50, 50],
+                      epochs=50, early_stopping_patience=2),
+               record("one", [0.92, 0.93, 0.925], epochs_run=12, hidden_layers=[50],
+                      epochs=50, early_stopping_patience=2),
+               record("two20", [0.91, 0.90, 0.92], hidden_layers=[50, 50], epochs=20),
+               record("one20", [0.92, 0.93, 0.925], hidden_layers=[50], epochs=20)]
+        for run, low, at in ((out[2], deep_min, 8), (out[3], shallow_min, 11)):
+            for s in run["seeds"]:
+                curve = [0.5] * 20
+                curve[at - 1] = low
+                s["history"]["val_loss"] = curve
+        return out
+
+    runs = runs_with(0.325, 0.315)
+    df = records.tidy(runs)
+    _, lines = sections.early_stopping_section(df, runs, sections.page_family(df))
+    text = lines[-1]
+    assert "the epoch of the lowest validation loss plus the patience (2)" in text
+    assert "lowest at epoch 8 (0.325) for 784-50-50-10 and at epoch 11 (0.315) for " \
+           "784-50-10: the deeper network's minimum comes earlier and is higher" in text
+    runs = runs_with(0.300, 0.315)
+    df = records.tidy(runs)
+    text = sections.early_stopping_section(df, runs, sections.page_family(df))[1][-1]
+    assert "comes earlier and is lower" in text
+    alone = runs[:2]
+    df = records.tidy(alone)
+    text = sections.early_stopping_section(df, alone, sections.page_family(df))[1][-1]
+    assert "plus the patience" in text and "Over 20 full epochs" not in text
+
+
+def test_the_mse_paragraph_says_what_each_optimiser_shows_and_asserts_no_cause():
+    """Issue 21.2: 'That fits the theory: ... which scaled inputs avoid' rested on no
+    measurement, and Adam rescales its steps."""
+    base = dict(hidden_layers=[50, 50], epochs=20)
+    sgd = dict(optimizer="sgd", learning_rate=0.1)
+    runs = [record("ce", [0.92, 0.93, 0.925], **base),
+            record("mse", [0.921, 0.926, 0.93], **base, loss="mean_squared_error"),
+            record("sgd", [0.88, 0.885, 0.89], **base, **sgd),
+            record("sgd-mse", [0.80, 0.81, 0.79], **base, **sgd, loss="mean_squared_error")]
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    variants, lines = sections.loss_section(df, runs, family)
+    assert variants["MSE, plain SGD (learning rate 0.1)"] == "sgd-mse"
+    text = "\n".join(lines)
+    assert "with Adam, the two losses are not told apart at this number of seeds, while " \
+           "with plain SGD, cross-entropy ends higher by 8.5 points" in text
+    assert "Adam divides each step" in text and "does not carry over" in text
+    assert "fits the theory" not in text and "which scaled inputs avoid" not in text
+    assert "not why" in text
+    alone = runs[:2]
+    df = records.tidy(alone)
+    text = "\n".join(sections.loss_section(df, alone, sections.page_family(df))[1])
+    assert "no plain-SGD pair" in text and "plain SGD, cross-entropy" not in text
+
+
+def test_regularisation_section_pairs_each_variant_with_the_unregularised_run():
+    """The section's machinery on a sweep of a declared parameter (the regularisers'
+    own parameters arrive with their runs): four measures, each with its paired interval,
+    P(A > B) and resolution, in the exploratory family."""
+    from mlplab.summary import registry
+
+    base = record("base", [0.90, 0.91, 0.92, 0.905], hidden_layers=[50, 50], epochs=20)
+    slow = record("slow", [0.91, 0.915, 0.925, 0.91], hidden_layers=[50, 50], epochs=20,
+                  learning_rate=0.0005)
+    for run, gap in ((base, [0.08, 0.09, 0.085, 0.07]), (slow, [0.02, 0.03, 0.025, 0.02])):
+        for s, g in zip(run["seeds"], gap, strict=True):
+            s["metrics"]["train_accuracy"] = s["metrics"]["val_accuracy"] + g
+    entry = registry.Entry("lr", "regularisation", "", registry.Sweep(
+        registry.BASELINE, "learning_rate", "rate {value:g}", "no regulariser"),
+        metrics=registry.FIT_METRICS)
+    runs = [base, slow]
+    df = records.tidy(runs)
+    family = sections.page_family(df, (entry,))
+    table, lines, drawn = sections.regularisation_section(family)
+    assert drawn == {"no regulariser": "base", "rate 0.0005": "slow"}
+    assert list(table.columns) == ["variant", "run", "accuracy gap (training minus validation)",
+                                   "loss gap (validation minus training)",
+                                   "validation loss (without the L2 penalty)", "test accuracy"]
+    gap = table.set_index("variant").loc["rate 0.0005",
+                                         "accuracy gap (training minus validation)"]
+    c = family.get("slow", "base", "gap_accuracy")
+    d = np.array([0.02, 0.03, 0.025, 0.02]) - np.array([0.08, 0.09, 0.085, 0.07])
+    ci = scipy_stats.ttest_rel([0.02, 0.03, 0.025, 0.02], [0.08, 0.09, 0.085, 0.07]
+                               ).confidence_interval(0.95)
+    assert c.diff == pytest.approx(d.mean()) and (c.low, c.high) == pytest.approx(ci)
+    assert gap.startswith("2.4 points; change −5.8 points (") and "P(A > B) 0.00" in gap
+    assert gap.endswith(", resolved") and c.family == stats.FamilyName.EXPLORATORY
+    assert "**Accuracy gap (training minus validation)**: resolved lower with rate 0.0005 " \
+           "(−5.8 points) than without a regulariser (within the exploratory comparisons)." \
+           in lines
+    intro = sections.regularisation_intro(family, runs)
+    assert "(*rate 0.0005*)" in intro and "Holm-adjusted over its 4 tests" in intro
+    assert "dropout switched on" not in intro  # no dropout run here
+    empty = sections.regularisation_section(sections.page_family(records.tidy([base])))
+    assert empty[0].empty and empty[1:] == ([], {})  # no variant: no section
+
+
 def test_holm_keeps_a_later_adjusted_p_no_smaller_than_an_earlier_one():
     """p = 0.01, 0.04, 0.045 → 3 × 0.01, 2 × 0.04, and 1 × 0.045 raised to 0.08: without
     the running maximum the largest p would look surer than the one before it."""
@@ -726,3 +1012,66 @@ def test_seed_lists_that_merely_overlap_get_welch_not_pairs(seeds_b):
     assert c.method == stats.Method.WELCH
     assert c.p == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
     assert (c.n_a, c.n_b) == (3, len(seeds_b))
+
+
+def test_the_default_registry_pairs_each_regulariser_with_the_unregularised_run():
+    """L2, dropout and the training share join by their runs alone (a Sweep each); early
+    stopping stands beside them; a dropout run's gap is said to be measured with dropout on."""
+    base = dict(hidden_layers=[50, 50], epochs=20)
+    runs = [record("mlp50x50-e20", [0.90, 0.91, 0.92], **base),
+            record("l2", [0.91, 0.92, 0.925], **base, l2=0.001),
+            record("l2-big", [0.905, 0.915, 0.92], **base, l2=0.01),
+            record("drop", [0.91, 0.915, 0.93], **base, dropout=0.5),
+            record("quarter", [0.85, 0.86, 0.855], **base, train_fraction=0.25),
+            record("stop", [0.90, 0.915, 0.91], hidden_layers=[50, 50], epochs=50,
+                   early_stopping_patience=2, restore_best_weights=True),
+            record("both", [0.9, 0.9, 0.9], **base, l2=0.001, dropout=0.5)]  # two changes
+    df = records.tidy(runs)
+    family = sections.page_family(df)
+    table, _, drawn = sections.regularisation_section(family)
+    assert list(drawn) == ["no regulariser", "L2 0.001", "L2 0.01", "dropout 0.5",
+                           "25% of the training part", "early stopping (best epoch restored)"]
+    assert "both" not in set(table["run"])
+    for run in ("l2", "l2-big", "drop", "quarter", "stop"):
+        for metric in registry_metrics():
+            c = family.get(run, "mlp50x50-e20", metric)
+            assert c.family == stats.FamilyName.EXPLORATORY and c.method == stats.Method.PAIRED
+    intro = sections.regularisation_intro(family, runs)
+    assert "with dropout switched on in the dropout runs" in intro
+    assert "Holm-adjusted over its 20 tests" in intro  # 5 variants x 4 measures
+
+
+def registry_metrics() -> tuple[str, ...]:
+    from mlplab.summary import registry
+
+    return registry.FIT_METRICS
+
+
+def test_validation_loss_of_an_l2_run_is_compared_without_its_penalty():
+    """Keras adds the L2 penalty to every loss it reports: an L2 run's validation loss
+    would otherwise rise by the penalty alone. The gap's two losses carry it alike."""
+    base = dict(hidden_layers=[50, 50], epochs=20)
+    plain = record("mlp50x50-e20", [0.90, 0.91, 0.92], **base)
+    l2 = record("l2", [0.91, 0.92, 0.925], **base, l2=0.01)
+    for s in l2["seeds"]:
+        s["history"]["l2_penalty"] = [0.05] * 19 + [0.2]  # tested: the last epoch
+    df = records.tidy([plain, l2])
+    rows = df[df["run"] == "l2"]
+    assert list(rows["val_data_loss"]) == pytest.approx(list(rows["val_loss"] - 0.2))
+    assert list(rows["gap_loss"]) == pytest.approx(list(rows["val_loss"] - rows["train_loss"]))
+    plain_rows = df[df["run"] == "mlp50x50-e20"]
+    assert list(plain_rows["val_data_loss"]) == list(plain_rows["val_loss"])
+
+
+def test_runs_table_names_the_settings_a_run_changes_beyond_its_columns():
+    """Regularised and plain-SGD runs read like mlp50x50-e20 without an 'other settings'
+    column."""
+    assert tables.other_settings(params.validate({}).as_dict()) == "—"
+    sgd = params.validate({"optimizer": "sgd", "learning_rate": 0.1, "l2": 0.001,
+                           "loss": "mean_squared_error"}).as_dict()
+    assert tables.other_settings(sgd) == "optimizer sgd, learning_rate 0.1, l2 0.001"
+    runs = [record("drop", [0.9, 0.91], hidden_layers=[50, 50], dropout=0.5)]
+    manifest = [ManifestEntry("drop", params.validate(runs[0]["params"]), Status.OK,
+                              "runs/drop.json", None, None, "k")]
+    html = tables.runs_table_html(manifest, records.tidy(runs), runs)
+    assert "<th>other settings</th>" in html and "<td>dropout 0.5</td>" in html

@@ -217,14 +217,17 @@ def _interval(mean: float, low: float, high: float) -> str:
 
 def seed_errorbars(labels: Sequence[str], mean: Sequence[float], low: Sequence[float],
                    high: Sequence[float], title: str, ylabel: str) -> str:
-    """One point per run, mean over seeds (in %) with its 95% interval; the best named."""
+    """One point per run, mean over seeds (in %) with its 95% interval. No run is named
+    best: two means a hair apart are not a ranking, and whether a difference is resolved
+    is a paired test's verdict, stated in the text beside the figure."""
     if not len(labels):
         return f"{title}: no runs to show."
     items = [f"{label} {_interval(m, lo, hi)}"
              for label, m, lo, hi in zip(labels, mean, low, high, strict=True)]
-    best = int(np.argmax(mean))
+    judged = (" Which differences are resolved is stated in the text, from paired tests, "
+              "not read from this figure." if len(labels) > 1 else "")
     return (f"{title}: {ylabel}, mean over seeds with 95% interval, for "
-            f"{plural(len(labels), 'run')}: {'; '.join(items)}. Highest mean: {labels[best]}.")
+            f"{plural(len(labels), 'run')}: {'; '.join(items)}.{judged}")
 
 
 def width_curves(by_depth: Mapping[str, tuple[Sequence[float], Sequence[float],
@@ -284,3 +287,27 @@ def pareto(names: Sequence[str], x: Sequence[float], mean: Sequence[float],
             f"point for each of {plural(len(names), 'network')}, in order of {cost}: "
             f"{'; '.join(point(i) for i in order)}. Most accurate: {point(best)}. Lowest "
             f"{cost}: {point(cheap)}.")
+
+
+def fit_curves(variants: Mapping[str, tuple[Sequence[float], Sequence[float], int, bool]],
+               key: str, title: str) -> str:
+    """Training against validation per variant (means over seeds, in % for accuracy): how
+    each moves and the gap between them at the last epoch drawn."""
+    percent = key == "accuracy"
+    fmt = (lambda x: f"{num(x)}%") if percent else num
+    parts = []
+    for label, (train, val, seeds, cut) in variants.items():
+        train, val = np.asarray(train, dtype=float), np.asarray(val, dtype=float)
+        gap = (train[-1] - val[-1]) if percent else (val[-1] - train[-1])
+        unit = ("" if not percent else " point" if num(gap) == "1" else " points")
+        which = "training minus validation" if percent else "validation minus training"
+        parts.append(
+            f"{label} ({plural(seeds, 'seed')}"
+            + (f", first {plural(len(train), 'epoch')}, run by all" if cut else "") + "): "
+            + trend(f"training {key}", train, fmt, lower_is_better=not percent) + "; "
+            + trend(f"validation {key}", val, fmt, lower_is_better=not percent)
+            + f"; gap at epoch {len(train)} ({which}) {num(gap)}{unit}")
+    return (f"{title}. One panel per variant, {plural(len(variants), 'panel')} sharing their "
+            f"axes: {key} per epoch, training as a solid blue line and validation as a dashed "
+            f"vermillion line, each the mean over seeds with the spread between seeds as a "
+            f"band. " + sentence("; ".join(parts)) + ".")

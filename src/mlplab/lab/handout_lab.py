@@ -1,60 +1,138 @@
-"""What the classroom handout's exercises and their checks share (runs in the notebook kernel).
+"""What the student notebook of the classroom kit uses (runs in the notebook kernel).
 
-The checks in notebooks/handout.ipynb recompute every expected answer from the student's own
-run with these functions and mlplab's modules, so an answer passes because it follows the
-numbers of that run, never because it matches a value typed in somewhere. TensorFlow is not
-imported here; scipy and the summary statistics are imported where they are used.
+Three things, none of which computes an answer:
+
+- ``check("q2")``: the *public* check of a question. It looks only at the form of the answers
+  (a number, a word from the list, an interval low-high, a set of letters) and at what any
+  right answer must satisfy (a loss is not negative, an accuracy lies in [0, 1]); it says
+  what is wrong with a hint, never an expected value. The grading checks are hidden: they live
+  in the kit's autograder (``handout_templates/handout_grading.py``, not in this package).
+- ``collect(namespace)``: the answers and the run's numbers the hidden checks need, turned
+  into plain JSON (numbers, text, lists), so grading never touches a student's objects: an
+  object that "equals anything" arrives as ``{"type": "other"}`` and scores nothing.
+- formatting helpers for the notebook's printouts.
+
+TensorFlow is not imported here.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mlplab import outcomes
+from mlplab.handout_answers import QUESTIONS, encode, form_problem
 from mlplab.wording import join, pct, points
 
 MINUS = "\u2212"
-
-# The report's overfitting rule, so that the handout and the report never disagree about a
-# network: validation loss ending more than this (relative) above its minimum while the
-# training loss kept falling.
-RISE_TOLERANCE = outcomes.RISE_TOLERANCE
-# Below this final training accuracy a network underfits (the handout's own, extra case).
-UNDERFIT_TRAIN_ACCURACY = 0.90
-DIAGNOSES = ("overfitting", "underfitting", "good fit")
-
-
-def diagnose(history: dict[str, list[float]]) -> str:
-    """'overfitting', 'underfitting' or 'good fit' for one network's learning curves.
-
-    The rule the handout teaches: overfitting exactly where the report says so
-    (``mlplab.outcomes.fit_of(history).overfitting``: the validation loss at the last epoch
-    more than ``RISE_TOLERANCE`` above its lowest value while the training loss went on
-    falling); underfitting when it does not even fit the images it trains on (final training
-    accuracy below ``UNDERFIT_TRAIN_ACCURACY``); otherwise a good fit.
-    """
-    fit = outcomes.fit_of(history)
-    if fit.overfitting:
-        return "overfitting"
-    if fit.final_train_accuracy < UNDERFIT_TRAIN_ACCURACY:
-        return "underfitting"
-    return "good fit"
-
-
-def close(value: Any, expected: float, rel: float = 1e-3, abs_: float = 1e-9) -> bool:
-    """Whether an answer is a number within ``rel`` (relative) of ``expected``; False for the
-    ``...`` a student has not replaced yet, for text and for NaN."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return bool(np.isclose(number, expected, rtol=rel, atol=abs_))
-
-
 UNANSWERED = "(not answered yet)"
 
+
+@dataclass
+class CheckResult:
+    """What ``check`` found: one line per answer; ``passed`` when every form is right."""
+
+    question: str
+    problems: dict[str, str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        names = [a.name for a in QUESTIONS[self.question]]
+        if self.passed:
+            return (f"{self.question}: the form of {join(names)} looks right. This check does "
+                    "not know the answer; your numbers are graded when you hand in.")
+        lines = [f"{self.question}: not yet."]
+        lines += [f"  {name} {problem}" for name, problem in self.problems.items()]
+        return "\n".join(lines)
+
+
+def check(question: str, namespace: dict[str, Any] | None = None) -> CheckResult:
+    """The public check of ``question`` (e.g. "q2") against the notebook's variables.
+
+    It needs no file: a renamed or moved notebook checks the same.
+    """
+    if question not in QUESTIONS:
+        raise KeyError(f"no question {question!r}; the questions are {', '.join(QUESTIONS)}")
+    ns = namespace if namespace is not None else sys._getframe(1).f_globals
+    problems = {}
+    for answer in QUESTIONS[question]:
+        if answer.name not in ns:
+            problems[answer.name] = "is not defined: run the cell that computes it"
+        elif (problem := form_problem(answer, ns[answer.name])) is not None:
+            problems[answer.name] = problem
+    return CheckResult(question, problems)
+
+
+# --- What grading reads from a run -----------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """The run's own numbers (histories, accuracies, probabilities) as JSON lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return np.asarray(value, dtype=float).tolist()
+
+
+def _run_facts(ns: dict[str, Any]) -> dict[str, Any]:
+    """Each run the questions rest on, by name; a run that failed is left out."""
+    facts: dict[str, Any] = {}
+
+    def seeds(name: str) -> None:
+        experiment = ns.get(name)
+        if experiment is None or not hasattr(experiment, "seeds"):
+            return
+        facts[name] = {
+            "seeds": [int(s.seed) for s in experiment.seeds],
+            "test_accuracy": _plain([s.metrics["test_accuracy"] for s in experiment.seeds]),
+            "test_loss": _plain([s.metrics["test_loss"] for s in experiment.seeds]),
+            "history": _plain(experiment.first.history),
+            "epochs_run": int(experiment.first.epochs_run),
+            "best_epoch": int(experiment.first.best_epoch)}
+
+    for name in ("baseline", "tiny", "one_layer", "narrow", "stop", "stop_restore", "raw_ce",
+                 "raw_mse"):
+        try:
+            seeds(name)
+        except Exception:  # noqa: BLE001 -- a broken run costs its questions, nothing more
+            facts.pop(name, None)
+    for key, compute in (
+            ("probs", lambda: _plain(ns["probs"])),
+            ("labels_test", lambda: _plain(ns["labels_test"])),
+            ("raw_x_train_max", lambda: float(np.max(ns["raw_ce"].prepared.x_train))),
+            ("raw_mse_predictions", lambda: _plain(ns["train"].predict_labels(
+                ns["raw_mse"].first.model, ns["raw_mse"].prepared.x_test))),
+            ("raw_mse_labels_test", lambda: _plain(ns["raw_mse"].prepared.labels_test)),
+            ("n_classes", lambda: int(len(ns["dataset"].class_names))),
+            ("own", lambda: {"history": _plain(ns["own_history"].history),
+                             "loss": loss_name(ns["own_model"].loss),
+                             "compiled": ns["own_model"].optimizer is not None})):
+        try:
+            facts[key] = compute()
+        except Exception:  # noqa: BLE001
+            pass
+    return facts
+
+
+def loss_name(loss: Any) -> str:
+    """'categorical_crossentropy' whether compile got that string, a Keras loss object or its
+    class."""
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or str(loss)
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("cross_entropy", "crossentropy")
+
+
+def collect(namespace: dict[str, Any]) -> dict[str, Any]:
+    """Every answer (encoded) and the run's numbers, as one JSON-able dict."""
+    names = [a.name for answers in QUESTIONS.values() for a in answers]
+    answers = {n: encode(namespace[n]) for n in names if n in namespace}
+    return {"answers": answers, "run": _run_facts(namespace)}
+
+
+# --- Printing ---------------------------------------------------------------------------------
 
 def _numbers(value: Any) -> np.ndarray | None:
     """``value`` as a flat array of floats, or None for text and for the ``...`` left in."""
@@ -97,46 +175,3 @@ def fmt_points(value: Any) -> str:
 def test_accuracies(experiment: Any) -> np.ndarray:
     """Test accuracy of each seed's network, in the order of the seeds."""
     return np.array([s.metrics["test_accuracy"] for s in experiment.seeds])
-
-
-def compare_runs(a: Any, b: Any, metric: str = "test_accuracy"):
-    """``a`` minus ``b`` over their seeds, exactly as the report's index compares runs
-    (paired over shared seeds, Welch otherwise): a ``mlplab.summary.stats.Comparison``."""
-    import pandas as pd
-
-    from mlplab.summary.stats import compare
-
-    rows = [{"run": name, "status": "ok", "seed": s.seed, metric: s.metrics[metric]}
-            for name, experiment in (("a", a), ("b", b)) for s in experiment.seeds]
-    return compare(pd.DataFrame(rows), "a", "b", metric)
-
-
-def claim_verdict(a: Any, b: Any) -> str:
-    """The report's verdict on the claim 'a has the higher test accuracy than b':
-    'supported', 'contradicted' or 'not resolved'."""
-    from mlplab.summary.stats import verdict
-
-    return verdict(compare_runs(a, b))
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """95% interval of mean(a - b) from per-seed differences (scipy's paired t-test)."""
-    from scipy import stats
-
-    ci = stats.ttest_rel(a, b).confidence_interval(0.95)
-    return float(ci.low), float(ci.high)
-
-
-def welch_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """95% interval of mean(a) - mean(b) for independent samples (scipy's Welch t-test)."""
-    from scipy import stats
-
-    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    return float(ci.low), float(ci.high)
-
-
-def t_multiplier(n_seeds: int) -> float:
-    """Student's t quantile for a two-sided 95% interval from ``n_seeds`` values."""
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, n_seeds - 1))

@@ -263,3 +263,54 @@ def pareto(summary, x: str, xlabel: str):
     alt = alt_text.pareto(names, summary[x].to_numpy(), mean, std, xlabel, unit)
     return show(fig, alt, table,
                 f"accuracy against {xlabel.split(' (')[0]}")
+
+
+def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss"):
+    """Training (solid) against validation (dashed) per epoch, one panel per variant, mean
+    over seeds with a min-max band, as TensorFlow's "Overfit and underfit" tutorial draws
+    them: the space between the two lines is the generalisation gap. ``groups`` maps a
+    variant's label to its seeds' histories; ``key`` is "loss" or "accuracy". Losses are
+    drawn without the L2 penalty Keras adds to them, so every panel shows the data loss."""
+    from mlplab.lab.train import PENALTY
+
+    scale, unit = (100, " (%)") if key == "accuracy" else (1, "")
+    ncols = min(4, len(groups))
+    nrows = int(np.ceil(len(groups) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    rows, described = [], {}
+    bare = key == "loss" and any(PENALTY in h for hs in groups.values() for h in hs)
+    for ax, (label, histories) in zip(axes.flat, groups.items(), strict=False):
+        n = min(len(h[key]) for h in histories)
+        epochs = np.arange(1, n + 1)
+        pair = {}
+        for i, (name, k, style) in enumerate((("training", key, "-"),
+                                              ("validation", f"val_{key}", "--"))):
+            arr = scale * np.array([h[k][:n] for h in histories], dtype=float)
+            if key == "loss" and all(PENALTY in h for h in histories):
+                arr -= np.array([h[PENALTY][:n] for h in histories], dtype=float)
+            colour = OKABE_ITO[i]
+            ax.plot(epochs, arr.mean(axis=0), color=colour, linestyle=style,
+                    marker=MARKERS[i], markersize=3, label=name)
+            ax.fill_between(epochs, arr.min(axis=0), arr.max(axis=0), color=colour, alpha=0.2)
+            pair[name] = arr.mean(axis=0)
+            rows += [{"variant": label, "epoch": int(e), "curve": name,
+                      "mean": arr[:, e - 1].mean()} for e in epochs]
+        described[label] = (pair["training"], pair["validation"], len(histories),
+                            len({len(h[key]) for h in histories}) > 1)
+        ax.set_title(label, fontsize=11)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(key + unit)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch")
+    axes.flat[0].legend(fontsize=9)
+    title = (f"Training against validation {key}"
+             + (" (without the L2 penalty)" if bare else "")
+             + ", mean over seeds (band: min–max)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return show(fig, alt_text.fit_curves(described, key, title), pd.DataFrame(rows),
+                f"“{title}”")

@@ -1,20 +1,21 @@
-"""The classroom kit: a student notebook, its key, an autograder, lecture slides and a PDF.
+"""The classroom kit: a student notebook, its key, an autograder, lecture slides and PDFs.
 
 ``make handout`` runs ``python -m mlplab.pipeline.handout build``. Its sources are the report's:
-notebooks/handout.ipynb is an otter-grader master notebook (questions, solutions and checks
-in one file) that trains with ``mlplab.lab.train`` and checks answers with mlplab's own functions;
-the slides are the master notebook notebooks/mlp_lab.ipynb, executed. Into report/handout/:
+notebooks/handout.ipynb holds questions, solutions and explanations in one file (``assign``
+splits it); the hidden checks are handout_templates/handout_grading.py; the slides are the
+master notebook notebooks/mlp_lab.ipynb, executed. Into report/handout/:
 
-- ``handout.ipynb``: the student notebook (no outputs, no solutions; its checks travel in its
-  metadata, so ``grader.check("q1")`` works offline) and ``handout.html``/``handout.pdf``,
-  the same notebook to read or print;
-- ``key/handout.ipynb`` and ``key/handout.html``: the instructor's key, executed, every check
-  passing (the build fails otherwise);
-- ``autograder.zip``: otter's grading configuration, for
-  ``python -m mlplab.pipeline.handout grade``,
-  which grades a folder of submitted notebooks without Docker and writes a CSV of scores;
-- ``slides.html``: reveal.js slides of the master notebook, with reveal.js and MathJax copied
-  beside them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
+- ``handout.ipynb``: the student notebook (no outputs, no solutions; ``check("q1")`` cells
+  check the form of each answer, never its value, and need no file) and ``handout.html``,
+  ``handout-a4.pdf``, ``handout-letter.pdf``: the same to read or print;
+- ``install/``: the mlplab wheel and the pinned requirements a student installs from;
+- ``key/``: the instructor's key, executed, every hidden check passing (the build fails
+  otherwise), with every answer explained, and ``rubric.md`` for the "My predictions" cell;
+- ``autograder.zip``: the hidden checks, for ``python -m mlplab.pipeline.handout grade``
+  (``handout_grade``: each submission in its own sandbox) and for otter's standard grading;
+- ``slides.html``: reveal.js slides for a room (``handout_slides``): the master notebook's
+  story and the handout's sections and exercises, with reveal.js and MathJax copied beside
+  them (``reveal.js/``, ``assets/``): nothing is loaded from the network.
 
 Every figure on these pages carries the text description (alt text) the report's pages give
 it; the build fails on an image without one.
@@ -25,10 +26,7 @@ This module runs on the driver side and never imports TensorFlow: kernels do.
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
-import csv
-import io
 import json
 import os
 import re
@@ -38,7 +36,6 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -51,15 +48,16 @@ from mlplab.results import write_bytes_atomic
 SOURCE = Path("notebooks/handout.ipynb")
 MASTER = Path("notebooks/mlp_lab.ipynb")
 OUT = Path("report/handout")
-NOTEBOOK_NAME = "handout.ipynb"  # the name the student notebook's otter init cell opens
+NOTEBOOK_NAME = "handout.ipynb"
+REQUIREMENTS = Path("requirements.lock")  # pinned versions, shipped as install/requirements.txt
+GRADING_MODULE = "handout_grading.py"  # the hidden checks (handout_templates/), never in the wheel
+RUBRIC = "rubric.md"  # how to mark the ungraded "My predictions" cell
+PAPER_SIZES = ("A4", "Letter")
 TEMPLATES_DIR = Path(__file__).parent / "handout_templates"
-SLIDES_TEMPLATE = "slides"
 REVEAL_FILES = ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/theme/white.css",
                 "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
 CHROMIUM = "chromium"
 CELL_TIMEOUT = 900  # seconds; the key's slowest cell trains six networks
-CHECKS_MARK = "MLPLAB-CHECKS "
-SKIP_SECTIONS = ("Results record",)  # master-notebook sections that are no lecture material
 # What nbconvert writes for an image that has no alt text: no description at all.
 NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 # On paper: no on-screen "Hide code" switch, and long code lines wrap instead of being cut.
@@ -77,36 +75,93 @@ class HandoutError(Exception):
 # --- Building ---------------------------------------------------------------------------
 
 @dataclass
-class Assigned:
-    """What ``otter assign`` made from the handout source."""
+class Question:
+    """A question of the handout source: its name and points (from its BEGIN QUESTION cell)."""
 
-    student: Path
-    key: Path
-    autograder: Path
+    name: str
+    points: float
 
 
-def assign(source: Path, dest: Path) -> Assigned:
-    """Split the otter master notebook into student notebook, key and autograder zip.
+def _marker(cell: nbformat.NotebookNode) -> str:
+    """'BEGIN QUESTION', 'BEGIN SOLUTION', … for a raw marker cell, else ''."""
+    if cell.cell_type != "raw":
+        return ""
+    m = re.match(r"#\s*((?:BEGIN|END) (?:QUESTION|SOLUTION))\b", cell.source.strip())
+    return m.group(1) if m else ""
 
-    Otter's own test run is skipped: ``execute_key`` runs the key once and keeps its outputs.
+
+def strip_solution(code: str) -> str:
+    """A solution cell as the student gets it: ``x = expr  # SOLUTION`` becomes ``x = ...``,
+    ``# SOLUTION NO PROMPT`` lines and ``# BEGIN SOLUTION`` … ``# END SOLUTION`` blocks go."""
+    kept, hiding = [], False
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped == "# BEGIN SOLUTION":
+            hiding = True
+        elif stripped == "# END SOLUTION":
+            hiding = False
+        elif hiding or SOLUTION_LINE.search(line) and "NO PROMPT" in line:
+            continue
+        elif m := SOLUTION_LINE.search(line):
+            target = ASSIGNMENT_TARGET.match(line[:m.start()])
+            kept.append(f"{target.group(1)} = ..." if target else
+                        line[:len(line) - len(line.lstrip())] + "...")
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def key_code(code: str) -> str:
+    """A solution cell as the key shows it: the solution markers taken out."""
+    lines = [SOLUTION_LINE.sub("", line) for line in code.splitlines()
+             if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")]
+    return "\n".join(lines)
+
+
+SOLUTION_LINE = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$")
+ASSIGNMENT_TARGET = re.compile(r"(\s*[A-Za-z_][\w, ]*?)\s*=(?!=)")  # `a, b = ...`, not `f(x=1)`
+
+
+def assign(source: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode,
+                                                   nbformat.NotebookNode, list[Question]]:
+    """Split the handout source into the student notebook and the key.
+
+    Questions sit between raw ``# BEGIN QUESTION`` (``name:``, ``points:``) and
+    ``# END QUESTION`` cells; between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` code cells
+    are solutions (stripped for the student) and text cells explanations (key only). Each
+    question ends with a ``check("qN")`` cell: the public check of its answers' form.
     """
-    proc = subprocess.run([sys.executable, "-m", "otter", "assign", "--no-run-tests",
-                           "--no-pdfs", str(source), str(dest)],
-                          capture_output=True, text=True)
-    zips = sorted((dest / "autograder").glob("*.zip"))
-    if proc.returncode != 0 or len(zips) != 1:
-        raise HandoutError(f"{source}: otter assign failed: {_last_line(proc.stderr)}")
-    return Assigned(dest / "student" / source.name, dest / "autograder" / source.name, zips[0])
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no message)"
-
-
-def questions(nb: nbformat.NotebookNode) -> list[str]:
-    """The question names of an otter notebook, in order (its checks live in its metadata)."""
-    return natural_order(nb.metadata.get("otter", {}).get("tests", {}))
+    student, key = copy.deepcopy(source), copy.deepcopy(source)
+    student.cells, key.cells, found = [], [], []
+    current, in_solution = None, False
+    for cell in source.cells:
+        mark = _marker(cell)
+        if mark == "BEGIN QUESTION":
+            config = dict(line.split(":", 1) for line in cell.source.splitlines()[1:]
+                          if ":" in line)
+            current = Question(config["name"].strip(), float(config.get("points", 1)))
+            found.append(current)
+        elif mark == "END QUESTION":
+            for nb in (student, key):
+                nb.cells.append(nbformat.v4.new_code_cell(f'check("{current.name}")'))
+            current = None
+        elif mark in ("BEGIN SOLUTION", "END SOLUTION"):
+            in_solution = mark == "BEGIN SOLUTION"
+        elif in_solution and cell.cell_type == "markdown":
+            key.cells.append(copy.deepcopy(cell))
+        elif in_solution and cell.cell_type == "code":
+            for nb, text in ((student, strip_solution(cell.source)),
+                             (key, key_code(cell.source))):
+                c = copy.deepcopy(cell)
+                c.source = text
+                nb.cells.append(c)
+        else:
+            student.cells.append(copy.deepcopy(cell))
+            key.cells.append(copy.deepcopy(cell))
+    for nb in (student, key):
+        for n, cell in enumerate(nb.cells):
+            cell["id"] = f"cell-{n}"
+    return student, key, found
 
 
 def natural_order(names: Iterable[str]) -> list[str]:
@@ -148,25 +203,18 @@ def _first_line(text: str) -> str:
     return " ".join(error.split())[:300]
 
 
-def execute_key(key: Path) -> tuple[nbformat.NotebookNode, dict[str, bool]]:
-    """Execute the key beside its own file (otter's init cell opens it) and ask every check.
+def execute_key(key: nbformat.NotebookNode, cwd: Path) -> tuple[nbformat.NotebookNode, dict]:
+    """Execute the key in ``cwd`` and return it with its answers' bundle (``collect``)."""
+    from mlplab.pipeline.handout_grade import COLLECT_CELL
 
-    Returns the executed notebook (without the probe cell) and {question: passed}.
-    """
-    nb = nbformat.read(key, as_version=4)
-    names = questions(nb)
-    probe = nbformat.v4.new_code_cell(
-        "import json as _json\n"
-        f"print({CHECKS_MARK!r} + _json.dumps({{_q: bool(grader.check(_q).passed_all) "
-        f"for _q in {names!r}}}))")
-    nb.cells.append(probe)
-    execute(nb, key.parent)
+    nb = copy.deepcopy(key)
+    bundle = cwd / ".answers.json"
+    nb.cells.append(nbformat.v4.new_code_cell(COLLECT_CELL.format(path=str(bundle))))
+    execute(nb, cwd)
     nb.cells.pop()
-    text = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
-    found = [line for line in text.splitlines() if line.startswith(CHECKS_MARK)]
-    if not found:
-        raise HandoutError(f"{key.name}: the key's checks did not report")
-    return nb, json.loads(found[0][len(CHECKS_MARK):])
+    answers = json.loads(bundle.read_text(encoding="utf-8"))
+    bundle.unlink()
+    return nb, answers
 
 
 def execute_master(master: Path, cwd: Path) -> nbformat.NotebookNode:
@@ -181,52 +229,77 @@ def has_outputs(nb: nbformat.NotebookNode) -> bool:
                for c in nb.cells)
 
 
+# --- The autograder ---------------------------------------------------------------------
+
+def otter_test(question: Question, answers: list[str]) -> str:
+    """Otter's test file for ``question``: one hidden case per answer, each asking the hidden
+    checks (``handout_grading.part``) about the notebook's own variables."""
+    cases = [{"code": ">>> import handout_grading\n"
+                      ">>> from mlplab.lab.handout_lab import collect\n"
+                      f">>> handout_grading.part({question.name!r}, {name!r}, "
+                      "collect(globals()))\nTrue",
+              "hidden": True, "locked": False, "points": question.points / len(answers)}
+             for name in answers]
+    test = {"name": question.name, "points": question.points,
+            "suites": [{"type": "doctest", "scored": True, "setup": "", "teardown": "",
+                        "cases": cases}]}
+    return f"test = {test!r}\n"
+
+
+def build_autograder(questions: list[Question], wheel: Path, requirements: Path,
+                     dest: Path) -> None:
+    """``autograder.zip`` for otter's standard grading (``otter run``, or its Docker image):
+    the hidden checks as otter tests, ``handout_grading.py``, and an environment that
+    installs the kit's own mlplab wheel and pinned requirements."""
+    from mlplab.handout_answers import QUESTIONS
+
+    with tempfile.TemporaryDirectory(prefix="mlplab-otter-") as tmp:
+        tmp_path = Path(tmp)
+        tests = tmp_path / "tests"
+        tests.mkdir()
+        for q in questions:
+            (tests / f"{q.name}.py").write_text(
+                otter_test(q, [a.name for a in QUESTIONS[q.name]]), encoding="utf-8")
+        shutil.copyfile(TEMPLATES_DIR / GRADING_MODULE, tmp_path / GRADING_MODULE)
+        shutil.copyfile(wheel, tmp_path / wheel.name)
+        reqs = tmp_path / "requirements.txt"
+        reqs.write_text(requirements.read_text(encoding="utf-8")
+                        + f"/autograder/source/files/{wheel.name}\n", encoding="utf-8")
+        (tmp_path / "otter_config.json").write_text(json.dumps(
+            {"lang": "python", "show_stdout": False, "show_hidden": False}), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "otter", "generate", "-t", "tests", "-r", "requirements.txt",
+             "--overwrite-requirements", "-c", "otter_config.json", "--no-environment",
+             "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}",
+             "-o", str(dest.resolve()), GRADING_MODULE, wheel.name],
+            cwd=tmp_path, capture_output=True, text=True)
+        if proc.returncode != 0 or not dest.is_file():
+            raise HandoutError(f"otter generate failed: {_last_line(proc.stderr)}")
+
+
+def build_wheel(dest: Path) -> Path:
+    """The mlplab wheel students install, built from a clean copy of the sources without the
+    hidden checks (and nothing stale or local)."""
+    root = Path(__file__).resolve().parents[3]
+    with tempfile.TemporaryDirectory(prefix="mlplab-wheel-") as tmp:
+        shutil.copytree(root / "src", Path(tmp) / "src",
+                        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        shutil.copyfile(root / "pyproject.toml", Path(tmp) / "pyproject.toml")
+        (Path(tmp) / TEMPLATES_DIR.relative_to(root) / GRADING_MODULE).unlink()
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                               "--no-build-isolation", "--quiet", "-w", str(dest.resolve()),
+                               tmp], capture_output=True, text=True, cwd=tmp)
+    wheels = sorted(dest.glob("mlplab-*.whl"))
+    if proc.returncode != 0 or len(wheels) != 1:
+        raise HandoutError(f"{root}: could not build the mlplab wheel: "
+                           f"{_last_line(proc.stderr)}")
+    with zipfile.ZipFile(wheels[0]) as z:
+        if any(n.endswith(GRADING_MODULE) for n in z.namelist()):
+            raise HandoutError(f"{wheels[0].name} contains the hidden checks")
+    return wheels[0]
+
+
 # --- Slides -----------------------------------------------------------------------------
-
-def slide_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with reveal.js slide types set, for a lecture from its story.
-
-    Top-level headings (#, ##) open a slide, ### headings and every other text cell a
-    sub-slide below it, and each code cell's output (a figure, a table, a computed paragraph)
-    its own sub-slide; code cells without output, the parameters cell, solutions and cells
-    tagged ``not-on-slides`` (how to build or open the notebook) are skipped, and so are the
-    sections named in ``SKIP_SECTIONS``. The master notebook itself
-    is not changed.
-    """
-    nb = copy.deepcopy(nb)
-    kept, skipping = [], False
-    for cell in nb.cells:
-        tags = set(cell.metadata.get("tags", []))
-        if tags & {"parameters", "solution", "injected-parameters", "not-on-slides"}:
-            continue
-        heading = re.match(r"\s*(#+)\s+(.*)", cell.source) if cell.cell_type == "markdown" \
-            else None
-        if heading and len(heading.group(1)) <= 2:
-            skipping = heading.group(2).strip() in SKIP_SECTIONS
-        if skipping:
-            continue
-        if cell.cell_type == "markdown":
-            kind = "slide" if heading and len(heading.group(1)) <= 2 else "subslide"
-        elif cell.cell_type == "code" and _visible_outputs(cell):
-            cell.outputs = _visible_outputs(cell)
-            kind = "subslide"
-        else:
-            continue
-        cell.metadata["slideshow"] = {"slide_type": kind}
-        kept.append(cell)
-    if kept:
-        kept[0].metadata["slideshow"] = {"slide_type": "slide"}
-    nb.cells = kept
-    return nb
-
-
-def _visible_outputs(cell: nbformat.NotebookNode) -> list:
-    """Outputs worth a slide: displays, not stderr warnings or a bare Python repr."""
-    return [o for o in cell.get("outputs", [])
-            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            and not (o.get("output_type") == "execute_result"
-                     and set(o.get("data", {})) <= {"text/plain"})]
-
 
 def reveal_source() -> Path:
     """reveal.js as shipped by the sphinx-revealjs wheel (pinned in requirements.lock)."""
@@ -253,26 +326,6 @@ def install_reveal(out: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / name)
     return dest
-
-
-def export_slides(nb: nbformat.NotebookNode, html_path: Path, title: str) -> None:
-    """reveal.js slides of ``nb`` (code hidden) at ``html_path``, loading reveal.js and
-    MathJax from ``reveal.js/`` and ``assets/`` beside it."""
-    from nbconvert import SlidesExporter
-    from traitlets.config import Config
-
-    config = Config()
-    config.SlidesExporter.exclude_input = True
-    config.SlidesExporter.exclude_input_prompt = True
-    config.SlidesExporter.exclude_output_prompt = True
-    exporter = SlidesExporter(config=config, template_name=SLIDES_TEMPLATE,
-                              extra_template_basedirs=[str(TEMPLATES_DIR)],
-                              reveal_url_prefix="reveal.js", reveal_theme="white",
-                              mathjax_url="assets/mathjax/tex-svg-full.js")
-    nb = slide_notebook(nb)
-    nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    write_bytes_atomic(html_path, body.encode("utf-8"))
 
 
 class _ImageAlts(HTMLParser):
@@ -321,20 +374,35 @@ def chromium() -> str:
     return path
 
 
-def print_pdf(html_path: Path, pdf_path: Path, browser: str, timeout: int = 120) -> None:
-    """Print a local page to PDF with headless Chromium, every network request refused."""
-    with tempfile.TemporaryDirectory(prefix="mlplab-chromium-") as profile:
-        proc = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-             f"--user-data-dir={profile}", "--no-pdf-header-footer",
-             "--virtual-time-budget=20000", f"--print-to-pdf={pdf_path}",
-             html_path.resolve().as_uri()],
-            capture_output=True, text=True, timeout=timeout)
+def print_pdf(html_path: Path, pdf_path: Path, browser: str, paper: str = "A4",
+              timeout: int = 120) -> None:
+    """Print a local page to PDF on ``paper`` (a CSS page size: A4, Letter) with headless
+    Chromium, bookmarks from its headings, every network request refused."""
+    page = html_path.with_name(f".print-{paper.lower()}-{html_path.name}")
+    text = html_path.read_text(encoding="utf-8")
+    page.write_text(text.replace("</head>", f"<style>@page {{ size: {paper}; margin: 15mm; }}"
+                                            "</style></head>", 1), encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlplab-chromium-") as profile:
+            proc = subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                 f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                 "--generate-pdf-document-outline",
+                 "--virtual-time-budget=20000", f"--print-to-pdf={pdf_path}",
+                 page.resolve().as_uri()],
+                capture_output=True, text=True, timeout=timeout)
+    finally:
+        page.unlink(missing_ok=True)
     if proc.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
         raise HandoutError(f"{html_path}: chromium could not print it to PDF: "
                            f"{_last_line(proc.stderr)}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
 
 
 # --- The build --------------------------------------------------------------------------
@@ -348,31 +416,36 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
     report/runs/<name>.ipynb); by default the master notebook is executed with its own
     defaults. ``execute_the_key=False`` keeps the key unexecuted (and unchecked).
     """
-    from mlplab.pipeline import html
+    from mlplab.pipeline import handout_slides, html
 
     out, source = Path(out), Path(source)
     for path in (source, master, slides_from):
         if path is not None and not Path(path).is_file():
             raise HandoutError(f"{path}: no such notebook")
-    if has_outputs(nbformat.read(source, as_version=4)):
+    source_nb = nbformat.read(source, as_version=4)
+    if has_outputs(source_nb):
         raise HandoutError(f"{source}: the handout source must be committed without outputs")
     browser = chromium() if pdf else None
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".handout-", dir=out.parent))
-    work = Path(tempfile.mkdtemp(prefix="mlplab-handout-"))
     try:
-        made = assign(source, work / "otter")
-        shutil.copyfile(made.student, stage / NOTEBOOK_NAME)
-        shutil.copyfile(made.autograder, stage / "autograder.zip")
+        student, key, found = assign(source_nb)
+        nbformat.write(student, stage / NOTEBOOK_NAME)
         (stage / "key").mkdir()
+        install = stage / "install"
+        install.mkdir()
+        wheel = build_wheel(install)
+        shutil.copyfile(REQUIREMENTS, install / "requirements.txt")
+        build_autograder(found, wheel, install / "requirements.txt", stage / "autograder.zip")
+        shutil.copyfile(TEMPLATES_DIR / RUBRIC, stage / "key" / RUBRIC)
         if execute_the_key:
-            key, passed = execute_key(made.key)
-            failed = [q for q, ok in passed.items() if not ok]
+            key, answers = execute_key(key, stage / "key")
+            checks = load_grading(stage / "autograder.zip")
+            failed = [f"{q}.{p.name}" for q, r in checks.grade(answers).items()
+                      for p in r.parts if not p.passed]
             if failed:
                 raise HandoutError(f"{source}: the key fails its own checks: "
                                    f"{', '.join(failed)}")
-        else:
-            key = nbformat.read(made.key, as_version=4)
         nbformat.write(key, stage / "key" / NOTEBOOK_NAME)
 
         html.install_assets(stage)
@@ -386,17 +459,24 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
         slides_nb = (nbformat.read(slides_from, as_version=4) if slides_from
                      else execute_master(master, Path.cwd()))
         install_reveal(stage)
-        export_slides(slides_nb, stage / "slides.html",
-                      "How a small neural network learns handwritten digits")
+        handout_slides.export(slides_nb, source_nb, stage / "slides.html",
+                              "How a small neural network learns handwritten digits")
         check_described([stage / "handout.html", stage / "key" / "handout.html",
                          stage / "slides.html"], stage)
         if browser:
-            print_pdf(stage / "handout.html", stage / "handout.pdf", browser)
+            for size in PAPER_SIZES:
+                print_pdf(stage / "handout.html", stage / f"handout-{size.lower()}.pdf",
+                          browser, size)
         _replace_dir(stage, out)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(stage, ignore_errors=True)
     return out
+
+
+def load_grading(autograder: Path):
+    from mlplab.pipeline.handout_grade import load_checks
+
+    return load_checks(autograder)
 
 
 def _replace_dir(new: Path, old: Path) -> None:
@@ -409,135 +489,49 @@ def _replace_dir(new: Path, old: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-# --- Grading ----------------------------------------------------------------------------
-
-@dataclass
-class Graded:
-    """One submission's scores: {question: points}, or the error that stopped grading it."""
-
-    submission: str
-    scores: dict[str, float]
-    error: str = ""
-
-
-def grade_one(submission: Path, autograder: Path, threads: int = 1,
-              timeout: int = 1800) -> Graded:
-    """Grade one notebook with ``otter run`` (no Docker): it executes the notebook in a fresh
-    kernel and runs every check against the student's own run."""
-    with tempfile.TemporaryDirectory(prefix="mlplab-grade-") as tmp:
-        env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads),
-               "TF_NUM_INTEROP_THREADS": "1"}
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder),
-                 "-o", tmp, str(submission)],
-                capture_output=True, text=True, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired:
-            return Graded(submission.name, {}, f"grading took over {timeout} s")
-        results = Path(tmp) / "results.json"
-        if proc.returncode != 0 or not results.is_file():
-            return Graded(submission.name, {}, _last_line(proc.stderr or proc.stdout))
-        tests = json.loads(results.read_text())["tests"]
-    return Graded(submission.name, {t["name"]: float(t["score"]) for t in tests
-                                    if "score" in t and "max_score" in t})
-
-
-def autograder_points(autograder: Path) -> dict[str, float]:
-    """{question: points} from the ``tests/*.py`` files of otter's autograder zip."""
-    try:
-        with zipfile.ZipFile(autograder) as z:
-            sources = {n: z.read(n).decode("utf-8") for n in z.namelist()
-                       if re.fullmatch(r"tests/[^/]+\.py", n)}
-        points = {}
-        for source in sources.values():
-            for node in ast.parse(source).body:
-                if isinstance(node, ast.Assign) and [t.id for t in node.targets
-                                                     if isinstance(t, ast.Name)] == ["test"]:
-                    test = ast.literal_eval(node.value)
-                    points[test["name"]] = float(test.get("points") or 1)
-    except (OSError, zipfile.BadZipFile, SyntaxError, ValueError, KeyError) as err:
-        raise HandoutError(f"{autograder}: not an otter autograder zip ({err})") from None
-    if not points:
-        raise HandoutError(f"{autograder}: no tests/*.py in it; run `make handout` again")
-    return {q: points[q] for q in natural_order(points)}
-
-
-def grade(folder: Path, autograder: Path, out_csv: Path, jobs: int = 1) -> list[Graded]:
-    """Grade every ``*.ipynb`` in ``folder`` and write one CSV row per submission.
-
-    Columns: submission, one per question (points), total, possible, percent, error. A
-    submission that cannot be graded at all gets a row with its error and no points.
-    """
-    folder, autograder = Path(folder), Path(autograder)
-    if not folder.is_dir():
-        raise HandoutError(f"{folder}: not a folder of submitted notebooks")
-    if not autograder.is_file():
-        raise HandoutError(f"{autograder}: no autograder; run `make handout` first")
-    points = autograder_points(autograder)
-    submissions = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-    if not submissions:
-        raise HandoutError(f"{folder}: no .ipynb submissions in it")
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        graded = list(pool.map(lambda s: grade_one(s, autograder, threads), submissions))
-    write_scores(graded, points, out_csv)
-    return graded
-
-
-def write_scores(graded: list[Graded], points: dict[str, float], out_csv: Path) -> None:
-    """The CSV: a column per question of the autograder, in its order, then the totals."""
-    names, total_possible = list(points), sum(points.values())
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["submission", *names, "total", "possible", "percent", "error"])
-    for g in graded:
-        total = sum(g.scores.get(q, 0.0) for q in names)
-        writer.writerow([g.submission, *(_num(g.scores.get(q, 0.0)) for q in names),
-                         _num(total), _num(total_possible),
-                         f"{100 * total / total_possible:.1f}" if total_possible else "",
-                         g.error])
-    write_bytes_atomic(Path(out_csv), buf.getvalue().encode("utf-8"))
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
-
-
 # --- Command line -----------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
+    from mlplab.pipeline import handout_grade
+
     parser = argparse.ArgumentParser(prog="python -m mlplab.pipeline.handout", description=__doc__
                                      .split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build the classroom kit into report/handout/")
     b.add_argument("--out", type=Path, default=OUT)
-    b.add_argument("--source", type=Path, default=SOURCE, help="otter master notebook")
+    b.add_argument("--source", type=Path, default=SOURCE, help="the handout's source notebook")
     b.add_argument("--master", type=Path, default=MASTER, help="notebook the slides tell")
     b.add_argument("--slides-from", type=Path, default=None,
                    help="an already executed notebook to make the slides from, as it is")
-    b.add_argument("--no-pdf", action="store_true", help="skip handout.pdf (no chromium)")
-    g = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
+    b.add_argument("--no-pdf", action="store_true", help="skip the PDFs (no chromium)")
+    g = sub.add_parser("grade", help="grade a folder of submitted notebooks, each in a sandbox")
     g.add_argument("folder", type=Path)
     g.add_argument("--autograder", type=Path, default=OUT / "autograder.zip")
     g.add_argument("--out", type=Path, default=None, help="CSV (default: FOLDER/scores.csv)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    g.add_argument("--timeout", type=int, default=handout_grade.TIMEOUT,
+                   help="seconds one submission may run")
+    g.add_argument("--memory-gb", type=float, default=handout_grade.MEMORY / 2**30,
+                   help="address space one submission may use")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             out = build(args.out, args.source, args.master, slides_from=args.slides_from,
                         pdf=not args.no_pdf)
-            print(f"wrote {out}/: {NOTEBOOK_NAME} (hand out), key/, autograder.zip, "
-                  f"slides.html" + ("" if args.no_pdf else ", handout.pdf"), file=sys.stderr)
+            print(f"wrote {out}/: {NOTEBOOK_NAME} (hand out), install/, key/, autograder.zip, "
+                  f"slides.html" + ("" if args.no_pdf else ", handout-a4.pdf, handout-letter.pdf"),
+                  file=sys.stderr)
         else:
             out_csv = args.out or args.folder / "scores.csv"
-            graded = grade(args.folder, args.autograder, out_csv, args.jobs)
-            possible = sum(autograder_points(args.autograder).values())
+            graded = handout_grade.grade(args.folder, args.autograder, out_csv, args.jobs,
+                                         args.timeout, int(args.memory_gb * 2**30))
             for g in graded:
-                line = (f"ERROR {g.error}" if g.error else
-                        f"{sum(g.scores.values()):g} / {possible:g}")
+                line = f"{g.total:.4g} points" + (f"; ERROR {g.error}" if g.error else "")
+                line += "".join(f"; {note}" for note in g.notes)
                 print(f"{g.submission}: {line}", file=sys.stderr)
-            print(f"wrote {out_csv}", file=sys.stderr)
-    except HandoutError as err:
+            print(f"wrote {out_csv}, {out_csv.parent / 'feedback'}/, "
+                  f"{out_csv.parent / 'canvas.csv'}", file=sys.stderr)
+    except (HandoutError, handout_grade.GradingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -6,7 +6,6 @@ Its numbers are single runs on the Kaggle "Digit Recognizer" digits with raw 0-2
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,8 +20,10 @@ from mlplab.summary.records import (
     main_records,
     plain_runs,
     seed_outcomes,
+    split_per_seed,
 )
-from mlplab.summary.stats import Family, Method, diff_fmt, fmt, interval_fmt, sentence, verdict
+from mlplab.summary.registry import BY_NAME, COMPARISONS, E20, ES, Page, net
+from mlplab.summary.stats import Method, diff_fmt, fmt, interval_fmt, sentence, verdict
 from mlplab.wording import layers_label, pct, points, span
 
 # The assignment's data: 42,000 Kaggle digits, 30% held out for testing; `fit` then kept
@@ -36,116 +37,58 @@ ASSIGNMENT_TEST = 12_600
 ASSIGNMENT_BATCH = 32
 
 
-@dataclass(frozen=True)
-class Question:
-    """'Does run a beat run b on a metric?', each run described by its parameters."""
-
-    a: dict[str, Any]
-    b: dict[str, Any]
-    label_a: str
-    label_b: str
-    metric: str = "test_accuracy"
-
-    def runs(self, df: pd.DataFrame) -> tuple[str, str] | None:
-        a, b = find_run(df, **self.a), find_run(df, **self.b)
-        return (a, b) if a and b else None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A conclusion of the assignment, 'a beats b' (or 'a is below b'), with its numbers."""
-
-    text: str
-    question: Question
-    assignment_a: float
-    assignment_b: float
-    a_greater: bool = True
-    note: str = field(default="")
-
-
-def net(layers: list[int], **extra: Any) -> dict[str, Any]:
-    return {"hidden_layers": layers, **extra}
-
-
-E1, E20, ES = {"epochs": 1}, {"epochs": 20}, {"epochs": 50, "early_stopping_patience": 2}
-CONFOUNDED = ("Its 784-50-10 run trained on 29,400 images, the 784-50-50-10 on 20,580 "
-              "(see below).")
-
-SEED_CLAIMS = (
-    Claim("Two hidden layers beat one after 1 epoch",
-          Question(net([50, 50], **E1), net([50], **E1), "784-50-50-10", "784-50-10"),
-          0.7979364991188049, 0.6874603033065796),
-    Claim("Two hidden layers beat one after 20 epochs",
-          Question(net([50, 50], **E20), net([50], **E20), "784-50-50-10", "784-50-10"),
-          0.9305555820465088, 0.9253174662590027, note=CONFOUNDED),
-    Claim("20 epochs beat 1 (784-50-50-10)",
-          Question(net([50, 50], **E20), net([50, 50], **E1), "20 epochs", "1 epoch"),
-          0.9305555820465088, 0.7979364991188049),
-    Claim("20 epochs beat 1 (784-50-10)",
-          Question(net([50], **E20), net([50], **E1), "20 epochs", "1 epoch"),
-          0.9253174662590027, 0.6874603033065796),
-    Claim("20 full epochs beat early stopping with patience 2 (784-50-50-10)",
-          Question(net([50, 50], **E20), net([50, 50], **ES), "20 epochs", "early stopping"),
-          0.9305555820465088, 0.9123809337615967),
-    Claim("With early stopping, two hidden layers converge quicker than one (fewer epochs)",
-          Question(net([50, 50], **ES), net([50], **ES), "784-50-50-10", "784-50-10",
-                   "epochs_run"), 8, 12, a_greater=False),
-    Claim("… and to a better accuracy",
-          Question(net([50, 50], **ES), net([50], **ES), "784-50-50-10", "784-50-10"),
-          0.9123809337615967, 0.9171428680419922,
-          note="Its own numbers show the opposite (91.2% vs 91.7%)."),
-    Claim("50 units per layer beat 30 (784-50-50-10 vs 784-30-30-10)",
-          Question(net([50, 50], **E20), net([30, 30], **E20), "50 units", "30 units"),
-          0.9305555820465088, 0.9082539677619934),
-    Claim("50 units beat 30 (784-50-10 vs 784-30-10)",
-          Question(net([50], **E20), net([30], **E20), "50 units", "30 units"),
-          0.9253174662590027, 0.8876984119415283),
-    Claim("70 units per layer beat 50 (784-70-70-10 vs 784-50-50-10)",
-          Question(net([70, 70], **E20), net([50, 50], **E20), "70 units", "50 units"),
-          0.9526190757751465, 0.9305555820465088),
-    Claim("70 units beat 50 (784-70-10 vs 784-50-10)",
-          Question(net([70], **E20), net([50], **E20), "70 units", "50 units"),
-          0.9276190400123596, 0.9253174662590027),
-)
-
-
-def claim_pairs(df: pd.DataFrame) -> list[tuple[str, str, str]]:
-    return [(*runs, c.question.metric) for c in SEED_CLAIMS if (runs := c.question.runs(df))]
-
-
 def on_digits(df: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
     """Whether the runs the index compares classify digits, the assignment's task."""
     compared = main_records(df, records)
     return bool(compared) and all(is_digits(r) for r in compared)
 
 
-def claims_table(df: pd.DataFrame, family: Family, digits: bool = True) -> pd.DataFrame:
-    """Each claim beside our means over seeds, the interval of the difference and a verdict.
-    On other data than digits the assignment's column says its numbers are from digits."""
+def claims_table(df: pd.DataFrame, page: Page, digits: bool = True) -> pd.DataFrame:
+    """Each claim beside our means over seeds, the interval of the difference, how often
+    one beats the other on a seed, and a verdict within the claims' family. On other data
+    than digits the assignment's column says its numbers are from digits."""
     rows = []
     theirs = "assignment (one run)" if digits else "assignment (one run, on digits)"
-    for claim in SEED_CLAIMS:
-        q = claim.question
+    for entry, runs in page.plan.claims(page.comparisons):
+        claim, q = entry.claim, entry.pairs
         row = {"claim": claim.text,
                theirs: f"{fmt(q.metric, claim.assignment_a)} vs "
                        f"{fmt(q.metric, claim.assignment_b)}"}
-        runs = q.runs(df)
         if runs is None:
             rows.append({**row, "ours (mean over seeds)": "runs not in this suite",
                          "verdict": "not tested"})
             continue
-        c = family.get(*runs, q.metric)
+        c = page.get(*runs, q.metric)
+        single = c.method == Method.SINGLE
         rows.append({**row,
                      "ours (mean over seeds)": f"{fmt(q.metric, c.mean_a)} vs "
                                                f"{fmt(q.metric, c.mean_b)}",
                      "difference (95% interval)": f"{diff_fmt(q.metric, c.diff)} ("
-                     + ("one seed: no interval" if c.method == Method.SINGLE
+                     + ("one seed: no interval" if single
                         else interval_fmt(q.metric, c.low, c.high)) + ")",
+                     "P(first > second) on a fresh seed": "" if single else _higher_cell(c),
                      "test": c.how, "verdict": verdict(c, claim.a_greater),
-                     "runs": f"{runs[0]} vs {runs[1]}", "note": claim.note})
-    columns = ["claim", theirs, "ours (mean over seeds)",
-               "difference (95% interval)", "test", "verdict", "runs", "note"]
+                     "runs": f"{runs[0]} vs {runs[1]}",
+                     "note": " ".join(filter(None, [claim.note, _holm_note(c)]))})
+    columns = ["claim", theirs, "ours (mean over seeds)", "difference (95% interval)",
+               "P(first > second) on a fresh seed", "test", "verdict", "runs", "note"]
     return pd.DataFrame(rows, columns=columns).fillna("")
+
+
+def _higher_cell(c: Any) -> str:
+    if c.method == Method.PAIRED:
+        return (f"{c.higher:.2f} ({c.wins} of {c.n_a} seeds"
+                + (f", {c.ties} level" if c.ties else "")
+                + f"; 95% interval {c.higher_low:.2f} to {c.higher_high:.2f})")
+    return f"{c.higher:.2f} (all pairs of seeds; unpaired: no interval)"
+
+
+def _holm_note(c: Any) -> str:
+    """Why a row whose interval excludes zero reads 'not resolved': the correction."""
+    if c.resolved or not c.interval_excludes_zero or c.family_size < 2:
+        return ""
+    return (f"Its interval excludes zero, but its p-value, Holm-adjusted over the "
+            f"{c.family_size} tests of {c.family}, is {c.p_adjusted:.3f}: not resolved.")
 
 
 def _train_sizes(records: list[dict[str, Any]]) -> list[int]:
@@ -203,25 +146,16 @@ def _steps_sentence(compared: list[dict[str, Any]]) -> str:
 
 def smallest_claimed_gap() -> float:
     """The smallest accuracy difference the assignment based a conclusion on."""
-    return min(abs(c.assignment_a - c.assignment_b) for c in SEED_CLAIMS
-               if c.question.metric == "test_accuracy")
+    return min(abs(e.claim.assignment_a - e.claim.assignment_b) for e in COMPARISONS
+               if e.claim and e.pairs.metric == "test_accuracy")
 
 
 def _mean(df: pd.DataFrame, run: str, column: str) -> float:
     return float(df.loc[(df["run"] == run) & (df["status"] == Status.OK), column].mean())
 
 
-RAW_VS_SCALED = Question(net([50, 50], **E20), net([50, 50], **E20, scale_inputs=False),
-                         "784-50-50-10 on pixels scaled to [0, 1]", "on raw 0–255 pixels")
-
-
-def mistake_pairs(df: pd.DataFrame) -> list[tuple[str, str, str]]:
-    runs = RAW_VS_SCALED.runs(df)
-    return [(*runs, "test_accuracy")] if runs else []
-
-
 def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
-                        family: Family) -> list[str]:
+                        family: Page) -> list[str]:
     """The assignment's mistakes, each with what our runs show once it is fixed; bullets
     that rest on reasoning rather than a measurement say so."""
     out = []
@@ -232,14 +166,14 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
             f"**Missing minus sign.** It wrote the loss as Σ y log ŷ. Our 784-50-50-10 ends "
             f"with a test cross-entropy of {loss:.3f}; the unsigned formula gives −{loss:.3f}, "
             f"and *minimising* it would drive the true class's probability towards 0.")
-    runs = RAW_VS_SCALED.runs(df)
+    runs = family.runs("raw-pixels")
     if runs:
         sizes = _train_sizes([r for r in records if r["name"] in runs])
         raw = find_run(df, **net([50, 50], **E20, scale_inputs=False))
-        assignment_raw = SEED_CLAIMS[1].assignment_a
+        assignment_raw = BY_NAME["depth-20-epochs"].claim.assignment_a
+        q = BY_NAME["raw-pixels"].pairs
         out.append(
-            "**Unscaled pixels.** " + sentence(family.get(*runs), RAW_VS_SCALED.label_a,
-                                               RAW_VS_SCALED.label_b, family.size)
+            "**Unscaled pixels.** " + sentence(family.get(*runs), q.label_a, q.label_b)
             + f" That is measured on {span(sizes, '{:,}')} training images. The assignment's "
             f"own raw-pixel 784-50-50-10 reached {pct(assignment_raw)} with {ASSIGNMENT_TRAIN:,}"
             f" digit images, so this is not what raw pixels cost it; what they cost depends on the "
@@ -285,9 +219,34 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
                 f"varies by up to {points(spread.max())} (run `{spread.idxmax()}`{others}), "
                 f"counting only runs whose every seed learned "
                 f"(none collapsed, diverged, failed to learn or learned only partly). "
-                f"The assignment drew conclusions from differences as small as "
-                f"{points(smallest_claimed_gap(), 2)} between single runs.")
+                f"That is how far **one run's** number can move with the seed; the assignment "
+                f"drew conclusions from differences as small as "
+                f"{points(smallest_claimed_gap(), 2)} between single runs. A mean over seeds "
+                f"moves far less, and its interval says how far."
+                + _ruled_out(family, records))
     return out
+
+
+def _ruled_out(family: Page, records: list[dict[str, Any]]) -> str:
+    """What the data rule out for the claim the assignment based on its smallest gap
+    between accuracies: its interval, set beside the assignment's own gap, and for which
+    split it holds."""
+    entry = min((e for e in COMPARISONS if e.claim and e.pairs.metric == "test_accuracy"),
+                key=lambda e: abs(e.claim.assignment_a - e.claim.assignment_b))
+    runs = family.runs(entry.name)
+    if not runs or (c := family.get(*runs)).method == Method.SINGLE:
+        return ""
+    gap = entry.claim.assignment_a - entry.claim.assignment_b
+    where = ("inside it" if c.low <= gap <= c.high
+             else "above it" if gap > c.high else "below it")
+    compared = [r for r in records if r["name"] in runs]
+    split = ("each seed drawing its own split of the data" if split_per_seed(compared)
+             else "one fixed split of the data: another split could move it")
+    return (f" For example, for *{entry.claim.text}* (the smallest gap the assignment "
+            f"claimed a difference from), the 95% interval of our mean difference runs from "
+            f"{interval_fmt(c.metric, c.low, c.high)}; the assignment's own gap, "
+            f"{diff_fmt(c.metric, gap)}, lies {where}. Differences outside that interval "
+            f"are what these seeds rule out, for {split}.")
 
 
 def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
@@ -300,6 +259,9 @@ def _learned_runs(records: list[dict[str, Any]]) -> set[str]:
 def _split_sentence(records: list[dict[str, Any]]) -> str:
     """How the runs' data were split, true whether they share one data setting or not."""
     ok = [r for r in records if r["status"] == Status.OK]
+    if split_per_seed(ok):
+        return ("Here each seed draws its own split, and runs trained from the same seed "
+                "share it (sizes in *Provenance*).")
     if len({data_key(r["params"]) for r in ok}) <= 1:
         return ("Here the split is made once and every run uses the same three parts (sizes "
                 "in *Provenance*).")
@@ -320,7 +282,7 @@ def val_peaks(records: list[dict[str, Any]], run: str) -> tuple[float, float, fl
 
 
 def _early_stopping_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
-                             family: Family) -> list[str]:
+                             family: Page) -> list[str]:
     out = []
     for layers in ([50], [50, 50]):
         label = layers_label(layers)

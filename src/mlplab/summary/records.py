@@ -15,14 +15,28 @@ from mlplab.wording import layers_label
 
 MANIFEST = "manifest.json"
 RESULTS_CSV = "results.csv"
-# Parameters a comparison holds at their defaults unless it names them, so a run added
-# with another optimizer, loss or batch size is never compared by mistake.
-MATCHED = ("loss", "scale_inputs", "early_stopping_patience", "restore_best_weights",
-           "optimizer", "learning_rate", "activation", "batch_size", "l2", "dropout",
-           "train_fraction")
 # What a run was trained and tested on: runs that differ here saw other images, so the index
 # compares runs of one data setting only (``main_setting``) and lists the others apart.
-DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction")
+# ``split`` ("per_seed" or "fixed"): a per-seed split and a fixed one are different data.
+DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction", "split")
+# Parameters a comparison holds at their defaults unless it names them, so a run added with
+# another optimizer, loss, regulariser or any parameter declared later is never compared by
+# mistake: every parameter but the network's shape and length (which a comparison always
+# names), the data setting, the seeds it averages over, the runner's own and
+# ``fast_training`` (Keras' own updates either way).
+MATCHED = tuple(p.name for p in params.PARAMS
+                if p.name not in {*params.RUNNER_ONLY, *DATA, "seeds", "fast_training",
+                                  "hidden_layers", "epochs"})
+
+
+class _Any:
+    """A parameter value that matches whatever a run has (see ``find_run``)."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
 
 
 class AmbiguousRun(LookupError):
@@ -63,12 +77,34 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
             row = dict(base)
             if seed is not None:
                 metrics = {k: v for k, v in seed["metrics"].items() if k != "tested_epoch"}
-                row.update({"seed": seed["seed"], **metrics,
+                row.update({"seed": seed["seed"], **metrics, **gaps(metrics),
+                            "val_data_loss": metrics["val_loss"] - _penalty(seed),
                             "epochs_run": seed["epochs_run"], "best_epoch": seed["best_epoch"],
                             "train_seconds": seed["train_seconds"],
                             "seconds_per_epoch": seed["seconds_per_epoch"]})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# History key of a run with an L2 penalty: the penalty after each epoch (written by the
+# kernel, ``mlplab.lab.train.PENALTY``). Keras adds it to every loss it reports.
+PENALTY = "l2_penalty"
+
+
+def _penalty(seed: dict[str, Any]) -> float:
+    """The L2 penalty in the tested network's reported losses (0 without L2)."""
+    penalties = seed["history"].get(PENALTY)
+    if not penalties:
+        return 0.0
+    return float(penalties[seed["metrics"].get("tested_epoch", seed["epochs_run"]) - 1])
+
+
+def gaps(metrics: dict[str, float]) -> dict[str, float]:
+    """The generalisation gap of the tested network: training minus validation accuracy,
+    and validation minus training loss (both positive when it fits its training images
+    better than unseen ones). Both losses carry the same L2 penalty, which cancels."""
+    return {"gap_accuracy": metrics["train_accuracy"] - metrics["val_accuracy"],
+            "gap_loss": metrics["val_loss"] - metrics["train_loss"]}
 
 
 def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
@@ -93,7 +129,7 @@ def data_key(setting: Any) -> tuple[Any, ...]:
     """A run's data setting (the ``DATA`` parameters) from its params or a tidy row, with
     a missing ``max_samples`` as None whether it reads None or NaN."""
     return tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                 for v in (setting[k] for k in DATA))
+                 for v in (setting.get(k) for k in DATA))
 
 
 def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
@@ -105,7 +141,13 @@ def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
 
 
 def _keys(df: pd.DataFrame) -> list[tuple[Any, ...]]:
-    return [data_key(row) for row in df[list(DATA)].to_dict("records")]
+    return [data_key(row) for row in df.reindex(columns=list(DATA)).to_dict("records")]
+
+
+def split_per_seed(records: list[dict[str, Any]]) -> bool:
+    """Whether every one of ``records`` let each seed draw its own split (records from
+    before the ``split`` parameter split once)."""
+    return bool(records) and all(r["params"].get("split") == "per_seed" for r in records)
 
 
 def in_main_setting(df: pd.DataFrame) -> pd.Series:
@@ -117,19 +159,29 @@ def in_main_setting(df: pd.DataFrame) -> pd.Series:
 
 def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str | None:
     """The one successful run of the main data setting with these hidden layers and
-    criteria, the parameters in ``MATCHED`` at their defaults unless given; None if absent,
-    AmbiguousRun if several."""
+    criteria, the parameters in ``MATCHED`` at their defaults unless given (``ANY``
+    matches every value); None if absent, AmbiguousRun if several."""
     defaults = params.defaults()
     wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
               "hidden_layers": "x".join(map(str, hidden_layers))}
     mask = in_main_setting(df)
     for key, value in wanted.items():
-        mask &= df[key].isna() if value is None else (df[key] == value)
+        if value is ANY:
+            continue
+        if key not in df.columns:  # a record older than the parameter: its default
+            mask &= value == defaults[key]
+        else:
+            mask &= df[key].isna() if value is None else (df[key] == value)
     names = list(df.loc[mask, "run"].unique())
     if len(names) > 1:
         raise AmbiguousRun(f"runs {', '.join(names)} all match {wanted}: give them different "
                            f"parameters or compare them by name")
     return str(names[0]) if names else None
+
+
+def run_value(df: pd.DataFrame, run: str, column: str) -> Any:
+    """One run's value of a parameter (the same on each of its rows)."""
+    return df.loc[df["run"] == run, column].iloc[0]
 
 
 def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
@@ -139,7 +191,8 @@ def plain_runs(df: pd.DataFrame, epochs: int = 20) -> pd.DataFrame:
     ok = df[in_main_setting(df)]
     mask = ok["epochs"] == epochs
     for key in MATCHED:
-        mask &= ok[key].isna() if defaults[key] is None else ok[key] == defaults[key]
+        if key in ok.columns:
+            mask &= ok[key].isna() if defaults[key] is None else ok[key] == defaults[key]
     return ok[mask]
 
 

@@ -1,8 +1,9 @@
 """The index's sections: generated sentences plus what each figure needs.
 
-Each section finds its runs by parameters, so a renamed or partial suite still gets what it
-has. Every comparison any section states is declared in ``page_pairs`` first, so the whole
-page is one Holm family.
+Each section states the comparisons ``registry.COMPARISONS`` gives it, found by their runs'
+parameters, so a renamed or partial suite still gets what it has. Every comparison is
+computed once, in its family (the assignment's claims, or exploratory), before any section
+states it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import pandas as pd
 
 from mlplab import outcomes, params
 from mlplab.results import Status
-from mlplab.summary import claims
-from mlplab.summary.claims import E1, E20, ES, Question, net
 from mlplab.summary.records import (
     data_key,
     describe_data,
@@ -24,12 +23,34 @@ from mlplab.summary.records import (
     is_digits,
     main_records,
     plain_runs,
+    run_value,
     seed_outcomes,
+    split_per_seed,
 )
-from mlplab.summary.stats import ALPHA, Family, Method, sentence
+from mlplab.summary.registry import (
+    BY_NAME,
+    COMPARISONS,
+    E20,
+    FIT_METRICS,
+    SECTIONS,
+    Entry,
+    Page,
+    Section,
+    net,
+)
+from mlplab.summary.stats import (
+    ALPHA,
+    Comparison,
+    FamilyName,
+    Method,
+    diff_fmt,
+    fmt,
+    interval_fmt,
+    metric_words,
+    sentence,
+)
 from mlplab.wording import (
     join,
-    layers_label,
     pct,
     pct_span,
     plural,
@@ -44,60 +65,33 @@ def bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-DEPTH_EPOCH = [
-    Question(net([50, 50], **E1), net([50], **E1), "784-50-50-10 after 1 epoch",
-             "784-50-10 after 1 epoch"),
-    Question(net([50, 50], **E20), net([50], **E20), "784-50-50-10 after 20 epochs",
-             "784-50-10 after 20 epochs"),
-    Question(net([50, 50], **E20), net([50, 50], **E1), "784-50-50-10 after 20 epochs",
-             "after 1 epoch"),
-    Question(net([50], **E20), net([50], **E1), "784-50-10 after 20 epochs", "after 1 epoch"),
-]
+def page_family(df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS,
+                sections: tuple[Section, ...] = SECTIONS) -> Page:
+    """Every comparison the index states, computed once and corrected in its family."""
+    return Page(df, comparisons, sections)
 
 
-def width_questions(df: pd.DataFrame) -> list[Question]:
-    """Neighbouring widths of the plain 20-epoch runs, at each depth present."""
-    plain = plain_runs(df)
+def answer(family: Page, section: str) -> list[str]:
+    """A sentence for each comparison of ``section``, in the registry's order."""
+    return [sentence(family.get(*s.key), s.question.label_a, s.question.label_b)
+            for s in family.plan.in_section(section)]
+
+
+# Sections the summary notebook shows with a cell of their own (their figures differ).
+OWN_CELLS = frozenset({"mistakes", "depth-epochs", "width", "early-stopping", "loss",
+                       "regularisation"})
+
+
+def other_sections(family: Page) -> list[tuple[Section, list[str], list[str]]]:
+    """Sections of the registry that the summary notebook has no cell of its own for, with
+    their sentences and runs: a new section is shown without editing the notebook."""
     out = []
-    for depth in sorted(plain["depth"].unique()):
-        widths = sorted(plain.loc[plain["depth"] == depth, "width"].unique())
-        for narrow, wide in zip(widths, widths[1:], strict=False):
-            a, b = [int(wide)] * int(depth), [int(narrow)] * int(depth)
-            out.append(Question(net(a, **E20), net(b, **E20), layers_label(a), layers_label(b)))
+    for section in family.sections:
+        stated = family.plan.in_section(section.name)
+        if section.name not in OWN_CELLS and stated:
+            runs = list(dict.fromkeys(r for s in stated for r in s.runs))
+            out.append((section, answer(family, section.name), runs))
     return out
-
-
-def early_stopping_questions() -> list[Question]:
-    out = []
-    for layers in ([50], [50, 50]):
-        label = layers_label(layers)
-        out += [Question(net(layers, **E20), net(layers, **ES),
-                         f"{label} with 20 full epochs", "with early stopping"),
-                Question(net(layers, **ES, restore_best_weights=True), net(layers, **ES),
-                         f"{label} restoring the best epoch", "keeping the last")]
-    return out
-
-
-LOSS_QUESTION = Question(net([50, 50], **E20),
-                         net([50, 50], **E20, loss="mean_squared_error"),
-                         "Cross-entropy", "MSE (both on scaled pixels)")
-
-
-def page_pairs(df: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """Every (run a, run b, metric) the index compares: one family for the correction."""
-    questions = DEPTH_EPOCH + width_questions(df) + early_stopping_questions() + [
-        LOSS_QUESTION]
-    pairs = [(*runs, q.metric) for q in questions if (runs := q.runs(df))]
-    return pairs + claims.claim_pairs(df) + claims.mistake_pairs(df)
-
-
-def page_family(df: pd.DataFrame) -> Family:
-    return Family(df, page_pairs(df))
-
-
-def answer(df: pd.DataFrame, family: Family, questions: list[Question]) -> list[str]:
-    return [sentence(family.get(*runs, q.metric), q.label_a, q.label_b, family.size)
-            for q in questions if (runs := q.runs(df))]
 
 
 def _seed_counts(ok: pd.DataFrame) -> str:
@@ -109,9 +103,18 @@ def _seed_counts(ok: pd.DataFrame) -> str:
             f"(each run's count is in *All runs*).")
 
 
-def _correction(family: Family) -> str:
-    """How the page's p-values are read: none, one uncorrected, or Holm over several; the
-    comparisons without a test (a single seed on a side) are neither counted nor corrected."""
+def _family_rule(name: FamilyName, tests: int) -> str:
+    """How one family's p-values are read: none, one uncorrected, or Holm over several."""
+    what = ("the assignment's claims" if name == FamilyName.CLAIMS
+            else "the comparisons this report adds (exploratory)")
+    if tests == 1:
+        return f"{what}: one test, whose p-value needs no correction"
+    return f"{what}: {tests} tests, whose p-values are **Holm-adjusted** together"
+
+
+def _correction(family: Page) -> str:
+    """How the page's p-values are read, family by family; the comparisons without a test
+    (a single seed on a side) are neither counted nor corrected."""
     judged = family.tested
     untested = len(family.by_key) - len(judged)
     if not judged:
@@ -123,25 +126,34 @@ def _correction(family: Family) -> str:
     one = untested == 1
     single = (f" {plural(untested, 'comparison')} with a single seed on one side "
               f"{'has' if one else 'have'} no interval and no test, so "
-              f"{'it is' if one else 'they are'} left out of the count and the correction "
+              f"{'it is' if one else 'they are'} left out of the counts and the corrections "
               f"below." if untested else "")
-    if len(judged) == 1:
-        rule = (f"The page tests one comparison, so its p-value needs no correction: the "
-                f"difference is called *resolved* (and a claim *supported* or "
-                f"*contradicted*) only when p is below {ALPHA}.")
+    tested = {name: len(cs) for name, cs in family.families.items() if cs}
+    rules = [_family_rule(name, n) for name, n in tested.items()]
+    if len(rules) == 1:
+        families = (f"Every test on this page belongs to one family, {rules[0]}.")
     else:
-        rule = (f"The page tests {len(judged)} comparisons at once, so their p-values are "
-                f"**Holm-adjusted**: a difference is called *resolved* (and a claim "
-                f"*supported* or *contradicted*) only when its adjusted p is below {ALPHA}.")
+        families = (
+            f"The tests fall into two families, each corrected on its own: {rules[0]}; and "
+            f"{rules[1]}. The claims are what this report set out to re-test; the exploratory "
+            f"comparisons are added questions, and adding one must not change a claim's "
+            f"verdict. Each verdict names its family.")
     return (
         f"A difference between two settings is the mean over seeds with a 95% t-interval. "
         f"When both used the same seeds{paired}, it is a **paired** interval over the "
         f"per-seed differences (trained from the same seed, a 1-epoch run *is* epoch 1 of a "
-        f"20-epoch run, so the two are not independent); otherwise Welch's.{single} {rule} "
-        f"*Not resolved* means these seeds cannot tell; it does not mean no difference.")
+        f"20-epoch run, so the two are not independent); otherwise Welch's.{single} "
+        f"{families} A difference is called *resolved* (and a claim *supported* or "
+        f"*contradicted*) only when its p-value, adjusted within its family, is below "
+        f"{ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
+        f"difference. Beside each interval, **P(A > B)** (Bouthillier et al., 2021) is the "
+        f"probability that the first setting comes out higher than the second on a fresh "
+        f"seed: the share of paired seeds on which it did, with an exact binomial 95% "
+        f"interval. A difference can be resolved while P(A > B) stays well below 1: the "
+        f"mean moved, yet on one seed either may win.")
 
 
-def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Family) -> str:
+def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Page) -> str:
     """How to read every interval on the page, and what they leave out."""
     ok = df[df["status"] == Status.OK]
     compared = main_records(df, records)
@@ -163,13 +175,21 @@ def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Fam
         f"images are right and wrong on many of the same ones, so the uncertainty of their "
         f"difference depends on the images they disagree on (McNemar's test counts those) and "
         f"can be much smaller than that of one accuracy." if family.tested else "")
-    return (
-        f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
+    head = f"**How to read the statistics.** {_seed_counts(ok)} {_correction(family)}\n\n"
+    if split_per_seed(compared):
+        return head + (
+            f"What the intervals measure: the seed-to-seed spread of training (initial "
+            f"weights and batch order) *and* of the data: each seed draws its own stratified "
+            f"split into training, validation and test sets ({span(n_test, '{:,}')} test "
+            f"images), and two settings trained from the same seed share it, so they stay "
+            f"paired. The intervals therefore also cover which images happened to land in "
+            f"each set (Bouthillier et al., 2021, find this a main source of variance).")
+    return head + (
         f"What the intervals measure: the seed-to-seed noise of training (initial weights and "
-        f"batch order), scored on **one fixed test set of {span(n_test, '{:,}')} images**. "
-        f"They leave out which images happened to land in the test set: at {pct(typical)} "
-        f"accuracy ({which}) the binomial standard error of one accuracy on "
-        f"{min(n_test):,} images is about {points(se)}.{guide}"
+        f"batch order), for **one fixed split** of the data, scored on **one fixed test set "
+        f"of {span(n_test, '{:,}')} images**. They leave out which images happened to land "
+        f"in each set: at {pct(typical)} accuracy ({which}) the binomial standard error of "
+        f"one accuracy on {min(n_test):,} images is about {points(se)}.{guide}"
     )
 
 
@@ -216,15 +236,15 @@ def data_sentence(records: list[dict[str, Any]]) -> str:
     return f"The networks classify {next(iter(tasks.values()))}." if tasks else ""
 
 
-def depth_epoch_section(df: pd.DataFrame, summary: pd.DataFrame,
-                        family: Family) -> tuple[list[str], pd.DataFrame]:
-    runs = {r for q in DEPTH_EPOCH for r in (q.runs(df) or ())}
+def depth_epoch_section(summary: pd.DataFrame,
+                        family: Page) -> tuple[list[str], pd.DataFrame]:
+    runs = {r for s in family.plan.in_section("depth-epochs") for r in s.runs}
     chosen = summary[summary["run"].isin(runs)].sort_values(["epochs", "architecture"])
-    return answer(df, family, DEPTH_EPOCH), chosen
+    return answer(family, "depth-epochs"), chosen
 
 
 def width_section(df: pd.DataFrame, summary: pd.DataFrame,
-                  family: Family) -> tuple[list[str], dict[str, pd.DataFrame]]:
+                  family: Page) -> tuple[list[str], dict[str, pd.DataFrame]]:
     """Neighbouring widths compared at each depth; per-depth summaries for the figure."""
     plain = plain_runs(df)
     by_depth = {}
@@ -233,7 +253,7 @@ def width_section(df: pd.DataFrame, summary: pd.DataFrame,
         s = summary.merge(widths_of, on="run").sort_values("width")
         if len(s) >= 2:
             by_depth[plural(int(depth), "hidden layer")] = s
-    return answer(df, family, width_questions(df)), by_depth
+    return answer(family, "width"), by_depth
 
 
 def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -> str:
@@ -243,14 +263,15 @@ def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -
     if len(plain_summary) < 2:
         return ""
     s = plain_summary.sort_values("param_count")
-    times = s["train_seconds"].to_numpy()
     smallest, largest = s.iloc[0], s.iloc[-1]
     head = (f"From the smallest network ({smallest['architecture']}, "
             f"{int(smallest['param_count']):,} parameters, {seconds(smallest['train_seconds'])}) "
             f"to the largest ({largest['architecture']}, {int(largest['param_count']):,}, "
             f"{seconds(largest['train_seconds'])})")
-    order = (", training time grows with every step up in size." if np.all(np.diff(times) > 0)
-             else ", training time does not follow the parameter count in order.")
+    # One time per run, its seeds trained together: no repeats, so no spread to say whether
+    # one network trains faster than another of similar size; no order is claimed.
+    order = (". Each run's time is measured once, without repeats that would show its spread, "
+             "so this page claims no order between networks by training time.")
     return head + order + ("" if df is None else _time_share(df, s) + _fixed_cost(df))
 
 
@@ -294,7 +315,8 @@ def _fixed_cost(df: pd.DataFrame) -> str:
             f"{span(shares)}% of a 20-epoch network's time here.")
 
 
-def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFrame, list[str]]:
+def early_stopping_section(df: pd.DataFrame, records: list[dict[str, Any]],
+                           family: Page) -> tuple[pd.DataFrame, list[str]]:
     """Epochs run, best epoch, accuracy and time of early-stopped runs (means over seeds,
     written for reading), and what stopping costs."""
     ok = df[df["status"] == Status.OK]
@@ -308,12 +330,50 @@ def early_stopping_section(df: pd.DataFrame, family: Family) -> tuple[pd.DataFra
              "test accuracy": pct(g["test_accuracy"].mean()),
              "training time per network": seconds(g["train_seconds"].mean())}
             for run, g in es.groupby("run", sort=False)]
-    return pd.DataFrame(rows), answer(df, family, early_stopping_questions())
+    quicker = converge_words(family, records)
+    return pd.DataFrame(rows), answer(family, "early-stopping") + ([quicker] if quicker else [])
+
+
+def converge_words(family: Page, records: list[dict[str, Any]]) -> str:
+    """What the assignment's "converge quicker" was measured by here (epochs run: the best
+    epoch plus the patience) and what else the word can mean: where each network's mean
+    validation-loss curve over 20 full epochs is lowest, and how low."""
+    runs = family.runs("stopping-quicker")
+    if not runs:
+        return ""
+    df = family.df
+    patience = int(run_value(df, runs[0], "early_stopping_patience"))
+    text = (f"**What \"converge quicker\" measured.** Under early stopping, epochs run is "
+            f"the epoch of the lowest validation loss plus the patience ({patience}): it "
+            f"counts when validation loss stopped improving, not how low it got or how "
+            f"accurate the network was then. \"Converge\" can also mean reaching the "
+            f"lowest loss sooner *and* no higher.")
+    full = [find_run(df, **net(layers, **E20)) for layers in ([50, 50], [50])]
+    if not all(full):
+        return text
+    by_name = {r["name"]: r for r in records}
+    lowest, seeds = [], set()
+    for run in full:
+        curves = [s["history"]["val_loss"] for s in by_name[run]["seeds"]]
+        n = min(len(c) for c in curves)
+        mean = np.mean([c[:n] for c in curves], axis=0)
+        lowest.append((int(np.argmin(mean)) + 1, round(float(mean.min()), 3)))
+        seeds.add(len(curves))
+    (e2, v2), (e1, v1) = lowest  # compared as shown, to three decimals
+    order = ("earlier" if e2 < e1 else "later" if e2 > e1 else "at the same epoch")
+    level = ("lower" if v2 < v1 else "higher" if v2 > v1 else "equal at three decimals")
+    curve = ("validation-loss curve of the one seed" if seeds == {1} else
+             "mean validation-loss curve over seeds")
+    return text + (
+        f" Over 20 full epochs, the {curve} is lowest at epoch {e2} ({v2:.3f}) for "
+        f"784-50-50-10 and at epoch {e1} ({v1:.3f}) for 784-50-10: the deeper network's "
+        f"minimum comes {order} and is {level} (curves' minima, without intervals).")
 
 
 def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
-                 family: Family) -> tuple[dict[str, str], list[str]]:
-    """Cross-entropy vs MSE on scaled and raw inputs: which learned, which collapsed."""
+                 family: Page) -> tuple[dict[str, str], list[str]]:
+    """Cross-entropy vs MSE on scaled and raw inputs, and with plain SGD: which learned,
+    which collapsed, and what each optimiser shows."""
     variants = {}
     for loss, loss_label in (("categorical_crossentropy", "cross-entropy"),
                              ("mean_squared_error", "MSE")):
@@ -321,23 +381,53 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             run = find_run(df, **net([50, 50], **E20, loss=loss, scale_inputs=scaled))
             if run:
                 variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
+    sgd = family.runs("loss-sgd")
+    if sgd:
+        rate = f"{float(run_value(df, sgd[0], 'learning_rate')):g}"
+        variants.update({f"cross-entropy, plain SGD (learning rate {rate})": sgd[0],
+                         f"MSE, plain SGD (learning rate {rate})": sgd[1]})
     if len(variants) < 2:  # one variant compares nothing: no section
         return {}, []
     by_name = {r["name"]: r for r in records}
     lines = [f"**{label}**: " + fate(by_name[run]) for label, run in variants.items()]
-    runs = LOSS_QUESTION.runs(df)
-    if runs:
-        c = family.get(*runs)
-        lines.append(sentence(c, LOSS_QUESTION.label_a, LOSS_QUESTION.label_b, family.size))
-        if abs(c.diff) < 0.01:
-            lines.append(
-                "On scaled inputs the two losses end close. That fits the theory: MSE's "
-                "weakness is its vanishing gradient when the softmax saturates, which scaled "
-                "inputs avoid. (Nielsen, ch. 3, explains that slowdown and argues for "
-                "cross-entropy; Hui & Belkin, 2021, find square loss competitive, but applied "
-                "to the logits without a softmax, which is not what Keras' MSE on a softmax "
-                "output does.)")
+    adam = family.runs("loss-adam")
+    for name, runs in (("loss-adam", adam), ("loss-sgd", sgd)):
+        if runs:
+            q = BY_NAME[name].pairs
+            lines.append(sentence(family.get(*runs), q.label_a, q.label_b))
+    if adam or sgd:
+        lines.append(_optimisers(family, adam, sgd))
     return variants, lines
+
+
+def _optimisers(family: Page, adam: tuple[str, str] | None,
+                sgd: tuple[str, str] | None) -> str:
+    """What each optimiser shows about cross-entropy against MSE, and what the runs do not
+    measure: the vanishing-gradient argument is made for plain gradient descent, and Adam
+    rescales its steps, so it does not carry over; no cause is asserted."""
+    def outcome(runs: tuple[str, str], who: str) -> str:
+        c = family.get(*runs)
+        if c.method == Method.SINGLE:
+            return f"with {who}, one seed cannot tell the two losses apart"
+        if not c.resolved:
+            return f"with {who}, the two losses are not told apart at this number of seeds"
+        better = "cross-entropy" if c.diff > 0 else "MSE"
+        return f"with {who}, {better} ends higher by {points(abs(c.diff))}"
+
+    found = [outcome(runs, who) for runs, who in ((adam, "Adam"), (sgd, "plain SGD")) if runs]
+    text = (f"On scaled inputs, {', while '.join(found)}. The argument against MSE is its "
+            f"vanishing gradient when the softmax saturates (Nielsen, ch. 3), made for plain "
+            f"gradient descent, where a step is the learning rate times the gradient. Adam "
+            f"divides each step by a running estimate of the gradient's size, so a small "
+            f"gradient need not mean a small step, and the argument does not carry over to "
+            f"it.")
+    if not sgd:
+        text += (" This suite has no plain-SGD pair of the two losses, so it cannot show "
+                 "whether the loss matters where the argument applies.")
+    return (text + " These runs measure accuracy, not gradient sizes: they show whether the "
+            "loss mattered with each optimiser, not why. (Hui & Belkin, 2021, find square "
+            "loss competitive, but applied to the logits without a softmax, which is not "
+            "what Keras' MSE on a softmax output does.)")
 
 
 def loss_intro(variants: dict[str, str]) -> str:
@@ -382,3 +472,97 @@ def fate(record: dict[str, Any]) -> str:
               f"accuracy peaking at {peaks}) and then fell back" if early else "")
     return (f"{pct(mean)} mean test accuracy (chance is {pct(1 / k)}); {join(cases)}"
             f"{detail}.")
+
+
+def regularisation_section(family: Page) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Each regulariser against the unregularised network, paired over seeds: the table
+    of the four measures (with each change's interval, P(A > B) and whether it is
+    resolved), the resolved changes in words, and the runs to draw (label -> run)."""
+    stated = family.plan.in_section("regularisation")
+    if not stated:
+        return pd.DataFrame(), [], {}
+    baseline = stated[0].runs[1]
+    label = stated[0].question.label_b
+    variants: dict[str, dict[str, Any]] = {}
+    for s in stated:
+        variants.setdefault(s.question.label_a, {"run": s.runs[0]})[s.question.metric] = \
+            family.get(*s.key)
+    first = next(iter(variants.values()))
+    rows = [{"variant": label, "run": baseline,
+             **{metric_words(m): fmt(m, first[m].mean_b) for m in FIT_METRICS if m in first}}]
+    for name, found in variants.items():
+        rows.append({"variant": name, "run": found["run"],
+                     **{metric_words(m): _change_cell(found[m]) for m in FIT_METRICS
+                        if m in found}})
+    lines = [_resolved_changes(variants, m) for m in FIT_METRICS]
+    return (pd.DataFrame(rows).fillna("—"), [line for line in lines if line],
+            {label: baseline, **{name: found["run"] for name, found in variants.items()}})
+
+
+def _change_cell(c: Comparison) -> str:
+    """'0.512; change −0.031 (−0.05 to −0.01), P(A > B) 0.10, resolved'."""
+    if c.method == Method.SINGLE:
+        return f"{fmt(c.metric, c.mean_a)}; one seed: no interval"
+    resolved = "resolved" if c.resolved else "not resolved"
+    higher = (f"P(A > B) {c.higher:.2f}" + (f" ({c.higher_low:.2f} to {c.higher_high:.2f})"
+                                            if c.method == Method.PAIRED else ""))
+    return (f"{fmt(c.metric, c.mean_a)}; change {diff_fmt(c.metric, c.diff)} "
+            f"({interval_fmt(c.metric, c.low, c.high)}), {higher}, {resolved}")
+
+
+def _resolved_changes(variants: dict[str, dict[str, Any]], metric: str) -> str:
+    """Which variants moved ``metric`` by a resolved amount, each with its change."""
+    moved = {name: found[metric] for name, found in variants.items()
+             if metric in found and found[metric].resolved}
+    if not moved:
+        return ""
+    families = {c.family for c in moved.values()}
+    down = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff < 0]
+    up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff > 0]
+    parts = ([f"lower with {join(down)}"] if down else []) + (
+        [f"higher with {join(up)}"] if up else [])
+    return (f"**{sentence_case(metric_words(metric))}**: resolved {'; '.join(parts)} than "
+            f"without a regulariser (within {join(sorted(families))}).")
+
+
+def sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
+    """What the section compares and how the gap is measured, naming only the regularisers
+    this suite has, and why a dropout run's gap reads differently."""
+    variants = list(dict.fromkeys(s.question.label_a
+                                  for s in family.plan.in_section("regularisation")))
+    names = {r["name"]: r for r in records}
+    runs = {s.runs[0] for s in family.plan.in_section("regularisation")}
+    dropout = any(names[r]["params"].get("dropout") for r in runs if r in names)
+    tests = {c.family_size for s in family.plan.in_section("regularisation")
+             if (c := family.get(*s.key)).family_size}
+    return (
+        f"Each variant ({join([f'*{v}*' for v in variants])}) is the unregularised network "
+        f"(784-50-50-10, 20 epochs) changed in one way, and is compared seed by seed with "
+        f"it (as in TensorFlow's *Overfit and underfit* tutorial, "
+        f"but over seeds, with intervals). Early stopping is a regulariser too (Goodfellow "
+        f"et al., *Deep Learning*, §7.8): it limits how far training moves the weights, as "
+        f"an L2 penalty does (§7.1; dropout: §7.12). The **generalisation gap** is training "
+        f"minus validation accuracy, and validation minus training loss, of the network "
+        f"that is tested, at the end of training: it is what overfitting widens. Training "
+        f"accuracy and loss are Keras' means over the last epoch's batches, taken while the "
+        f"weights still change"
+        + (", and with dropout switched on in the dropout runs, so their gap compares a "
+           "thinned network on training images with the whole network on validation images"
+           if dropout else "")
+        + ". Each cell gives the variant's mean over seeds, its change against the "
+        "unregularised network with the paired 95% interval, P(A > B) (the probability that "
+        "the variant's value is the higher on a fresh seed) and whether the change is "
+        "resolved"
+        + (f"; all belong to {FamilyName.EXPLORATORY}, Holm-adjusted over its "
+           f"{plural(max(tests), 'test')}." if tests and max(tests) > 1 else
+           f"; all belong to {FamilyName.EXPLORATORY}." if tests else ".")
+    )
+
+
+def heading(section: str) -> str:
+    """A section's Markdown heading, from the registry."""
+    return "## " + next(s.heading for s in SECTIONS if s.name == section)

@@ -3,8 +3,11 @@
 Runs trained from the same seeds are compared seed by seed (a paired t-interval over the
 per-seed differences): with the same seed, the 1-epoch run *is* epoch 1 of the 20-epoch run,
 and an early-stopped run follows the full run until it stops, so treating them as independent
-would be wrong. Runs with different seeds get Welch's t. Every tested comparison a page
-states belongs to one family whose p-values are Holm-adjusted together.
+would be wrong. Runs with different seeds get Welch's t. Beside each interval stands the
+probability that one setting comes out higher than the other on a fresh seed, P(A > B)
+(Bouthillier et al., 2021): how often, not only by how much. Every tested comparison a page
+states belongs to one of two families, each Holm-adjusted on its own: the original
+assignment's claims, and the comparisons this report adds (exploratory).
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from mlplab.results import Status
 from mlplab.wording import number, number_interval, pct, plural
 
 ALPHA = 0.05  # two-sided: 95% intervals, and "resolved" means Holm-adjusted p < ALPHA
+
+
+class FamilyName(StrEnum):
+    """The two families of tests: a verdict is corrected only for the tests beside it."""
+
+    CLAIMS = "the assignment's claims"
+    EXPLORATORY = "the exploratory comparisons"
 
 
 class Method(StrEnum):
@@ -44,6 +54,13 @@ class Comparison:
     method: Method
     p: float
     p_adjusted: float | None = None  # set by ``holm`` for the page's family
+    higher: float = 0.0  # P(A > B): share of seeds (paired) or seed pairs where a is higher
+    higher_low: float = float("nan")  # its exact 95% interval (paired seeds only)
+    higher_high: float = float("nan")
+    wins: int = 0  # paired seeds on which a is higher ...
+    ties: int = 0  # ... and on which the two are equal
+    family: FamilyName | None = None  # set by ``Family``
+    family_size: int = 0  # tests in that family
 
     @property
     def interval_excludes_zero(self) -> bool:
@@ -63,7 +80,25 @@ class Comparison:
                  else f"{self.n_a} and {self.n_b} seeds")
         p = (f"Holm-adjusted p {_p(self.p_adjusted)}" if self.p_adjusted is not None
              else f"p {_p(self.p)}")
-        return f"{self.method} over {seeds}, {p}"
+        family = ("" if self.family is None else
+                  f" within {self.family} ({plural(self.family_size, 'test')})"
+                  if self.family_size > 1 else f"; the only test of {self.family}")
+        return f"{self.method} over {seeds}, {p}{family}"
+
+    def often(self, label_a: str) -> str:
+        """How often a comes out higher: 'X is higher on 9 of 10 seeds: P(A > B) on a
+        fresh seed is about 0.90 (95% interval 0.55 to 1.00).'"""
+        verb = "runs longer" if self.metric.startswith("epochs") else "is higher"
+        if self.method == Method.SINGLE:
+            return ""
+        if self.method == Method.WELCH:
+            return (f" {label_a} {verb} in a share {self.higher:.2f} of all {self.n_a} × "
+                    f"{self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
+                    f"{self.higher:.2f} (unpaired seeds: no interval).")
+        tied = f", level on {self.ties}" if self.ties else ""
+        return (f" {label_a} {verb} on {self.wins} of {plural(self.n_a, 'seed')}{tied}: "
+                f"P(A > B) on a fresh seed is about {self.higher:.2f} (95% interval "
+                f"{self.higher_low:.2f} to {self.higher_high:.2f}).")
 
 
 def _p(p: float) -> str:
@@ -73,6 +108,19 @@ def _p(p: float) -> str:
 def _per_seed(df: pd.DataFrame, run: str, metric: str) -> pd.Series:
     ok = df[(df["run"] == run) & (df["status"] == Status.OK)]
     return ok.set_index("seed")[metric].astype(float)
+
+
+def probability_higher(d: np.ndarray) -> tuple[float, float, float, int, int]:
+    """P(A > B) from per-seed differences ``d``: the share of seeds where a is higher (a tie
+    counts half), with the exact (Clopper-Pearson) 95% interval of a binomial proportion,
+    each seed one independent trial of 'a is higher'; then the wins and ties counted."""
+    from scipy import stats
+
+    n, wins, ties = len(d), int(np.sum(d > 0)), int(np.sum(d == 0))
+    k = wins + 0.5 * ties
+    low = float(stats.beta.ppf(ALPHA / 2, k, n - k + 1)) if k > 0 else 0.0
+    high = float(stats.beta.ppf(1 - ALPHA / 2, k + 1, n - k)) if k < n else 1.0
+    return k / n, low, high, wins, ties
 
 
 def compare(df: pd.DataFrame, a: str, b: str, metric: str = "test_accuracy") -> Comparison:
@@ -89,16 +137,21 @@ def compare(df: pd.DataFrame, a: str, b: str, metric: str = "test_accuracy") -> 
     if set(va.index) == set(vb.index):
         d = (va - vb.loc[va.index]).to_numpy()
         method, dof, se = Method.PAIRED, len(d) - 1, float(d.std(ddof=1) / np.sqrt(len(d)))
+        higher = probability_higher(d)
     else:
         var_a, var_b = va.var(ddof=1) / len(va), vb.var(ddof=1) / len(vb)
         method, se = Method.WELCH, float(np.sqrt(var_a + var_b))
         dof = ((var_a + var_b) ** 2 / (var_a**2 / (len(va) - 1) + var_b**2 / (len(vb) - 1))
                if se > 0 else len(va) + len(vb) - 2)
+        pairs = np.subtract.outer(va.to_numpy(), vb.to_numpy())
+        higher = (float(np.mean(pairs > 0) + 0.5 * np.mean(pairs == 0)), np.nan, np.nan, 0, 0)
     if se == 0:  # every seed gave the same difference: nothing to weigh it against
-        return Comparison(*head, diff, diff, len(va), len(vb), method, float(diff == 0))
+        return Comparison(*head, diff, diff, len(va), len(vb), method, float(diff == 0),
+                          None, *higher)
     half = float(stats.t.ppf(1 - ALPHA / 2, dof) * se)
     p = float(2 * stats.t.sf(abs(diff) / se, dof))
-    return Comparison(*head, diff - half, diff + half, len(va), len(vb), method, p)
+    return Comparison(*head, diff - half, diff + half, len(va), len(vb), method, p, None,
+                      *higher)
 
 
 def holm(comparisons: list[Comparison]) -> None:
@@ -116,20 +169,32 @@ def holm(comparisons: list[Comparison]) -> None:
 
 
 class Family:
-    """Every comparison one page states, computed once; those with a test (a spread on
-    both sides) are Holm-adjusted together. A single-seed comparison has no p-value, so it
-    neither joins the correction nor counts towards its size."""
+    """The comparisons a page states, computed once, in families: those of one family with
+    a test (a spread on both sides) are Holm-adjusted together. A single-seed comparison
+    has no p-value, so it neither joins a correction nor counts towards its size."""
 
-    def __init__(self, df: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> None:
+    def __init__(self, df: pd.DataFrame,
+                 pairs: list[tuple[str, str, str]]
+                 | dict[FamilyName, list[tuple[str, str, str]]]) -> None:
         self.df = df
-        self.by_key = {key: compare(df, *key) for key in dict.fromkeys(pairs)}
+        grouped = pairs if isinstance(pairs, dict) else {FamilyName.EXPLORATORY: pairs}
+        self.by_key: dict[tuple[str, str, str], Comparison] = {}
+        self.families: dict[FamilyName, list[Comparison]] = {}
+        for name, keys in grouped.items():
+            found = [self.by_key.setdefault(key, compare(df, *key))
+                     for key in dict.fromkeys(keys) if key not in self.by_key]
+            tested = [c for c in found if c.method != Method.SINGLE]
+            if len(tested) > 1:  # one test alone needs no correction
+                holm(tested)
+            for c in tested:
+                c.family, c.family_size = name, len(tested)
+            if found:
+                self.families[name] = tested
         self.tested = [c for c in self.by_key.values() if c.method != Method.SINGLE]
-        if len(self.tested) > 1:  # one test alone needs no correction
-            holm(self.tested)
 
     @property
     def size(self) -> int:
-        """How many comparisons the correction covers: the tested ones."""
+        """How many comparisons the corrections cover: the tested ones."""
         return len(self.tested)
 
     def get(self, a: str, b: str, metric: str = "test_accuracy") -> Comparison:
@@ -148,7 +213,20 @@ def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
     return "supported" if (c.diff > 0) == claim_a_greater else "contradicted"
 
 
+# Metrics named in words where their column name would not do.
+METRIC_WORDS = {"gap_accuracy": "accuracy gap (training minus validation)",
+                "gap_loss": "loss gap (validation minus training)",
+                "val_loss": "validation loss", "val_accuracy": "validation accuracy",
+                "val_data_loss": "validation loss (without the L2 penalty)"}
+
+
+def metric_words(metric: str) -> str:
+    return METRIC_WORDS.get(metric, metric.replace("_", " "))
+
+
 def fmt(metric: str, value: float) -> str:
+    if metric == "gap_accuracy":  # a difference of two accuracies
+        return number(100 * value, 1, signed=value < 0) + " points"
     if metric.endswith("accuracy"):
         return pct(value)
     if metric.endswith("seconds"):
@@ -182,24 +260,26 @@ def interval_fmt(metric: str, low: float, high: float) -> str:
     return number_interval(scale * low, scale * high, digits) + unit
 
 
-def sentence(c: Comparison, label_a: str, label_b: str, family_size: int = 0) -> str:
-    """A plain-English statement of a comparison, worded by its test and interval."""
-    what = "" if c.metric.startswith("epochs") else " " + c.metric.replace("_", " ")
+def sentence(c: Comparison, label_a: str, label_b: str) -> str:
+    """A plain-English statement of a comparison, worded by its test and interval, with
+    how often a is higher on one seed and the family its verdict is corrected in."""
+    what = "" if c.metric.startswith("epochs") else " " + metric_words(c.metric)
     seeds = plural(c.n_a, "seed") if c.n_a == c.n_b else f"{c.n_a} and {c.n_b} seeds"
     head = (f"{label_a}: {fmt(c.metric, c.mean_a)}{what}; {label_b}: "
             f"{fmt(c.metric, c.mean_b)} (means over {seeds})")
     if c.method == Method.SINGLE:
         return head + ". With a single seed the difference cannot be judged."
+    often = c.often(label_a)
     if c.resolved:  # the difference as winner minus loser, interval included
         winner, sign = (label_a, 1) if c.diff > 0 else (label_b, -1)
         low, high = sorted((sign * c.low, sign * c.high))
         higher = "runs longer" if c.metric.startswith("epochs") else "is higher"
         return (f"{head}. {winner} {higher} by {diff_fmt(c.metric, abs(c.diff), False)} "
-                f"(95% interval {interval_fmt(c.metric, low, high)}; {c.how}).")
-    caveat = (f" Its interval alone excludes zero, but not once the {family_size} comparisons "
-              f"on this page are corrected for." if c.interval_excludes_zero
-              and family_size > 1 else "")
+                f"(95% interval {interval_fmt(c.metric, low, high)}; {c.how}).{often}")
+    caveat = (f" Its interval alone excludes zero, but not once the {c.family_size} tests of "
+              f"{c.family} are corrected for (Holm)." if c.interval_excludes_zero
+              and c.family_size > 1 else "")
     return (f"{head}. The difference, {diff_fmt(c.metric, c.diff)} (95% interval "
             f"{interval_fmt(c.metric, c.low, c.high)}; {c.how}), is not "
             f"resolved at this number of seeds, which is not the same as no difference."
-            + caveat)
+            + caveat + often)

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlplab import params
 from mlplab.outcomes import VERDICTS, Kind
 from mlplab.results import ManifestEntry, Status
-from mlplab.summary.records import data_key, main_setting, seed_outcomes, summarise
+from mlplab.summary.records import MATCHED, data_key, main_setting, seed_outcomes, summarise
 from mlplab.wording import layers_label, plural, points
 
 # Names joined by hyphens (784-50-50-10, mlp30x30-e20, Holm-adjusted): a browser may break
@@ -78,7 +79,8 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame,
     head = ("<table class='runs mlplab-table'><thead><tr><th>run</th>"
             + ("<th>data (train / validation / test)</th>" if several else "")
             + "<th>network</th><th>loss</th>"
-            "<th>inputs</th><th>epochs (max)</th><th>early stopping</th><th>seeds</th>"
+            "<th>inputs</th><th>epochs (max)</th><th>early stopping</th>"
+            "<th>other settings</th><th>seeds</th>"
             "<th>test accuracy, mean ± sd (points)</th><th>epochs run</th>"
             "<th>train time per seed</th><th>parameters</th><th>status</th></tr></thead><tbody>")
     rows = []
@@ -101,7 +103,7 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame,
                          + (" <b>(other data: not compared)</b>" if left_out else ""))
         cells += [_cell(layers_label(p.hidden_layers)), p.loss.replace("_", " "),
                   "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
-                  str(len(p.seeds))]
+                  _cell(other_settings(p.as_dict())), str(len(p.seeds))]
         if entry.status == Status.OK and summary is not None and entry.name in summary.index:
             s = summary.loc[entry.name]
             cells += [_accuracy_cell(s), f"{s['epochs_run']:.1f}",
@@ -114,6 +116,19 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame,
             cells += ["—", "—", "—", "—", f"<b class='failed'>FAILED</b> {error}"]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return head + "".join(rows) + "</tbody></table>"
+
+
+# Settings the runs table has columns of its own for.
+_COLUMNS = {"loss", "scale_inputs", "early_stopping_patience", "restore_best_weights"}
+
+
+def other_settings(p: dict[str, Any]) -> str:
+    """The compared settings a run changes from their defaults beyond the table's own
+    columns ('optimizer sgd, learning_rate 0.1', 'l2 0.001'), or '—'."""
+    defaults = params.defaults()
+    changed = [f"{k} {p[k]:g}" if isinstance(p[k], float) else f"{k} {p[k]}"
+               for k in MATCHED if k not in _COLUMNS and p.get(k, defaults[k]) != defaults[k]]
+    return ", ".join(changed) or "—"
 
 
 def _by_runs(values: dict[str, str]) -> str:
