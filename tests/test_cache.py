@@ -92,8 +92,11 @@ def test_code_parameter_or_training_code_changes_execute(tmp_path: Path, monkeyp
     real = cache.package_hash
     monkeypatch.setattr(cache, "package_hash",
                         lambda include=lambda rel: True: real(include) + (
-                            "x" if include(Path("train.py")) else ""))
-    assert {a for _, a in build(root)} == {"execute"}  # training code changed
+                            "x" if include(Path("lab/train.py")) else ""))
+    jobs, _ = runner.plan(experiments.load(root / "exp.yaml"), root, root / "report/runs",
+                          force=False, timeout=120)
+    # Training code changed: both run again and train, the kept networks are not offered.
+    assert [(j.action, j.networks) for j in jobs] == [("execute", None), ("execute", None)]
 
 
 @pytest.mark.slow
@@ -170,3 +173,64 @@ def test_results_key_follows_the_data_and_the_lock_file(tmp_path: Path):
     assert other_data.results != before.results and other_data.code != before.code
     assert other_data.page != before.page
     assert other_lock.results != before.results and other_lock.code != before.code
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the package for the keys to hash, so a test can edit its modules."""
+    import shutil
+
+    copy = tmp_path / "mlplab"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
+    return copy
+
+
+@pytest.mark.parametrize("edit, changed", [
+    ("lab/train.py", {"results", "code", "page"}),  # decides the trained networks
+    ("lab/narrative.py", {"code", "page"}),  # only the page's code outputs
+    ("pipeline/templates/offline/index.html.j2", {"page"}),  # only the rendering
+    ("pipeline/html.py", {"page"}),
+])
+def test_each_module_changes_the_keys_it_can_affect(tmp_path: Path, package: Path, edit,
+                                                    changed):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    before = cache.Hasher(root, text).keys(p, "sha")
+    with (package / edit).open("a") as fh:
+        fh.write("\n# an edit\n")
+    after = cache.Hasher(root, text).keys(p, "sha")
+    assert {k for k in ("results", "code", "page")
+            if getattr(after, k) != getattr(before, k)} == changed
+
+
+def test_compiled_files_do_not_count_but_a_moved_module_does(tmp_path: Path, package: Path):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    before = cache.Hasher(root, text).keys(p, "sha")
+    (package / "lab" / "__pycache__").mkdir(exist_ok=True)
+    (package / "lab" / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"\0compiled")
+    assert cache.Hasher(root, text).keys(p, "sha") == before
+    (package / "lab" / "narrative.py").rename(package / "lab" / "narration.py")
+    assert cache.Hasher(root, text).keys(p, "sha").page != before.page
+
+
+def test_a_code_cell_edit_changes_every_key(tmp_path: Path):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    nb = json.loads(text)
+    nb["cells"][2]["source"] = "print('other code')"
+    one, two = (cache.Hasher(root, t).keys(p, "sha") for t in (text, json.dumps(nb)))
+    assert one.results != two.results and one.code != two.code and one.page != two.page
+
+
+def test_the_results_key_covers_the_training_code_and_what_it_imports():
+    """Read from the imports, so a module the training code starts to use joins the key."""
+    modules = set(cache.RESULT_MODULES)
+    assert {"lab/train.py", "lab/multiseed.py", "lab/models.py", "lab/data.py",  # lazy too
+            "datafiles.py", "params.py", "lab/record.py"} <= modules
+    assert not modules & {"lab/narrative.py", "lab/plots.py", "pipeline/runner.py"}
+    assert all((cache.PACKAGE_DIR / m).is_file() for m in modules)

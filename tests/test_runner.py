@@ -170,3 +170,16 @@ def test_existing_scheduler_address_is_used(tmp_path: Path):
                       dashboard_address=None) as cluster:
         runner.run_jobs(jobs, 1, cluster.scheduler_address, outcomes.append)
     assert sorted((o.name, o.status) for o in outcomes) == [("a", "ok"), ("b", "ok")]
+
+
+def test_make_report_runs_one_run_per_core_by_default():
+    """A newcomer's first `make report` uses every core, not one."""
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("JOBS", "MAKEFLAGS")}
+    shown = subprocess.run(["make", "--dry-run", "--always-make", "report"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert f"--jobs {os.cpu_count()} " in shown
+    one = subprocess.run(["make", "--dry-run", "--always-make", "report", "JOBS=1"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert "--jobs 1 " in one

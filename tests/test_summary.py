@@ -557,7 +557,7 @@ def test_runs_on_fewer_samples_are_never_compared_and_sentences_follow_the_data(
             on("mnist-5k", 735, 450, name="one-epoch", accuracies=[0.6, 0.7, 0.72],
                hidden_layers=[50], epochs=1, max_samples=1500)]
     df = records.tidy(runs)
-    assert records.main_setting(df)[:4] == ("mnist-5k", 1500, 0.3, 0.3)
+    assert records.main_setting(df)[:4] == ("mnist-5k", 0.3, 0.3, 1500)  # params.DATA order
     assert records.find_run(df, hidden_layers=[50], epochs=20) is None
     assert "two-seeds" not in set(records.plain_runs(df)["run"])
     family = sections.page_family(df)
@@ -1012,6 +1012,20 @@ def test_seed_lists_that_merely_overlap_get_welch_not_pairs(seeds_b):
     assert c.method == stats.Method.WELCH
     assert c.p == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
     assert (c.n_a, c.n_b) == (3, len(seeds_b))
+
+
+@pytest.mark.parametrize("p, words", [(0.0004, "p < 0.001"), (0.001, "p = 0.001"),
+                                      (0.0204, "p = 0.020")])
+def test_p_values_are_written_to_three_decimals_or_as_below_a_thousandth(p, words):
+    c = stats.Comparison("a", "b", "test_accuracy", 0.9, 0.8, 0.1, 0.05, 0.15, 3, 3,
+                         stats.Method.PAIRED, p=p)
+    assert c.how == f"paired t over 3 seeds, {words}"
+
+
+def test_a_run_without_a_successful_seed_cannot_be_compared_and_is_named(df):
+    for a, b in (("broken", "wide"), ("wide", "broken")):
+        with pytest.raises(KeyError, match="no successful seeds for 'broken'"):
+            stats.compare(df, a, b)
 
 
 def test_the_default_registry_pairs_each_regulariser_with_the_unregularised_run():

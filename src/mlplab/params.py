@@ -8,6 +8,7 @@ nowhere else. It imports nothing heavy: the driver uses it without TensorFlow.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from dataclasses import dataclass, field, make_dataclass
@@ -22,6 +23,9 @@ class ParamError(ValueError):
     """A parameter value that is not what the declaration allows."""
 
 
+ROLES = ("training", "data", "display", "runner")  # see Param.role
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -34,6 +38,15 @@ class Param:
     open_minimum: bool = False  # the minimum itself is not allowed: (minimum, ...
     open_maximum: bool = False  # the maximum itself is not allowed: ..., maximum)
     optional: bool = False  # None is allowed
+    # What the parameter is for, from which every list of parameters derives:
+    # "training" (how the networks learn), "data" (which images: runs that differ here are
+    # not compared), "display" (names the run, changes no number), "runner" (a scratch path
+    # the runner sets for one build).
+    role: str = "training"
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"parameter {self.name!r}: role {self.role!r} is not one of {ROLES}")
 
     @property
     def type_hint(self) -> str:
@@ -65,7 +78,15 @@ class Param:
         return words
 
     def validate(self, value: Any) -> Any:
-        """Return ``value`` (ints accepted as floats) or raise ParamError."""
+        """Return ``value`` (ints accepted as floats) or raise ParamError.
+
+        A list given as text is read as JSON (YAML's flow style): papermill passes
+        ``-p hidden_layers "[100]"`` as the text '[100]'."""
+        if isinstance(value, str) and self.kind == "int_list":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass  # not JSON: refused below, with the text as given
         if value is None:
             if self.optional:
                 return None
@@ -145,10 +166,10 @@ def max_samples_error(max_samples: int, test_fraction: float, validation_fractio
 # opened interactively; the experiment suite overrides them per run.
 PARAMS: tuple[Param, ...] = (
     Param("run_name", "str", "interactive",
-          "Name of this run; names the files under report/runs/."),
+          "Name of this run; names the files under report/runs/.", role="display"),
     Param("dataset", "str", "mnist-5k",
           "'mnist-5k' (embedded, offline), 'fashion-mnist', 'mnist', or a path to a "
-          "Kaggle-layout CSV or a folder of IDX .gz files."),
+          "Kaggle-layout CSV or a folder of IDX .gz files.", role="data"),
     Param("hidden_layers", "int_list", [50, 50],
           "Units in each hidden layer: [50] is 784-50-10, [50, 50] is 784-50-50-10.",
           minimum=1, maximum=4096),
@@ -180,12 +201,12 @@ PARAMS: tuple[Param, ...] = (
     Param("test_fraction", "float", DEFAULT_TEST_FRACTION,
           "Share of all examples held out as the test set (stratified, split once).",
           minimum=0.0, maximum=1.0, open_minimum=True,
-          open_maximum=True),
+          open_maximum=True, role="data"),
     Param("validation_fraction", "float", DEFAULT_VALIDATION_FRACTION,
           "Share of the training part used for validation (early stopping, curves); "
           "0.3 as in the original assignment.",
           minimum=0.0, maximum=1.0, open_minimum=True,
-          open_maximum=True),
+          open_maximum=True, role="data"),
     Param("train_fraction", "float", 1.0,
           "Share of the training part the networks learn from (stratified); validation and "
           "test sets stay as they are. Below 1 shows how the amount of data affects "
@@ -199,25 +220,35 @@ PARAMS: tuple[Param, ...] = (
           f"{min_samples(DEFAULT_TEST_FRACTION, DEFAULT_VALIDATION_FRACTION, BUILT_IN_CLASSES)}"
           f" for {BUILT_IN_CLASSES} classes at the default fractions "
           "(`mlplab.params.min_samples` for others).",
-          minimum=MIN_PER_CLASS * 2, optional=True),
+          minimum=MIN_PER_CLASS * 2, optional=True, role="data"),
     Param("fast_training", "bool", True,
           "Train all seeds together in one compiled graph (Keras' updates, several times "
           "faster); false runs Keras' own fit once per seed."),
     Param("results_path", "str", None,
           "Where the notebook writes its results record (JSON); null writes none. "
-          "Set by the runner.", optional=True),
+          "Set by the runner.", optional=True, role="runner"),
     Param("networks_path", "str", None,
           "Where the notebook keeps its trained networks (.npz): loaded from there when the "
           "file exists, written there after training; null always trains. Set by the runner, "
           "so a page whose wording changed is rebuilt without training its seeds again.",
-          optional=True),
+          optional=True, role="runner"),
 )
 
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+def with_role(*roles: str) -> tuple[str, ...]:
+    """Names of the parameters with one of ``roles``, in declaration order."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown parameter roles {sorted(unknown)}: expected {ROLES}")
+    return tuple(p.name for p in PARAMS if p.role in roles)
+
+
+# Which images a run was trained and tested on.
+DATA = with_role("data")
 # Set by the runner, not by experiment files.
-RUNNER_ONLY = frozenset({"run_name", "results_path", "networks_path"})
+RUNNER_ONLY = frozenset(with_role("display", "runner"))
 # The runner's scratch-file paths: not part of an experiment, gone once the build ends.
-SCRATCH_PATHS = RUNNER_ONLY - {"run_name"}
+SCRATCH_PATHS = frozenset(with_role("runner"))
 # Set by the runner for a single run: the kernel then reports its epochs on the terminal
 # running `make report` (its own stdout), not in the notebook.
 EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"

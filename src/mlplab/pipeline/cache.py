@@ -28,13 +28,14 @@ import nbformat
 
 from mlplab.params import Params
 from mlplab.pipeline.notebook import INJECTED_TAG
+from mlplab.sources import imported_closure
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/mlplab
 LOCK_FILE = Path("requirements.lock")
-# Kernel-side modules whose code decides the trained networks and the results record.
-RESULT_MODULES = ("datafiles.py", "params.py", "results.py", "lab/backend.py", "lab/data.py",
-                  "lab/models.py", "lab/multiseed.py", "lab/record.py", "lab/seeding.py",
-                  "lab/train.py")
+# The kernel's training code (load, split, train, write the record) and every package
+# module it imports: the code that decides the trained networks and the results record.
+TRAINING_ENTRIES = ("lab/train.py", "lab/record.py")
+RESULT_MODULES = imported_closure(*TRAINING_ENTRIES)
 # What only turns an executed notebook into a page.
 RENDER_ONLY = ("pipeline/html.py", "pipeline/templates/")
 METADATA_KEY = "mlplab"  # executed notebooks carry their page key under this metadata key
@@ -79,7 +80,6 @@ class Hasher:
     def __init__(self, root: Path, notebook_text: str) -> None:
         lock = root / LOCK_FILE
         lock_bytes = lock.read_bytes() if lock.exists() else b""
-        self.notebook_text = notebook_text
         code_cells = _code_cells(notebook_text)
         self.results_base = hash_bytes(
             code_cells, lock_bytes,

@@ -17,8 +17,9 @@ MANIFEST = "manifest.json"
 RESULTS_CSV = "results.csv"
 # What a run was trained and tested on: runs that differ here saw other images, so the index
 # compares runs of one data setting only (``main_setting``) and lists the others apart.
-# ``split`` ("per_seed" or "fixed"): a per-seed split and a fixed one are different data.
-DATA = ("dataset", "max_samples", "test_fraction", "validation_fraction", "split")
+# ``split`` ("per_seed" or "fixed"): a per-seed split and a fixed one are different data
+# (not declared in params.py yet; once it is, with role "data", drop it here).
+DATA = (*params.DATA, "split")
 # Parameters a comparison holds at their defaults unless it names them, so a run added with
 # another optimizer, loss, regulariser or any parameter declared later is never compared by
 # mistake: every parameter but the network's shape and length (which a comparison always
