@@ -543,8 +543,9 @@ def verdict_sentence(g: Generalisation) -> str:
     if g.accuracy_fell:
         return (f"**Overfitting in accuracy**: {after} validation accuracy fell, while "
                 f"validation loss did not rise beyond seed-to-seed noise.")
-    return (f"**No overfitting in loss or accuracy {after}**: validation loss did not rise "
-            f"beyond seed-to-seed noise, and validation accuracy did not fall.")
+    return (f"**No rise in validation loss and no fall in validation accuracy {after}** "
+            f"beyond seed-to-seed noise"
+            + ("; the overfitting these curves show is the gap above." if g.gap_shown else "."))
 
 
 def why_sentence(g: Generalisation) -> str:
