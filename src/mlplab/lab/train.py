@@ -17,6 +17,7 @@ from mlplab import outcomes
 from mlplab.lab import data as data_mod
 from mlplab.lab import models, theory
 from mlplab.lab.backend import native_stderr_silenced
+from mlplab.lab.record import dead_units
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
 
@@ -247,11 +248,14 @@ class Experiment:
         n_classes = len(self.dataset.class_names)
         records = []
         for s in self.seeds:
-            test = self.data.splits[s.seed].test
-            predicted = predict_labels(s.model, self.data.x[test])
-            records.append({**s.record(), "n_test": len(test),
+            split = self.data.splits[s.seed]
+            steps = outcomes.steps_per_epoch(len(split.train), self.params.batch_size)
+            predicted = predict_labels(s.model, self.data.x[split.test])
+            records.append({**s.record(), "n_test": len(split.test),
                             "test_predicted_counts": np.bincount(
-                                predicted, minlength=n_classes).tolist()})
+                                predicted, minlength=n_classes).tolist(),
+                            "steps_per_epoch": steps,
+                            "dead_units": dead_units(s.model, self.data.x[split.val])})
         return records
 
     def data_record(self) -> dict[str, Any]:
