@@ -378,3 +378,17 @@ def test_pixels_up_to_one_look_scaled_but_one_pixel_of_two_does_not(tmp_path: Pa
         return header, rows
 
     assert data.load(str(_csv_with(tmp_path, one_two))).x.max() == 2
+
+
+def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: Path):
+    """Spreadsheets in comma-decimal locales save with ';' and often a space after it."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels, sep=";")
+    fields = lines[3].split(";")
+    fields[11] = " abc"
+    lines[3] = ";".join(fields)
+    path = tmp_path / "semicolons.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value 'abc' in data row 3 (line 4), column 12"
