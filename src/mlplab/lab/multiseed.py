@@ -126,7 +126,8 @@ class _Graph:
         self.n_train = int(prepared.x_train.shape[0])
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        sizes = [784, *params.hidden_layers, n_classes]
+        n_inputs = int(prepared.x_train.shape[1])
+        sizes = [n_inputs, *params.hidden_layers, n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -136,7 +137,7 @@ class _Graph:
             weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
-            weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
+            weights, tf.TensorSpec([None, n_inputs]), tf.TensorSpec([None, n_classes])])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -318,7 +319,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     for seed in seeds:
         order_list.append(batch_order(seed, n_train))
         seed_training(seed)
-        model = models.build(params, n_classes)
+        model = models.build(params, n_classes, n_inputs=prepared.x_train.shape[1])
         train.compile_model(model, params)
         keras_models.append(model)
     graph = _Graph(params, prepared, n_classes)

@@ -42,8 +42,10 @@ class Prepared:
 
 
 def prepare(dataset: data_mod.Dataset, split: data_mod.Split, scale: bool) -> Prepared:
+    n_classes = len(dataset.class_names)
+
     def xy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows])
+        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows], n_classes)
 
     x_train, y_train = xy(split.train)
     x_val, y_val = xy(split.val)
@@ -96,7 +98,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
     import keras
 
     seed_training(seed)
-    model = models.build(params, n_classes)
+    model = models.build(params, n_classes, n_inputs=prepared.x_train.shape[1])
     compile_model(model, params)
 
     epoch_seconds: list[float] = []
@@ -252,7 +254,8 @@ def load_networks(path: Path | str, params: Params, n_classes: int) -> list[Seed
             raise ValueError(f"{path}: networks trained with other parameters")
         seeds = []
         for i, record in enumerate(meta["seeds"]):
-            model = models.build(params, n_classes)
+            first_kernel = kept[f"seed{i}_0"]
+            model = models.build(params, n_classes, n_inputs=first_kernel.shape[0])
             compile_model(model, params)
             model.set_weights([kept[f"seed{i}_{j}"] for j in range(len(model.weights))])
             seeds.append(SeedResult(**record, model=model))
