@@ -24,7 +24,7 @@ endif
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
-.PHONY: env report test test-quick lint lab data bench clean help handout grade
+.PHONY: env report test test-quick lint lab data bench clean help handout grade mutate
 # A build interrupted at its very end must not make `make` delete a finished index.
 .PRECIOUS: $(REPORT_DIR)/index.html
 
@@ -32,6 +32,7 @@ help:
 	@echo "make report   build report/index.html and one page per run (one run per core; JOBS=1 for one at a time)"
 	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
 	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser"
+	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~15 min)"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
@@ -67,6 +68,47 @@ test: lint
 # builds, training) or browser.
 test-quick: lint
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Mutation testing (docs/testing.md): mutmut changes these functions one small edit at a
+# time and runs the fast tests that reach each one; a change no test notices survives.
+# setup.cfg names the modules and test files. The tool comes from its own lock file, so
+# `make test` and `make report` never need it.
+MUTATE_TARGETS ?= \
+  'mlplab.summary.stats.x_compare__*' 'mlplab.summary.stats.x_holm__*' \
+  'mlplab.summary.stats.x_verdict__*' 'mlplab.summary.stats.x__p__*' \
+  'mlplab.summary.stats.x__per_seed__*' 'mlplab.summary.stats.x*Comparison*' \
+  'mlplab.summary.stats.x*Family*' \
+  'mlplab.outcomes.*' \
+  'mlplab.pipeline.cache.x_hash_bytes__*' 'mlplab.pipeline.cache.x_package_hash__*' \
+  'mlplab.pipeline.cache.x__package_files__*' 'mlplab.pipeline.cache.x__code_cells__*' \
+  'mlplab.pipeline.cache.x*Hasher*' \
+  'mlplab.params.x*Param*validate__*' 'mlplab.params.x_validate__*' \
+  'mlplab.lab.data.x__data_lines__*' 'mlplab.lab.data.x__check_*' \
+  'mlplab.lab.data.x__is_number__*' 'mlplab.lab.data.x__non_numeric__*' \
+  'mlplab.lab.multiseed.x*_Stopper*update__*' 'mlplab.lab.multiseed.x_keras_best_epoch__*' \
+  'mlplab.pipeline.runner.x_land__*' 'mlplab.pipeline.runner.x_replace_together__*' \
+  'mlplab.pipeline.runner.x_report_lock__*' 'mlplab.pipeline.runner.x__remove_stale_*' \
+  'mlplab.results.x_write_bytes_atomic__*' 'mlplab.results.x_write_json_atomic__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_close__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_t95__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_mean_interval__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_paired__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_welch__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_verdict__*' \
+  'mlplab.pipeline.handout_templates.handout_grading.x_diagnosis__*' \
+  'mlplab.pipeline.handout.x_natural_order__*'
+MUTATE_JOBS ?= 2
+MUTATE_STAMP := $(VENV)/.mutate-installed
+
+$(MUTATE_STAMP): $(STAMP) requirements-mutate.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.lock
+	touch $@
+
+mutate: $(MUTATE_STAMP)
+	rm -rf mutants
+	nice $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTATE_TARGETS) > $(VENV)/mutmut.log 2>&1 \
+	  || { tail -c 3000 $(VENV)/mutmut.log; exit 1; }
+	$(BIN)/python tests/mutation_score.py --min 90 $(MUTATE_TARGETS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

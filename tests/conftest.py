@@ -12,6 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Fixtures that build something large once per session or module: the classroom kit (a
+# nbconvert/otter build, ~30 s), its grading run (otter executes every submission, ~1 min)
+# and a whole report (notebook executions). A test that uses one is slow by construction, so
+# it is marked here rather than by hand; `make test-quick` leaves it out.
+SLOW_FIXTURES = {"kit", "graded", "small_report"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def kaggle_rows(n_per_class: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)

@@ -175,6 +175,58 @@ def test_results_key_follows_the_data_and_the_lock_file(tmp_path: Path):
     assert other_lock.results != before.results and other_lock.code != before.code
 
 
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the package for the keys to hash, so a test can edit its modules."""
+    import shutil
+
+    copy = tmp_path / "mlplab"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
+    return copy
+
+
+@pytest.mark.parametrize("edit, changed", [
+    ("lab/train.py", {"results", "code", "page"}),  # decides the trained networks
+    ("lab/narrative.py", {"code", "page"}),  # only the page's code outputs
+    ("pipeline/templates/offline/index.html.j2", {"page"}),  # only the rendering
+    ("pipeline/html.py", {"page"}),
+])
+def test_each_module_changes_the_keys_it_can_affect(tmp_path: Path, package: Path, edit,
+                                                    changed):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    before = cache.Hasher(root, text).keys(p, "sha")
+    with (package / edit).open("a") as fh:
+        fh.write("\n# an edit\n")
+    after = cache.Hasher(root, text).keys(p, "sha")
+    assert {k for k in ("results", "code", "page")
+            if getattr(after, k) != getattr(before, k)} == changed
+
+
+def test_compiled_files_do_not_count_but_a_moved_module_does(tmp_path: Path, package: Path):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    before = cache.Hasher(root, text).keys(p, "sha")
+    (package / "lab" / "__pycache__").mkdir(exist_ok=True)
+    (package / "lab" / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"\0compiled")
+    assert cache.Hasher(root, text).keys(p, "sha") == before
+    (package / "lab" / "narrative.py").rename(package / "lab" / "narration.py")
+    assert cache.Hasher(root, text).keys(p, "sha").page != before.page
+
+
+def test_a_code_cell_edit_changes_every_key(tmp_path: Path):
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    p = params.validate({"epochs": 1})
+    nb = json.loads(text)
+    nb["cells"][2]["source"] = "print('other code')"
+    one, two = (cache.Hasher(root, t).keys(p, "sha") for t in (text, json.dumps(nb)))
+    assert one.results != two.results and one.code != two.code and one.page != two.page
+
+
 def test_the_results_key_covers_the_training_code_and_what_it_imports():
     """Read from the imports, so a module the training code starts to use joins the key."""
     modules = set(cache.RESULT_MODULES)

@@ -305,6 +305,7 @@ def test_write_kaggle_helper_roundtrip(tmp_path: Path):
 FASHION = datafiles.FASHION_MNIST_DIR
 
 
+@pytest.mark.slow  # loads 70,000 images and trains an epoch
 @pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     import resource
@@ -379,3 +380,35 @@ def test_a_named_dataset_is_one_registry_entry_and_its_classes_are_honoured(
 def test_every_named_dataset_has_a_reader():
     assert {e.reader for e in datafiles.DATASETS.values()} <= set(data.READERS)
     assert datafiles.NAMED == tuple(datafiles.DATASETS)
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (_set(5, 0, "2.5"), "label values must be whole numbers, found 2.5 in data row 6 (line 7)"),
+    (_set(29, 0, "9.0"), None),  # a whole number written with a decimal point is fine
+    (_set(2, 784, "255"), None),  # 0-255, bounds included
+    (_set(2, 784, "0"), None),
+])
+def test_whole_numbers_and_ranges_at_their_bounds(tmp_path: Path, mutate, expected):
+    path = _csv_with(tmp_path, mutate)
+    if expected is None:
+        assert data.load(str(path)).n == 30
+        return
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: {expected}"
+
+
+def test_pixels_up_to_one_look_scaled_but_one_pixel_of_two_does_not(tmp_path: Path):
+    def binary(header, rows):
+        return header, [[r[0]] + [str(int(v) % 2) for v in r[1:]] for r in rows]
+
+    path = _csv_with(tmp_path, binary)
+    with pytest.raises(data.DataError, match=r"lies in \[0, 1\] \(largest 1\)"):
+        data.load(str(path))
+
+    def one_two(header, rows):
+        header, rows = binary(header, rows)
+        rows[3][9] = "2"
+        return header, rows
+
+    assert data.load(str(_csv_with(tmp_path, one_two))).x.max() == 2

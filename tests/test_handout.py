@@ -571,28 +571,28 @@ def history(val_loss: list[float], train_accuracy: float = 0.99) -> dict[str, li
 
 
 @pytest.mark.parametrize("rise", [0.02, 0.04, 0.06, 0.20])
-def test_the_handout_calls_overfitting_what_the_report_calls_overfitting(checks, rise):
+def test_the_handout_calls_overfitting_what_the_report_calls_overfitting(grading, rise):
     h = history([0.5, 0.4, 0.4 * (1 + rise)])
     expected = "overfitting" if outcomes.fit_of(h).overfitting else "good fit"
-    assert checks.diagnosis(h) == expected
+    assert grading.diagnosis(h) == expected
     assert (expected == "overfitting") == (rise > outcomes.RISE_TOLERANCE)
 
 
-def test_underfitting_is_a_low_training_accuracy_without_overfitting(checks):
-    assert checks.diagnosis(history([0.9, 0.8, 0.79], train_accuracy=0.6)) == "underfitting"
+def test_underfitting_is_a_low_training_accuracy_without_overfitting(grading):
+    assert grading.diagnosis(history([0.9, 0.8, 0.79], train_accuracy=0.6)) == "underfitting"
 
 
-def test_a_rise_while_the_training_loss_also_rose_is_not_overfitting(checks):
+def test_a_rise_while_the_training_loss_also_rose_is_not_overfitting(grading):
     h = history([0.5, 0.4, 0.6])
-    assert checks.diagnosis(h) == "overfitting"
+    assert grading.diagnosis(h) == "overfitting"
     h["loss"] = [1.0, 0.5, 0.6]  # training loss went up too: the network is not overfitting
-    assert checks.diagnosis(h) == "good fit"
+    assert grading.diagnosis(h) == "good fit"
 
 
 @pytest.mark.parametrize("n_seeds, table", [(2, 12.706), (3, 4.303), (10, 2.262)])
-def test_t_multiplier_is_the_two_sided_95_quantile_on_n_minus_1_degrees(checks, n_seeds, table):
+def test_t_multiplier_is_the_two_sided_95_quantile_on_n_minus_1_degrees(grading, n_seeds, table):
     """The values of every t table (two-sided 95%, n − 1 degrees of freedom)."""
-    assert checks.t95(n_seeds) == pytest.approx(table, abs=5e-4)
+    assert grading.t95(n_seeds) == pytest.approx(table, abs=5e-4)
 
 
 def test_the_handout_states_the_report_rule(checks):
@@ -685,3 +685,62 @@ def test_the_kit_installs_into_a_fresh_venv_and_self_checks(kit, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "not answered yet" in out.stdout and out.stdout.strip().endswith("True")
     assert not list(site.rglob("handout_grading.py"))
+
+
+# --- The checks' own arithmetic, without a kit: each rule fails its own test -------------
+
+@pytest.fixture(scope="module")
+def grading() -> ModuleType:
+    """The hidden checks straight from their source (the kit ships this file in its zip)."""
+    import importlib.util
+
+    source = Path(handout.__file__).parent / "handout_templates" / "handout_grading.py"
+    spec = importlib.util.spec_from_file_location("handout_grading_source", source)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_questions_sort_by_number_not_by_text():
+    assert handout.natural_order(["q10", "q2", "q1", "q1b", "q21"]) == [
+        "q1", "q1b", "q2", "q10", "q21"]
+
+
+@pytest.mark.parametrize("answer, expected, ok", [
+    (1.00009, 1.0, True), (0.99991, 1.0, True), (1.00011, 1.0, False), (None, 1.0, False),
+    (1e-13, 0.0, True), (1e-11, 0.0, False), (1.0, float("nan"), False),
+])
+def test_an_answer_is_close_within_the_tolerance_and_never_when_missing(grading, answer,
+                                                                      expected, ok):
+    assert grading.close(answer, expected) is ok
+
+
+def test_the_handouts_intervals_are_scipys_and_the_reports(grading):
+    """Paired over the same seeds, Welch otherwise: the interval the handout expects is
+    scipy's, and the one the report's index states."""
+    import pandas as pd
+    from scipy import stats as scipy_stats
+
+    from mlplab.summary import stats
+
+    a, b = [0.91, 0.93, 0.92], [0.89, 0.92, 0.90]
+    ci = scipy_stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert grading.paired(a, b) == pytest.approx((ci.low, ci.high))
+    rows = [{"run": run, "status": "ok", "seed": seed + offset, "test_accuracy": v}
+            for run, values, offset in (("a", a, 0), ("b", b, 5))
+            for seed, v in enumerate(values)]
+    welch = stats.compare(pd.DataFrame(rows), "a", "b")
+    assert grading.welch(a, b) == pytest.approx((welch.low, welch.high))
+
+
+def test_the_claim_verdict_follows_the_interval(grading):
+    assert grading.verdict((0.001, 0.02)) == "supported"
+    assert grading.verdict((-0.02, -0.001)) == "contradicted"
+    assert grading.verdict((0.0, 0.02)) == "not resolved"
+    assert grading.verdict((-0.02, 0.0)) == "not resolved"
+
+
+def test_underfitting_starts_below_the_bar(grading):
+    at_the_bar = history([0.9, 0.8, 0.79], train_accuracy=grading.UNDERFIT_TRAIN_ACCURACY)
+    assert grading.diagnosis(at_the_bar) == "good fit"

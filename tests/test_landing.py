@@ -5,6 +5,7 @@ build at a time) fails its own test here in well under a second."""
 from __future__ import annotations
 
 import errno
+import math
 import os
 import threading
 import time
@@ -93,9 +94,10 @@ def test_a_write_that_fails_midway_leaves_every_old_file_and_no_temporaries(tmp_
         return FullDisk(fh) if len(opened) == 2 else fh
 
     monkeypatch.setattr(runner.os, "fdopen", fdopen)
-    with pytest.raises(OSError, match=r"No space left on device: '.*a\.json'"):
+    with pytest.raises(OSError, match=r"No space left on device: '.*a\.json'") as err:
         runner.replace_together([(tmp_path / "a.html", b"new page"),
                                  (tmp_path / "a.json", b"new record")])
+    assert err.value.errno == errno.ENOSPC
     assert contents(tmp_path) == old
 
 
@@ -161,11 +163,64 @@ def test_waiting_starts_when_the_holder_ends(tmp_path: Path, capsys):
 def test_taking_the_lock_removes_what_a_killed_build_left(tmp_path: Path):
     runs = tmp_path / "runs"
     runs.mkdir()
-    stale = [runs / ".a.json.x1.tmp", tmp_path / ".index.html.x2.tmp",
-             tmp_path / ".index.tmp.ipynb", tmp_path / ".results.csv.x3.tmp"]
+    stale = [runs / ".a.json.x1.tmp", tmp_path / ".index.tmp.ipynb"] + [
+        tmp_path / f".{name}.x.tmp"
+        for name in ("index.html", "index.ipynb", "manifest.json", "results.csv")]
     kept = [runs / "a.json", tmp_path / "index.html", tmp_path / "notes.tmp"]
     for path in stale + kept:
         path.write_text("x")
     with runner.report_lock(tmp_path):
         pass
     assert [p for p in stale if p.exists()] == [] and all(p.exists() for p in kept)
+
+
+def test_a_first_run_lands_in_a_new_folder_without_networks(tmp_path: Path):
+    runs = tmp_path / "report" / "runs"
+    runner.land(outcome(networks=False), runs)
+    assert sorted(contents(runs)) == sorted(f"a{s}" for s in runner.OUTPUT_SUFFIXES)
+
+
+def test_temporaries_sit_beside_their_targets_named_for_the_next_build_to_clear(
+        tmp_path: Path, monkeypatch):
+    """Renames stay within one folder (atomic on one file system), and what a build killed
+    between writing and renaming leaves is removed by the next build's lock."""
+    staged = []
+    real = os.replace
+
+    def replace(src, dst):
+        staged.append(Path(src))
+        assert Path(src).parent == Path(dst).parent
+        real(src, dst)
+
+    monkeypatch.setattr(runner.os, "replace", replace)
+    runs = tmp_path / "runs"
+    runner.land(outcome(), runs)
+    assert len(staged) == len(runner.OUTPUT_SUFFIXES) + 1
+    for left in staged:  # as a SIGKILL before the renames would have left them
+        left.write_bytes(b"half")
+    with runner.report_lock(tmp_path):
+        assert [p for p in staged if p.exists()] == []
+
+
+def test_a_failed_rename_reports_its_own_error_and_cleans_up(tmp_path: Path, monkeypatch):
+    calls = []
+    real = os.replace
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        real(src, dst)
+
+    monkeypatch.setattr(runner.os, "replace", replace)
+    with pytest.raises(OSError) as err:
+        runner.replace_together([(tmp_path / "a.html", b"page"), (tmp_path / "a.json", b"{}")])
+    assert err.value.errno == errno.EXDEV
+    assert contents(tmp_path) == {"a.html": b"page"}  # renamed before; no temporaries left
+
+
+def test_a_record_keeps_nan_values(tmp_path: Path):
+    """Records hold NaN (a diverged seed's loss): writing must not refuse them."""
+    path = tmp_path / "r.json"
+    results.write_json_atomic(path, {"loss": [0.5, float("nan")]})
+    assert math.isnan(results.load(path)["loss"][1])

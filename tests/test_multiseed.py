@@ -227,7 +227,7 @@ def test_run_experiment_dispatches_on_fast_training():
     assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]
 
 
-
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", [{"l2": 1e-3}, {"dropout": 0.3}])
 def test_regularised_seeds_take_the_steps_of_their_keras_fits(prepared, setting):
     """Every seed, not only one: the L2 penalty is in the losses Keras reports (training,

@@ -174,6 +174,44 @@ def test_closed_bounds_accept_the_bound_and_reject_one_past_it(name, low, high):
             params.validate({name: value})
 
 
+@pytest.mark.parametrize("name, value, words", [
+    ("epochs", True, "an integer in [1, 1000]"),  # a bool is no integer here
+    ("epochs", 2.0, "an integer in [1, 1000]"),
+    ("epochs", None, "an integer in [1, 1000]"),
+    ("learning_rate", False, "a number in (0, 10)"),
+    ("learning_rate", "0.1", "a number in (0, 10)"),
+    ("scale_inputs", 0, "true or false"),
+    ("dataset", "", "a string"),
+    ("dataset", 5, "a string"),
+    ("hidden_layers", [50, True], "a non-empty list of integers, each in [1, 4096]"),
+    ("hidden_layers", (50,), "a non-empty list of integers, each in [1, 4096]"),
+    ("hidden_layers", [4097], "a non-empty list of integers, each in [1, 4096]"),
+    ("activation", "Relu", "one of 'relu', 'sigmoid', 'tanh', 'elu'"),
+    ("early_stopping_patience", -1, "an integer in [0, 1000], or null"),
+])
+def test_each_kind_accepts_only_its_own_values(name, value, words):
+    with pytest.raises(params.ParamError) as err:
+        params.BY_NAME[name].validate(value)
+    assert str(err.value) == f"expected {words}, got {'null' if value is None else repr(value)}"
+
+
+def test_values_come_back_as_their_kind():
+    assert params.BY_NAME["learning_rate"].validate(1) == 1.0
+    assert type(params.BY_NAME["learning_rate"].validate(1)) is float
+    assert params.BY_NAME["early_stopping_patience"].validate(None) is None
+    assert params.BY_NAME["hidden_layers"].validate([4096, 1]) == [4096, 1]
+    assert params.BY_NAME["scale_inputs"].validate(False) is False
+    p = params.validate({"hidden_layers": [30, 20], "learning_rate": 1})
+    assert p.hidden_layers == (30, 20) and p.learning_rate == 1.0
+
+
+def test_a_field_error_names_the_field_and_an_unknown_name_is_refused():
+    with pytest.raises(params.ParamError, match=r"^field 'epochs': expected an integer"):
+        params.validate({"epochs": "two"})
+    with pytest.raises(params.ParamError, match="unknown parameter 'epoch'"):
+        params.validate({"epoch": 3})
+
+
 @pytest.mark.parametrize("option, value, expected", [
     ("hidden_layers", "[100]", [100]), ("hidden_layers", "[50, 50]", [50, 50]),
     ("seeds", "[0,1,2]", [0, 1, 2]), ("scale_inputs", "False", False),

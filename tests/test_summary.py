@@ -985,6 +985,20 @@ def test_seed_lists_that_merely_overlap_get_welch_not_pairs(seeds_b):
     assert (c.n_a, c.n_b) == (3, len(seeds_b))
 
 
+@pytest.mark.parametrize("p, words", [(0.0004, "p < 0.001"), (0.001, "p = 0.001"),
+                                      (0.0204, "p = 0.020")])
+def test_p_values_are_written_to_three_decimals_or_as_below_a_thousandth(p, words):
+    c = stats.Comparison("a", "b", "test_accuracy", 0.9, 0.8, 0.1, 0.05, 0.15, 3, 3,
+                         stats.Method.PAIRED, p=p)
+    assert c.how == f"paired t over 3 seeds, {words}"
+
+
+def test_a_run_without_a_successful_seed_cannot_be_compared_and_is_named(df):
+    for a, b in (("broken", "wide"), ("wide", "broken")):
+        with pytest.raises(KeyError, match="no successful seeds for 'broken'"):
+            stats.compare(df, a, b)
+
+
 def test_the_default_registry_pairs_each_regulariser_with_the_unregularised_run():
     """L2, dropout and the training share join by their runs alone (a Sweep each); early
     stopping stands beside them; a dropout run's gap is said to be measured with dropout on."""

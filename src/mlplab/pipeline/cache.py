@@ -80,7 +80,6 @@ class Hasher:
     def __init__(self, root: Path, notebook_text: str) -> None:
         lock = root / LOCK_FILE
         lock_bytes = lock.read_bytes() if lock.exists() else b""
-        self.notebook_text = notebook_text
         code_cells = _code_cells(notebook_text)
         self.results_base = hash_bytes(
             code_cells, lock_bytes,
