@@ -904,6 +904,7 @@ def test_the_mse_paragraph_says_what_each_optimiser_shows_and_asserts_no_cause()
     family = sections.page_family(df)
     variants, lines = sections.loss_section(df, runs, family)
     assert variants["MSE, plain SGD (learning rate 0.1)"] == "sgd-mse"
+    assert variants["MSE, scaled inputs, Adam"] == "mse"  # two optimisers: each named
     text = "\n".join(lines)
     assert "with Adam, the two losses are not told apart at this number of seeds, while " \
            "with plain SGD, cross-entropy ends higher by 8.5 points" in text
@@ -947,6 +948,7 @@ def test_regularisation_section_pairs_each_variant_with_the_unregularised_run():
                                ).confidence_interval(0.95)
     assert c.diff == pytest.approx(d.mean()) and (c.low, c.high) == pytest.approx(ci)
     assert gap.startswith("2.4 points; change −5.8 points (") and "P(A > B) 0.00" in gap
+    assert stats.fmt("gap_loss", -0.303) == "−0.303"  # a real minus, as every number
     assert gap.endswith(", resolved") and c.family == stats.FamilyName.EXPLORATORY
     assert "**Accuracy gap (training minus validation)**: resolved lower with rate 0.0005 " \
            "(−5.8 points) than without a regulariser (within the exploratory comparisons)." \

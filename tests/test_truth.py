@@ -99,9 +99,18 @@ def test_fate_of_each_seed_is_named_as_it_happened(page):
     if name == "mse-raw":
         assert kinds == {Kind.COLLAPSED}  # the case this parameter set is here for
     learned = [s for s, o in zip(record["seeds"], found, strict=True) if o.kind == Kind.LEARNED]
-    over = [s for s in learned if len(s["history"]["loss"]) > 1
-            and outcomes.fit_of(s["history"]).overfitting]
-    assert ("**Overfitting**" in text) == bool(over)
+    # The one definition of overfitting (mlplab.outcomes.generalisation), word for word.
+    curves = [s["history"] for s in learned if len(s["history"]["loss"]) > 1]
+    if curves:
+        p = record["params"]
+        stops = p["early_stopping_patience"] is not None
+        g = outcomes.generalisation(curves, p["epochs"] if stops else None)
+        for sentence in outcomes.describe(g):
+            assert sentence in text
+        assert ("**Overfitting" in text) == (g.loss_rose or g.accuracy_fell)
+        assert all(k in h for h in curves for k in outcomes.MISCLASSIFIED_KEYS)
+    else:
+        assert "**Generalisation gap**" not in text and "**Overfitting" not in text
     if all(len(s["history"]["loss"]) == 1 for s in record["seeds"]):
         assert "single point, so no trend can be read" in text or not learned
 

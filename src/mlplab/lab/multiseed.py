@@ -22,7 +22,9 @@ Each seed's network is still trained exactly as ``train.fit_seed`` trains it wit
 - the same batches in the same order: Keras' own permutation for the seed (see
   ``batch_order``), in batches of ``batch_size``, the last one partial;
 - the epoch's training loss and accuracy as Keras reports them (a running mean over the
-  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch;
+  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch,
+  and the mean loss and top probability of the misclassified validation images (the
+  callback ``fit_seed`` adds: ``outcomes.MISCLASSIFIED_KEYS``);
 - EarlyStopping with Keras' rules (monitor val_loss, min_delta 0, patience, the first epoch
   always counts as an improvement, restore_best_weights), each seed on its own: a stopped
   seed is removed from the batch and updates no more.
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import models, train
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
@@ -138,6 +141,8 @@ class _Graph:
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
             weights, tf.TensorSpec([None, n_inputs]), tf.TensorSpec([None, n_classes])])
+        self.misclassified = tf.function(self._misclassified, autograph=False,
+                                         input_signature=[weights])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -202,6 +207,18 @@ class _Graph:
         losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
         return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
                 self.tf.reduce_mean(correct, axis=1))
+
+    def _misclassified(self, weights):
+        """Per seed, over the validation images it gets wrong: their mean loss and mean top
+        probability (``outcomes.misclassified``, computed here in the graph)."""
+        tf = self.tf
+        logits = self._logits(weights, self.x_val, shared=True)
+        losses, correct = self._losses(tf.broadcast_to(self.y_val, tf.shape(logits)), logits)
+        wrong = 1 - correct
+        count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
+        top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+                tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
     def _apply(self, weights, slots, grads, step):
@@ -336,6 +353,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
+         **{key: [] for key in outcomes.MISCLASSIFIED_KEYS},
          **({train.PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
@@ -349,6 +367,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
             weights, slots, step, tf.constant(orders[active]), dropout_seeds)
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
+                         (t.numpy() for t in graph.misclassified(weights)), strict=True))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
@@ -357,6 +377,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             h["accuracy"].append(float(acc[row]))
             h["val_loss"].append(float(val_loss[row]))
             h["val_accuracy"].append(float(val_acc[row]))
+            for key, values in wrong.items():
+                h[key].append(float(values[row]))
             if penalty is not None:
                 h[train.PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))

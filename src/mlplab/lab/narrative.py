@@ -24,6 +24,7 @@ from mlplab.wording import (
     decimals,
     join,
     layers_label,
+    number,
     pct,
     pct_span,
     plural,
@@ -236,33 +237,61 @@ def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
                       "still improving, which is why it sits below the validation figure, "
                       "measured at the end." if max(train) < min(val) else ""))
         return " ".join(x for x in out if x)
-    fits = [outcomes.fit_of(s["history"]) for s in learned]
-    seeds = [s["seed"] for s in learned]
-    over = [(sd, f) for sd, f in zip(seeds, fits, strict=True) if f.overfitting]
-    improving = [sd for sd, f in zip(seeds, fits, strict=True) if f.still_improving]
-    if over:
-        o_seeds, o_fits = zip(*over, strict=True)
-        out.append(
-            f"**Overfitting** ({seeds_phrase(list(o_seeds))}): validation loss is lowest at "
-            f"{epochs_phrase([f.best_epoch for f in o_fits])} "
-            f"({span([f.best_val_loss for f in o_fits], '{:.3f}')}) and then rises to "
-            f"{span([f.final_val_loss for f in o_fits], '{:.3f}')} by the last epoch, while "
-            f"the training loss keeps falling and training accuracy reaches "
-            f"{span([f.final_train_accuracy for f in o_fits], '{:.1%}')} against "
-            f"{span([f.final_val_accuracy for f in o_fits], '{:.1%}')} on validation: the "
-            f"network fits its training images better than it generalises.")
-    if improving:
-        out.append(
-            f"For {seeds_phrase(improving)} the validation loss was still at its lowest in "
-            f"the last epoch: no sign of overfitting yet, and more epochs might still help.")
-    rest = [sd for sd in seeds if sd not in improving and sd not in {o[0] for o in over}]
-    if rest:
-        rest_fits = [f for sd, f in zip(seeds, fits, strict=True) if sd in rest]
-        out.append(
-            f"For {seeds_phrase(rest)} validation loss is lowest at "
-            f"{epochs_phrase([f.best_epoch for f in rest_fits])} and ends within "
-            f"{outcomes.RISE_TOLERANCE:.0%} of that minimum: no clear overfitting.")
+    stops = params.early_stopping_patience is not None
+    gen = outcomes.generalisation([s["history"] for s in learned],
+                                  params.epochs if stops else None)
+    out += outcomes.describe(gen)
+    out.append(training_loss_sentence(learned))
     return " ".join(x for x in out if x)
+
+
+def _percent_span(values: list[float]) -> str:
+    """'0.4%' or '0.4%–310%': whole percent, with decimals only where they keep a small
+    value from reading as zero."""
+    ends = [number(v, 0) for v in (min(values), max(values))]
+    return f"{ends[0]}%" if ends[0] == ends[1] else f"{ends[0]}%–{ends[1]}%"
+
+
+def times(n: int) -> str:
+    """'once', 'twice', '3 times'."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def training_loss_sentence(seed_records: list[dict[str, Any]]) -> str:
+    """The shape of each seed's whole training-loss curve: whether it fell in every epoch,
+    where it ended above its lowest value, and where it climbed back far enough to call the
+    training unstable."""
+    shapes = [outcomes.training_loss_of(s["seed"], s["history"]["loss"]) for s in seed_records]
+    lengths = {t.epochs for t in shapes}
+    of = (f" in the {lengths.pop() - 1} steps from one epoch to the next" if len(lengths) == 1
+          else " from one epoch to the next")
+    rising = [t for t in shapes if t.rises]
+    every = "for every seed" if len(shapes) > 1 else f"for seed {shapes[0].seed}"
+    if not rising:
+        if all(t.falls == t.epochs - 1 for t in shapes):
+            return f"The training loss fell in every epoch, {every}."
+        if not any(t.falls for t in shapes):
+            return f"The training loss did not change from epoch to epoch, {every}."
+        return (f"The training loss never rose, {every}, but stayed level "
+                f"{span([t.epochs - 1 - t.falls for t in shapes])} times{of}.")
+    counts = [t.rises for t in rising]
+    how_often = times(counts[0]) if len(set(counts)) == 1 else f"{span(counts)} times"
+    text = (f"The training loss did not fall in every epoch: for "
+            f"{seeds_phrase([t.seed for t in rising])} it rose {how_often}{of}.")
+    ended = [t for t in rising if t.final > t.low]
+    if ended:
+        text += (f" It ended above its lowest value for {seeds_phrase([t.seed for t in ended])} "
+                 f"(lowest at {epochs_phrase([t.low_epoch for t in ended])}; last value "
+                 f"{_percent_span([100 * (t.final / t.low - 1) for t in ended])} above it).")
+    unstable = [t for t in shapes if t.unstable]
+    if unstable:
+        worst = max(unstable, key=lambda t: t.rebound)
+        text += (f" Training was unstable for {seeds_phrase([t.seed for t in unstable])}: the "
+                 f"training loss climbed back to more than {outcomes.UNSTABLE_FACTOR:g}× the "
+                 f"lowest value it had reached (most for seed {worst.seed}: "
+                 f"{worst.rebound:.1f}× its low at epoch {worst.rebound_from_epoch}, at epoch "
+                 f"{worst.rebound_epoch}).")
+    return text
 
 
 def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],

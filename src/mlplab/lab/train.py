@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import data as data_mod
-from mlplab.lab import models
+from mlplab.lab import models, theory
 from mlplab.lab.backend import native_stderr_silenced
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
@@ -25,7 +26,7 @@ VALIDATION_BATCH = 1024
 # History key, only with an L2 penalty: the penalty after each epoch, on the weights that
 # validation saw. Keras includes it in every loss it reports (training, validation, test),
 # so validation loss minus this is the validation data loss that runs without L2 report.
-PENALTY = "l2_penalty"
+PENALTY = outcomes.PENALTY
 
 
 @dataclass
@@ -113,7 +114,18 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
             if params.l2 > 0:
                 penalties.append(float(sum(float(x) for x in self.model.losses)))
 
-    callbacks: list[Any] = [EpochTimer()]
+    misclassified: dict[str, list[float]] = {key: [] for key in outcomes.MISCLASSIFIED_KEYS}
+
+    class Misclassified(keras.callbacks.Callback):
+        """The validation images it gets wrong, after each epoch (``outcomes.misclassified``)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logits = theory.model_logits(self.model, prepared.x_val)
+            for key, value in outcomes.misclassified(logits, prepared.y_val,
+                                                     params.loss).items():
+                misclassified[key].append(value)
+
+    callbacks: list[Any] = [EpochTimer(), Misclassified()]
     if os.environ.get(EPOCH_PROGRESS_ENV):
         callbacks.append(_terminal_progress(params, seed))
     if params.early_stopping_patience is not None:
@@ -135,6 +147,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
 
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     history["epoch_seconds"] = epoch_seconds
+    history.update(misclassified)
     if params.l2 > 0:
         history[PENALTY] = penalties
     epochs_run = len(history["loss"])

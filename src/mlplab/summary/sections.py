@@ -382,7 +382,8 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             if run:
                 variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
     sgd = family.runs("loss-sgd")
-    if sgd:
+    if sgd:  # the other variants train with Adam: said once there are two optimisers
+        variants = {f"{label}, Adam": run for label, run in variants.items()}
         rate = f"{float(run_value(df, sgd[0], 'learning_rate')):g}"
         variants.update({f"cross-entropy, plain SGD (learning rate {rate})": sgd[0],
                          f"MSE, plain SGD (learning rate {rate})": sgd[1]})
