@@ -286,14 +286,29 @@ def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_c
     assert np.array_equal(same.train, part.train)
 
 
-def test_max_samples_too_small_for_every_class_is_refused_before_training():
+@pytest.mark.parametrize("test_fraction,validation_fraction", [
+    (0.3, 0.3), (0.1, 0.1), (0.5, 0.5), (0.2, 0.3), (0.8, 0.2), (0.05, 0.5), (0.6, 0.6)])
+def test_max_samples_bound_is_the_smallest_that_splits(test_fraction, validation_fraction):
+    """The documented bound is exact: it splits, one fewer is refused in one line before
+    any split (issue 21: 20 and 30 failed deep in scikit-learn at the default fractions)."""
     ds = data.load("mnist-5k")
+    least = params.min_samples(test_fraction, validation_fraction, 10)
+    s = data.split(ds, test_fraction, validation_fraction, max_samples=least)
+    for train_fraction in (0.25, 0.5):  # the kept share and the rest need every class too
+        fewest = params.min_samples(test_fraction, validation_fraction, 10, train_fraction)
+        data.split(ds, test_fraction, validation_fraction, fewest, train_fraction)
+        with pytest.raises(data.DataError, match=f"train_fraction {train_fraction:g}"):
+            data.split(ds, test_fraction, validation_fraction, fewest - 1, train_fraction)
+    for part in (s.train, s.val, s.test):
+        assert len(np.unique(ds.y[part])) == 10
     with pytest.raises(data.DataError) as err:
-        data.split(ds, 0.3, 0.3, max_samples=20)
+        data.split(ds, test_fraction, validation_fraction, max_samples=least - 1)
     assert str(err.value) == (
-        "mnist-5k (max_samples=20): too few examples of class 0 (2), class 1 (2), class 2 (2) "
-        "and 7 more: the stratified split needs at least 3 of every class (one each for "
-        "training, validation and test)")
+        f"mnist-5k: field 'max_samples': expected at least {least} for 10 classes at "
+        f"test_fraction {test_fraction:g} and validation_fraction {validation_fraction:g} "
+        f"(each part needs one example per class), got {least - 1}")
+    # The bound follows the classes: a 3-class file needs fewer.
+    assert params.min_samples(test_fraction, validation_fraction, 3) < least
 
 
 def test_write_kaggle_helper_roundtrip(tmp_path: Path):

@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -64,7 +65,8 @@ def checks(kit) -> ModuleType:
 def key_run(tmp_path_factory) -> dict:
     """The key executed once: its answers and its run's numbers (``collect``'s bundle)."""
     _, key, _ = handout.assign(read(SOURCE))
-    _, bundle = handout.execute_key(key, tmp_path_factory.mktemp("key"))
+    folder = tmp_path_factory.mktemp("key")  # given relative, as `make handout` gives it
+    _, bundle = handout.execute_key(key, Path(os.path.relpath(folder)))
     return bundle
 
 

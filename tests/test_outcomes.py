@@ -102,27 +102,44 @@ def test_a_nan_training_loss_is_divergence_whatever_the_accuracy():
 
 
 @pytest.mark.parametrize("counts, kind, to", [
-    ([90, 10, 0, 0, 0, 0, 0, 0, 0, 0], Kind.COLLAPSED, (0,)),  # one class: exactly 90%
-    ([0, 0, 50, 0, 40, 5, 5, 0, 0, 0], Kind.COLLAPSED, (2, 4)),  # two classes: a fifth of 10
-    ([0, 0, 40, 30, 25, 5, 0, 0, 0, 0], Kind.LEARNED, ()),  # three classes cover 95%
-    ([89, 2, 2, 2, 1, 1, 1, 1, 1, 0], Kind.COLLAPSED, (0, 1)),  # 89% + the first 2%
+    ([990, 10, 0, 0, 0, 0, 0, 0, 0, 0], Kind.COLLAPSED, (0,)),  # one class, surely over 90%
+    ([0, 0, 500, 0, 450, 25, 25, 0, 0, 0], Kind.COLLAPSED, (2, 4)),  # two classes: a fifth
+    ([0, 0, 400, 300, 250, 50, 0, 0, 0, 0], Kind.LEARNED, ()),  # three classes cover 95%
+    ([880, 80, 10, 10, 10, 10, 0, 0, 0, 0], Kind.COLLAPSED, (0, 1)),  # 88% + the next 8%
+    ([900, 100, 0, 0, 0, 0, 0, 0, 0, 0], Kind.LEARNED, ()),  # exactly 90%: not surely over
 ])
 def test_collapse_is_nine_tenths_of_predictions_in_a_fifth_of_the_classes(counts, kind, to):
     o = classify(0.3, counts)
     assert (o.kind, o.collapsed_to) == (kind, to)
     if kind == Kind.COLLAPSED:
         assert o.predicted_share == pytest.approx(sum(counts[c] for c in to) / sum(counts))
+        assert o.share_interval[0] >= outcomes.COLLAPSE_SHARE
+
+
+def test_collapse_needs_the_lower_end_of_its_share_interval_past_nine_tenths():
+    """All predictions in one class: collapsed from the first set size whose interval's
+    lower end reaches COLLAPSE_SHARE, not before (issue 21)."""
+    least = next(n for n in range(1, 200)
+                 if outcomes.wilson_interval(n, n)[0] >= outcomes.COLLAPSE_SHARE)
+    assert classify(0.1, [least] + [0] * 9).kind == Kind.COLLAPSED
+    assert classify(0.1, [least - 1] + [0] * 9).kind != Kind.COLLAPSED
 
 
 def test_collapse_on_two_classes_is_one_class():
-    assert classify(0.5, [95, 5], n_classes=2).kind == Kind.COLLAPSED
-    assert classify(0.8, [85, 15], n_classes=2).kind == Kind.LEARNED
+    assert classify(0.5, [950, 50], n_classes=2).kind == Kind.COLLAPSED
+    assert classify(0.8, [850, 150], n_classes=2).kind == Kind.LEARNED
 
 
-def test_below_one_and_a_half_times_chance_is_no_learning():
-    chance_bar = outcomes.NO_LEARNING_FACTOR / 10
-    assert classify(math.nextafter(chance_bar, 0)).kind == Kind.NO_LEARNING
-    assert classify(chance_bar).kind == Kind.LEARNED
+def test_below_one_and_a_half_times_chance_is_no_learning_only_when_the_interval_is():
+    """'Did not learn' when even the top of the accuracy's interval is below 1.5 × chance;
+    'learned' when even its bottom reaches it; between, the verdict is withheld."""
+    n, bar = 1500, outcomes.NO_LEARNING_FACTOR / 10
+    below = max(c for c in range(n) if outcomes.wilson_interval(c, n)[1] < bar)
+    above = min(c for c in range(n) if outcomes.wilson_interval(c, n)[0] >= bar)
+    assert classify(below / n, [n // 10] * 10).kind == Kind.NO_LEARNING
+    assert classify((below + 1) / n, [n // 10] * 10).kind == Kind.UNJUDGED
+    assert classify((above - 1) / n, [n // 10] * 10).kind == Kind.UNJUDGED
+    assert classify(above / n, [n // 10] * 10).kind == Kind.LEARNED
 
 
 # --- Learned only partly, learned then fell back ------------------------------------------
@@ -135,11 +152,18 @@ def test_gap_closed_runs_from_chance_to_perfect():
 
 
 def test_partly_learned_is_less_than_halfway_from_chance():
-    # four classes: chance 25%, halfway to perfect 62.5%
-    assert classify(0.62, [10] * 4, n_classes=4).verdict == "learned only partly"
-    halfway = classify(0.625, [10] * 4, n_classes=4)
-    assert not halfway.partly_learned and halfway.verdict == "learned"
-    assert not classify(0.1, [10] * 10).partly_learned  # did not learn: its own case
+    # four classes: chance 25%, halfway to perfect 62.5%; 4,000 test images
+    n, halfway = 4000, 0.625
+    top = max(c for c in range(n) if outcomes.wilson_interval(c, n)[1] < halfway)
+    bottom = min(c for c in range(n) if outcomes.wilson_interval(c, n)[0] >= halfway)
+    assert classify(top / n, [1000] * 4, n_classes=4).verdict == "learned only partly"
+    assert classify((top + 1) / n, [1000] * 4, n_classes=4).verdict == \
+        "learned, how far unclear"
+    assert classify((bottom - 1) / n, [1000] * 4, n_classes=4).verdict == \
+        "learned, how far unclear"
+    halfway_up = classify(bottom / n, [1000] * 4, n_classes=4)
+    assert not halfway_up.partly_learned and halfway_up.verdict == "learned"
+    assert not classify(0.1, [150] * 10).partly_learned  # did not learn: its own case
     unknown = outcomes.Outcome(Kind.LEARNED, 0.2)  # n_classes 0: nothing to compare with
     assert not unknown.partly_learned and unknown.verdict == "learned"
     one_class = outcomes.Outcome(Kind.LEARNED, 0.2, n_classes=1)
@@ -170,11 +194,14 @@ def test_peak_is_the_first_best_epoch_and_nan_epochs_are_skipped():
 
 def test_of_seeds_reads_each_seed_record():
     seed = {"history": curves([0.5, 0.4]), "metrics": {"test_accuracy": 0.05},
-            "test_predicted_counts": [1] * 10}
+            "test_predicted_counts": [150] * 10}
     no_counts = {"history": curves([0.5, 0.4]), "metrics": {"test_accuracy": 0.9}}
     got = outcomes.of_seeds([seed, no_counts], 10)
     assert [o.kind for o in got] == [Kind.NO_LEARNING, Kind.LEARNED]
     assert got[1].n_classes == 10
+    assert got[0].n_test == 1500  # the counts' total is the test set's size
+    tiny = {**seed, "test_predicted_counts": [1] * 10}  # 0.05 of 10 images: cannot tell
+    assert outcomes.of_seeds([tiny], 10)[0].kind == Kind.UNJUDGED
 
 
 def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():

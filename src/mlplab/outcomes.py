@@ -6,6 +6,13 @@ chance to perfect), one that collapsed to predicting a single class, one that ne
 chance, one whose loss became NaN; and, for a network that learned, whether its curves show
 overfitting. Pure NumPy on plain lists: no TensorFlow, no pandas.
 
+"Learned", "did not learn", "learned only partly" and "collapsed" are claims about a
+proportion measured on a finite test set: 2 right of 15 images is 13%, but the network's
+accuracy could as well be 4% or 38%. Each is made only when the 95% interval of that
+proportion (Wilson's score interval for a binomial count) lies wholly on one side of the
+rule's threshold; where it straddles one, the verdict is withheld and says so. "Diverged" is
+an observation (the loss became NaN), not an estimate.
+
 Overfitting has one definition here (``generalisation``), used by every run page, its
 figure's alt text and the index: Goodfellow et al. (2016, §5.2) call a model overfitted when
 the gap between its training and its test error is too large, and TensorFlow's "Overfit and
@@ -28,6 +35,8 @@ from mlplab.wording import number, number_interval, pct, pct_span, points, span
 # A network "collapsed" when this share of the test images fall into very few predicted
 # classes (one, or up to a fifth of the classes: 2 of 10), whatever the true class.
 COLLAPSE_SHARE = 0.9
+# Normal quantile of the two-sided 95% intervals every verdict is tested with.
+Z95 = 1.959963984540054
 # Below this multiple of chance accuracy a network "did not learn".
 NO_LEARNING_FACTOR = 1.5
 # A network that learned but got right fewer than this share of the images that guessing
@@ -41,6 +50,10 @@ PARTLY_LEARNED_SHARE = 0.5
 # "learned a little at first and then fell back" (and the peak must itself pass the
 # NO_LEARNING_FACTOR bar: 12% on ten classes is noise, not learning).
 FELL_BACK = 0.02
+# A hidden ReLU layer with at least this share of its units dead (output 0 on every
+# validation image) is named on the page: half a layer that no step can revive is a cause
+# of failure the run measures, unlike a guess about step sizes.
+DEAD_SHARE_HIGH = 0.5
 # A cross-entropy training loss above this multiple of ln K (the loss of guessing every
 # class equally) means the steps overshoot: the usual sign of a learning rate too large.
 BLOW_UP_FACTOR = 10
@@ -51,6 +64,32 @@ class Kind(StrEnum):
     COLLAPSED = "collapsed"
     NO_LEARNING = "did not learn"
     DIVERGED = "diverged"
+    # The test set is too small to tell whether the accuracy is past NO_LEARNING_FACTOR ×
+    # chance: its 95% interval reaches both sides.
+    UNJUDGED = "could not be judged"
+
+
+# Every verdict a seed can get, in the order pages list them.
+PARTLY = "learned only partly"
+EXTENT_UNCLEAR = "learned, how far unclear"
+VERDICTS = (Kind.LEARNED.value, EXTENT_UNCLEAR, PARTLY,
+            *(k.value for k in Kind if k != Kind.LEARNED))
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """95% interval of a proportion from ``successes`` of ``n`` trials (Wilson's score
+    interval: sensible at 0 or n successes and on a dozen trials, unlike ±1.96 s.e.)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch: one per batch, the last batch partial."""
+    return math.ceil(n_train / batch_size)
 
 
 @dataclass(frozen=True)
@@ -66,6 +105,14 @@ class Outcome:
     peak_epoch: int = 0
     final_train_accuracy: float = math.nan
     n_classes: int = 0  # 0: unknown, then ``partly_learned`` is never set
+    n_test: int = 0  # test images the accuracy was measured on
+    interval: tuple[float, float] = (0.0, 1.0)  # 95% interval of the test accuracy
+    share_interval: tuple[float, float] = (0.0, 1.0)  # same, of ``predicted_share``
+
+    @property
+    def correct(self) -> int:
+        """Test images classified correctly."""
+        return round(self.test_accuracy * self.n_test)
 
     @property
     def gap_closed(self) -> float:
@@ -73,10 +120,23 @@ class Outcome:
         return gap_closed(self.test_accuracy, self.n_classes)
 
     @property
+    def halfway(self) -> float:
+        """The accuracy ``PARTLY_LEARNED_SHARE`` of the way from chance to 100%."""
+        chance = 1 / self.n_classes if self.n_classes else math.nan
+        return chance + PARTLY_LEARNED_SHARE * (1 - chance)
+
+    @property
     def partly_learned(self) -> bool:
-        """Learned, but less than ``PARTLY_LEARNED_SHARE`` of the way from chance to 100%."""
+        """Learned, and even the top of its accuracy interval is less than
+        ``PARTLY_LEARNED_SHARE`` of the way from chance to 100%."""
         return (self.kind == Kind.LEARNED and self.n_classes > 1
-                and self.gap_closed < PARTLY_LEARNED_SHARE)
+                and self.interval[1] < self.halfway)
+
+    @property
+    def learned_fully(self) -> bool:
+        """Learned, and even the bottom of its interval is at least halfway to 100%."""
+        return (self.kind == Kind.LEARNED and self.n_classes > 1
+                and self.interval[0] >= self.halfway)
 
     @property
     def learned_then_fell_back(self) -> bool:
@@ -87,8 +147,11 @@ class Outcome:
 
     @property
     def verdict(self) -> str:
-        """The case in words: the kind's name, or 'learned only partly'."""
-        return "learned only partly" if self.partly_learned else self.kind.value
+        """The case in words: the kind's name, 'learned only partly', or 'learned, how far
+        unclear' when the accuracy's interval straddles halfway from chance to 100%."""
+        if self.kind != Kind.LEARNED or self.n_classes < 2 or self.learned_fully:
+            return self.kind.value
+        return PARTLY if self.partly_learned else EXTENT_UNCLEAR
 
 
 def gap_closed(test_accuracy: float, n_classes: int) -> float:
@@ -101,28 +164,36 @@ def gap_closed(test_accuracy: float, n_classes: int) -> float:
 
 def classify(history: dict[str, list[float]], predicted_counts: list[int],
              test_accuracy: float, n_classes: int) -> Outcome:
-    """Name the case a trained network falls into, from its history and test predictions."""
+    """Name the case a trained network falls into, from its history and test predictions
+    (their total is the test set's size, which sets how sure each verdict can be)."""
     counts = np.asarray(predicted_counts, dtype=float)
+    n_test = int(counts.sum())
     order = np.argsort(-counts, kind="stable")
-    shares = np.cumsum(counts[order]) / counts.sum() if counts.sum() else np.zeros(len(counts))
+    shares = np.cumsum(counts[order]) / n_test if n_test else np.zeros(len(counts))
     few = int(np.searchsorted(shares, COLLAPSE_SHARE - 1e-12)) + 1  # classes covering 90%
     share = float(shares[few - 1]) if len(shares) else 0.0
+    share_interval = wilson_interval(round(share * n_test), n_test)
+    interval = wilson_interval(round(test_accuracy * n_test), n_test)
     train_acc = np.asarray(history.get("accuracy", []), dtype=float)
     losses = np.asarray(history.get("loss", []), dtype=float)
     peak = int(np.nanargmax(train_acc)) if np.isfinite(train_acc).any() else 0
     common = {"test_accuracy": float(test_accuracy), "predicted_share": share,
-              "n_classes": n_classes,
+              "n_classes": n_classes, "n_test": n_test, "interval": interval,
+              "share_interval": share_interval,
               "peak_train_accuracy": float(train_acc[peak]) if len(train_acc) else math.nan,
               "peak_epoch": peak + 1,
               "final_train_accuracy": float(train_acc[-1]) if len(train_acc) else math.nan}
     if len(losses) and not np.isfinite(losses).all():
         return Outcome(Kind.DIVERGED, **common)
-    if few <= max(1, n_classes // 5):
+    if few <= max(1, n_classes // 5) and share_interval[0] >= COLLAPSE_SHARE:
         return Outcome(Kind.COLLAPSED, collapsed_to=tuple(int(c) for c in order[:few]),
                        **common)
-    if test_accuracy < NO_LEARNING_FACTOR / n_classes:
+    bar = NO_LEARNING_FACTOR / n_classes
+    if interval[1] < bar:
         return Outcome(Kind.NO_LEARNING, **common)
-    return Outcome(Kind.LEARNED, **common)
+    if interval[0] >= bar:
+        return Outcome(Kind.LEARNED, **common)
+    return Outcome(Kind.UNJUDGED, **common)
 
 
 def of_seeds(seed_records: list[dict], n_classes: int) -> list[Outcome]:
@@ -472,8 +543,9 @@ def verdict_sentence(g: Generalisation) -> str:
     if g.accuracy_fell:
         return (f"**Overfitting in accuracy**: {after} validation accuracy fell, while "
                 f"validation loss did not rise beyond seed-to-seed noise.")
-    return (f"**No overfitting in loss or accuracy {after}**: validation loss did not rise "
-            f"beyond seed-to-seed noise, and validation accuracy did not fall.")
+    return (f"**No rise in validation loss and no fall in validation accuracy {after}** "
+            f"beyond seed-to-seed noise"
+            + ("; the overfitting these curves show is the gap above." if g.gap_shown else "."))
 
 
 def why_sentence(g: Generalisation) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 
 from mlplab.datafiles import N_PIXELS, DataError, registry_entry, resolve, sha256_files
 from mlplab.lab.seeding import SPLIT_SEED
-from mlplab.params import Params
+from mlplab.params import MIN_PER_CLASS, Params, max_samples_error
 
 
 @dataclass
@@ -65,7 +65,6 @@ def load(dataset: str, data_dir: Path | None = None) -> Dataset:
 KAGGLE_COLUMNS = ["label"] + [f"pixel{i}" for i in range(N_PIXELS)]
 INDEX_NAMES = ("", "Unnamed: 0")
 SEPARATORS = (",", ";", "\t")  # comma; semicolon (Excel where ',' is the decimal mark); tab
-MIN_PER_CLASS = 3  # one example each for training, validation and test
 
 
 def _read_csv(path: Path, *, label_first: bool, header: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -386,6 +385,11 @@ def split(data: Dataset, test_fraction: float, validation_fraction: float,
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(data.n)
+    if max_samples is not None:
+        error = max_samples_error(max_samples, test_fraction, validation_fraction,
+                                  len(np.unique(data.y)), train_fraction)
+        if error:
+            raise DataError(f"{data.source}: {error}")
     if max_samples is not None and max_samples < data.n:
         rows, _ = train_test_split(rows, train_size=max_samples, stratify=data.y,
                                    random_state=SPLIT_SEED)

@@ -16,6 +16,7 @@ from mlplab import outcomes
 from mlplab.lab import data as data_mod
 from mlplab.lab import models, theory
 from mlplab.lab.backend import native_stderr_silenced
+from mlplab.lab.record import dead_units
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
 
@@ -203,10 +204,13 @@ class Experiment:
         """Each seed's JSON-ready record plus how many test images it assigned to each class:
         a network that collapsed assigns them all to one, which the report must say."""
         n_classes = len(self.dataset.class_names)
+        steps = outcomes.steps_per_epoch(len(self.prepared.x_train), self.params.batch_size)
         return [{**s.record(),
                  "test_predicted_counts": np.bincount(
                      predict_labels(s.model, self.prepared.x_test),
-                     minlength=n_classes).tolist()}
+                     minlength=n_classes).tolist(),
+                 "steps_per_epoch": steps,
+                 "dead_units": dead_units(s.model, self.prepared.x_val)}
                 for s in self.seeds]
 
     def data_record(self) -> dict[str, Any]:

@@ -449,8 +449,7 @@ def fate(record: dict[str, Any]) -> str:
     found = seed_outcomes(record)
     mean = float(np.mean([o.test_accuracy for o in found]))
     cases = []
-    for verdict in ["learned", "learned only partly",
-                    *(kind.value for kind in outcomes.Kind if kind != outcomes.Kind.LEARNED)]:
+    for verdict in outcomes.VERDICTS:
         hit = [(s["seed"], o) for s, o in zip(seeds, found, strict=True)
                if o.verdict == verdict]
         if hit:
@@ -460,7 +459,10 @@ def fate(record: dict[str, Any]) -> str:
                 sizes = sorted({len(o.collapsed_to) for _, o in hit})
                 to = " to predicting " + join(
                     ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
-            elif verdict == "learned only partly":
+            elif verdict == outcomes.Kind.UNJUDGED:
+                to = (f" (test accuracy {pct_span([o.test_accuracy for _, o in hit])} on "
+                      f"{hit[0][1].n_test:,} test images, too few to tell whether it learned)")
+            elif verdict == outcomes.PARTLY:
                 to = (f" ({pct_span([o.test_accuracy for _, o in hit])} test accuracy, less "
                       f"than halfway from chance to 100%)")
             cases.append(f"{who} {verdict}{to}")
