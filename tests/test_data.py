@@ -286,14 +286,29 @@ def test_train_fraction_shrinks_only_the_training_set_stratified(fraction, per_c
     assert np.array_equal(same.train, part.train)
 
 
-def test_max_samples_too_small_for_every_class_is_refused_before_training():
+@pytest.mark.parametrize("test_fraction,validation_fraction", [
+    (0.3, 0.3), (0.1, 0.1), (0.5, 0.5), (0.2, 0.3), (0.8, 0.2), (0.05, 0.5), (0.6, 0.6)])
+def test_max_samples_bound_is_the_smallest_that_splits(test_fraction, validation_fraction):
+    """The documented bound is exact: it splits, one fewer is refused in one line before
+    any split (issue 21: 20 and 30 failed deep in scikit-learn at the default fractions)."""
     ds = data.load("mnist-5k")
+    least = params.min_samples(test_fraction, validation_fraction, 10)
+    s = data.split(ds, test_fraction, validation_fraction, max_samples=least)
+    for train_fraction in (0.25, 0.5):  # the kept share and the rest need every class too
+        fewest = params.min_samples(test_fraction, validation_fraction, 10, train_fraction)
+        data.split(ds, test_fraction, validation_fraction, fewest, train_fraction)
+        with pytest.raises(data.DataError, match=f"train_fraction {train_fraction:g}"):
+            data.split(ds, test_fraction, validation_fraction, fewest - 1, train_fraction)
+    for part in (s.train, s.val, s.test):
+        assert len(np.unique(ds.y[part])) == 10
     with pytest.raises(data.DataError) as err:
-        data.split(ds, 0.3, 0.3, max_samples=20)
+        data.split(ds, test_fraction, validation_fraction, max_samples=least - 1)
     assert str(err.value) == (
-        "mnist-5k (max_samples=20): too few examples of class 0 (2), class 1 (2), class 2 (2) "
-        "and 7 more: the stratified split needs at least 3 of every class (one each for "
-        "training, validation and test)")
+        f"mnist-5k: field 'max_samples': expected at least {least} for 10 classes at "
+        f"test_fraction {test_fraction:g} and validation_fraction {validation_fraction:g} "
+        f"(each part needs one example per class), got {least - 1}")
+    # The bound follows the classes: a 3-class file needs fewer.
+    assert params.min_samples(test_fraction, validation_fraction, 3) < least
 
 
 def test_write_kaggle_helper_roundtrip(tmp_path: Path):
@@ -346,6 +361,40 @@ def test_a_row_with_one_field_too_many_is_named_with_its_count(tmp_path: Path):
         data.load(str(path))
     assert str(err.value) == (f"{path}: data row 7 (line 8) has 786 fields, expected 785 "
                               "(a label and 784 pixels)")
+
+
+def three_class_dataset(tmp_path: Path, monkeypatch, top_label: int = 2) -> str:
+    """A named dataset added as one registry entry: 3 classes, Kaggle-layout CSV."""
+    labels, pixels = kaggle_rows(n_per_class=5)
+    labels = labels % 3
+    labels[0] = top_label
+    path = write_kaggle_csv(tmp_path / "three.csv", labels, pixels)
+    entry = datafiles.NamedDataset("three", lambda _: [path], "kaggle-csv", ("a", "b", "c"))
+    monkeypatch.setitem(datafiles.DATASETS, "three", entry)
+    return "three"
+
+
+def test_a_named_dataset_is_one_registry_entry_and_its_classes_are_honoured(
+        tmp_path: Path, monkeypatch):
+    from mlplab.lab import train
+
+    ds = data.load(three_class_dataset(tmp_path, monkeypatch))
+    assert ds.class_names == ("a", "b", "c") and set(ds.y.tolist()) == {0, 1, 2}
+    prepared = train.prepare(ds, data.split(ds, 0.3, 0.3), scale=True)
+    assert prepared.y_train.shape[1] == 3  # one-hot over the dataset's own classes
+    with pytest.raises(datafiles.DataError, match="labels must be 0-2, found 0..3"):
+        data.load(three_class_dataset(tmp_path, monkeypatch, top_label=3))
+    three_class_dataset(tmp_path, monkeypatch)
+    wide = datafiles.NamedDataset("wide", lambda _: [tmp_path / "three.csv"], "kaggle-csv",
+                                  ("a", "b", "c"), input_size=100)
+    monkeypatch.setitem(datafiles.DATASETS, "wide", wide)
+    with pytest.raises(datafiles.DataError, match="784 inputs per example, expected 100"):
+        data.load("wide")
+
+
+def test_every_named_dataset_has_a_reader():
+    assert {e.reader for e in datafiles.DATASETS.values()} <= set(data.READERS)
+    assert datafiles.NAMED == tuple(datafiles.DATASETS)
 
 
 @pytest.mark.parametrize("mutate, expected", [

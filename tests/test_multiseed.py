@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from mlplab import params
+from mlplab import outcomes, params
 from mlplab.lab import data, models, multiseed, train
 from mlplab.lab.seeding import seed_training
 
@@ -64,6 +64,11 @@ def test_each_seed_takes_the_steps_of_its_keras_fit(prepared, setting):
     theirs = train.fit_seed(p, prepared, seed)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(ours.history[key], theirs.history[key], rtol=2e-6,
+                                   err_msg=key)
+    # The misclassified validation images, in the graph (float32) and by NumPy from the
+    # Keras model's logits (float64): the same images, the same loss and confidence.
+    for key in outcomes.MISCLASSIFIED_KEYS:
+        np.testing.assert_allclose(ours.history[key], theirs.history[key], rtol=1e-4,
                                    err_msg=key)
     for got, want in zip(ours.model.get_weights(), theirs.model.get_weights(), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)

@@ -153,6 +153,20 @@ def test_environment_yml_pins_match_the_lock_file():
         assert lock.get(name.lower()) == version, name
 
 
+@pytest.mark.parametrize("n", [20, 30, 44])
+def test_max_samples_below_the_split_bound_is_refused_in_one_line(n):
+    """Issue 21: [20, inf] was documented, yet 20 and 30 failed with a DataError."""
+    with pytest.raises(params.ParamError) as err:
+        params.validate({"max_samples": n})
+    assert str(err.value) == (
+        "field 'max_samples': expected at least 45 for 10 classes at test_fraction 0.3 and "
+        f"validation_fraction 0.3 (each part needs one example per class), got {n}")
+    assert params.validate({"max_samples": 45}).max_samples == 45
+    # A path's classes are unknown until it is read: data.split checks it then.
+    assert params.validate({"dataset": "my.csv", "max_samples": n}).max_samples == n
+    assert "at least 45 for 10 classes at the default fractions" in params.markdown_table()
+
+
 @pytest.mark.parametrize("name, value", [
     ("learning_rate", 0.0), ("learning_rate", 10.0), ("test_fraction", 0.0),
     ("test_fraction", 1.0), ("validation_fraction", 0), ("validation_fraction", 1),

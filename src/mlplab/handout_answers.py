@@ -89,6 +89,10 @@ QUESTIONS: dict[str, tuple[Answer, ...]] = {
                    low=-100, high=100)),
     "q16": (Answer("own_model", "model", "the Keras model you compiled"),
             Answer("own_history", "history", "what model.fit returns")),
+    "q17": (Answer("gap_dropout", "number", "a difference of two accuracies",
+                   low=-100, high=100),
+            Answer("ci_dropout", "interval", "two numbers (low, high), low first"),
+            Answer("verdict_dropout", "word", "one of the three verdicts", choices=VERDICTS)),
 }
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
+
+from mlplab.datafiles import NAMED
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
@@ -117,6 +120,48 @@ class Param:
         return value
 
 
+# One example of every class in each of training, validation and test.
+MIN_PER_CLASS = 3
+# The built-in datasets (mnist-5k, fashion-mnist, mnist) all have ten classes.
+BUILT_IN_CLASSES = 10
+DEFAULT_TEST_FRACTION = DEFAULT_VALIDATION_FRACTION = 0.3
+
+
+def min_samples(test_fraction: float, validation_fraction: float, n_classes: int,
+                train_fraction: float = 1.0) -> int:
+    """Smallest ``max_samples`` the stratified split can use: at least ``MIN_PER_CLASS`` per
+    class, and each part (test; validation and training from the rest; with
+    ``train_fraction`` < 1, the share kept for training and the share left out) at least one
+    image per class. Parts are rounded as scikit-learn rounds them: test and validation up,
+    the kept training share down."""
+    n = MIN_PER_CLASS * n_classes
+    while True:
+        test = math.ceil(test_fraction * n)
+        val = math.ceil(validation_fraction * (n - test))
+        fit = n - test - val
+        parts = [test, val, fit]
+        if train_fraction < 1:
+            kept = math.floor(train_fraction * fit)
+            parts += [kept, fit - kept]
+        if min(parts) >= n_classes:
+            return n
+        n += 1
+
+
+def max_samples_error(max_samples: int, test_fraction: float, validation_fraction: float,
+                      n_classes: int, train_fraction: float = 1.0) -> str | None:
+    """Why ``max_samples`` is too small for this split, in one line; None if it is not."""
+    least = min_samples(test_fraction, validation_fraction, n_classes, train_fraction)
+    if max_samples >= least:
+        return None
+    fractions = (f"test_fraction {test_fraction:g} and validation_fraction "
+                 f"{validation_fraction:g}" if train_fraction == 1 else
+                 f"test_fraction {test_fraction:g}, validation_fraction "
+                 f"{validation_fraction:g} and train_fraction {train_fraction:g}")
+    return (f"field 'max_samples': expected at least {least} for {n_classes} classes at "
+            f"{fractions} (each part needs one example per class), got {max_samples}")
+
+
 # Defaults run quickly (well under a minute on 2 CPU cores) when the notebook is
 # opened interactively; the experiment suite overrides them per run.
 PARAMS: tuple[Param, ...] = (
@@ -153,11 +198,11 @@ PARAMS: tuple[Param, ...] = (
           "Dropout rate after each hidden layer during training (keras.layers.Dropout); "
           "0 adds no dropout layer.", minimum=0.0, maximum=1.0, open_maximum=True),
     Param("scale_inputs", "bool", True, "Divide pixels by 255 so inputs lie in [0, 1]."),
-    Param("test_fraction", "float", 0.3,
+    Param("test_fraction", "float", DEFAULT_TEST_FRACTION,
           "Share of all examples held out as the test set (stratified, split once).",
           minimum=0.0, maximum=1.0, open_minimum=True,
           open_maximum=True, role="data"),
-    Param("validation_fraction", "float", 0.3,
+    Param("validation_fraction", "float", DEFAULT_VALIDATION_FRACTION,
           "Share of the training part used for validation (early stopping, curves); "
           "0.3 as in the original assignment.",
           minimum=0.0, maximum=1.0, open_minimum=True,
@@ -170,8 +215,12 @@ PARAMS: tuple[Param, ...] = (
           "One training run per seed; the report shows their mean and spread.",
           minimum=0, maximum=2**31 - 1),
     Param("max_samples", "int", None,
-          "Use at most this many examples (stratified); null uses them all.",
-          minimum=20, optional=True, role="data"),
+          "Use at most this many examples (stratified); null uses them all. The split needs "
+          "one example per class in each part: at least "
+          f"{min_samples(DEFAULT_TEST_FRACTION, DEFAULT_VALIDATION_FRACTION, BUILT_IN_CLASSES)}"
+          f" for {BUILT_IN_CLASSES} classes at the default fractions "
+          "(`mlplab.params.min_samples` for others).",
+          minimum=MIN_PER_CLASS * 2, optional=True, role="data"),
     Param("fast_training", "bool", True,
           "Train all seeds together in one compiled graph (Keras' updates, several times "
           "faster); false runs Keras' own fit once per seed."),
@@ -227,6 +276,13 @@ def _params_post_init(self) -> None:
         raise ParamError(
             "field 'restore_best_weights': only meaningful with early_stopping_patience set"
         )
+    # A path's classes are only known once it is read: data.split checks it then.
+    if self.max_samples is not None and self.dataset in NAMED:
+        error = max_samples_error(self.max_samples, self.test_fraction,
+                                  self.validation_fraction, BUILT_IN_CLASSES,
+                                  self.train_fraction)
+        if error:
+            raise ParamError(error)
     if not SAFE_NAME.match(self.run_name):
         raise ParamError(
             f"field 'run_name': expected letters, digits, '.', '_' or '-' (a safe file "

@@ -82,8 +82,9 @@ def digit_grid(labels: Sequence[str], title: str) -> str:
 
 
 def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: Sequence[int],
-                    loss_name: str) -> str:
-    """Loss and accuracy per epoch for each seed: how they move, and whether it overfits."""
+                    loss_name: str, max_epochs: int | None = None) -> str:
+    """Loss, accuracy and the generalisation gap per epoch for each seed: how they move, and
+    which measures say it overfits (``outcomes.generalisation``, as the page's prose)."""
     loss = loss_name.replace("_", " ")
     lengths = [len(h["loss"]) for h in histories]
     n = min(lengths)
@@ -92,9 +93,10 @@ def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: S
         span = f"over {plural(n, 'epoch')}"
     else:
         span = f"trained for {min(lengths)} to {max(lengths)} epochs (early stopping)"
-    head = (f"Learning curves for {seed_text}, {span}: {loss} (left) and accuracy (right) "
-            "per epoch, training as solid lines and validation as dashed lines, one colour "
-            "and marker per seed.")
+    head = (f"Learning curves for {seed_text}, {span}: {loss} (left) and accuracy (middle) "
+            "per epoch, training as solid lines and validation as dashed lines, and the "
+            "generalisation gap, training minus validation accuracy in points (right, dotted), "
+            "one colour and marker per seed.")
 
     def mean(key: str) -> np.ndarray:
         return np.mean([np.asarray(h[key][:n], dtype=float) for h in histories], axis=0)
@@ -108,12 +110,19 @@ def learning_curves(histories: Sequence[Mapping[str, Sequence[float]]], seeds: S
     parts = [trend("training loss", train_loss), trend("validation loss", val_loss),
              trend("validation accuracy", val_acc, fmt=pct, lower_is_better=False)]
     text = f"{head}{where} " + ("; ".join(parts) if where else sentence("; ".join(parts))) + "."
-    fit = outcomes.fit_of({"loss": train_loss, "val_loss": val_loss, "accuracy": [0.0],
-                           "val_accuracy": val_acc})
-    if fit.overfitting:  # the same rule as the page's prose (mlplab.outcomes)
-        text += (f" After epoch {fit.best_epoch} the validation loss rises while the training "
-                 "loss keeps falling: the network overfits.")
-    return text
+    finite = [h for h in histories if all(np.isfinite(h[k]).all() for k in ("loss", "val_loss"))]
+    if not finite:  # every seed diverged: no gap or minimum to read
+        return text
+    gen = outcomes.generalisation(finite, max_epochs)
+    gaps = [100 * g for g in gen.final_accuracy_gap]
+    where = "the last epoch" if len(set(lengths)) == 1 else "each seed's last epoch"
+    low, high = num(min(gaps)), num(max(gaps))
+    some = "" if len(finite) == len(histories) else ", of the seeds whose loss stayed finite,"
+    text += (f" The gap at {where}{some} is {low if low == high else f'{low} to {high}'} "
+             f"points.")
+    if n > 1:
+        text += " " + outcomes.verdict_sentence(gen).replace("**", "")
+    return text.rstrip()
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str], top: int = 3) -> str:

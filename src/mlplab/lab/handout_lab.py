@@ -95,7 +95,7 @@ def _run_facts(ns: dict[str, Any]) -> dict[str, Any]:
             "best_epoch": int(experiment.first.best_epoch)}
 
     for name in ("baseline", "tiny", "one_layer", "narrow", "stop", "stop_restore", "raw_ce",
-                 "raw_mse"):
+                 "raw_mse", "dropped"):
         try:
             seeds(name)
         except Exception:  # noqa: BLE001 -- a broken run costs its questions, nothing more

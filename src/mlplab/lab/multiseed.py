@@ -22,7 +22,9 @@ Each seed's network is still trained exactly as ``train.fit_seed`` trains it wit
 - the same batches in the same order: Keras' own permutation for the seed (see
   ``batch_order``), in batches of ``batch_size``, the last one partial;
 - the epoch's training loss and accuracy as Keras reports them (a running mean over the
-  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch;
+  epoch's batches, weighted by batch size), validation loss and accuracy after each epoch,
+  and the mean loss and top probability of the misclassified validation images (the
+  callback ``fit_seed`` adds: ``outcomes.MISCLASSIFIED_KEYS``);
 - EarlyStopping with Keras' rules (monitor val_loss, min_delta 0, patience, the first epoch
   always counts as an improvement, restore_best_weights), each seed on its own: a stopped
   seed is removed from the batch and updates no more.
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import models, train
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
@@ -66,6 +69,13 @@ def keras_best_epoch(val_losses: list[float]) -> int:
     return best + 1
 
 
+# Measured once in this project on mnist-5k (see README, Speed): reshuffling every epoch
+# against seeded Keras' repeated order, mean test-accuracy gain in points, the seeds it was
+# measured over and the gain in standard errors. Cited on the run pages; not re-measured
+# per build.
+RESHUFFLE_GAIN_POINTS, RESHUFFLE_GAIN_SEEDS, RESHUFFLE_GAIN_SE = 0.65, 10, 2.5
+
+
 def batch_order(seed: int, n: int) -> np.ndarray:
     """The order in which Keras' ``fit(shuffle=True)`` visits n rows after ``seed_training``.
 
@@ -75,8 +85,9 @@ def batch_order(seed: int, n: int) -> np.ndarray:
     each epoch's iterator, so *every epoch repeats the first epoch's order* (unseeded, it
     would reshuffle). The same op, built the same way, gives the same permutation here; a
     test checks the result against ``fit`` itself. (Reshuffling every epoch instead trained
-    measurably better than seeded Keras: +0.65 test-accuracy points over 10 seeds, 2.5
-    standard errors, on mnist-5k; so this is not a detail.)
+    measurably better than seeded Keras: RESHUFFLE_GAIN_POINTS test-accuracy points over
+    RESHUFFLE_GAIN_SEEDS seeds, RESHUFFLE_GAIN_SE standard errors, on mnist-5k; so this is
+    not a detail, and the run pages teach it.)
     """
     from mlplab.lab.backend import tensorflow
 
@@ -126,7 +137,8 @@ class _Graph:
         self.n_train = int(prepared.x_train.shape[0])
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        sizes = [784, *params.hidden_layers, n_classes]
+        n_inputs = int(prepared.x_train.shape[1])
+        sizes = [n_inputs, *params.hidden_layers, n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -136,7 +148,9 @@ class _Graph:
             weights, slots, tf.TensorSpec([], tf.int64), tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
-            weights, tf.TensorSpec([None, 784]), tf.TensorSpec([None, n_classes])])
+            weights, tf.TensorSpec([None, n_inputs]), tf.TensorSpec([None, n_classes])])
+        self.misclassified = tf.function(self._misclassified, autograph=False,
+                                         input_signature=[weights])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -201,6 +215,18 @@ class _Graph:
         losses, correct = self._losses(self.tf.broadcast_to(y, self.tf.shape(logits)), logits)
         return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
                 self.tf.reduce_mean(correct, axis=1))
+
+    def _misclassified(self, weights):
+        """Per seed, over the validation images it gets wrong: their mean loss and mean top
+        probability (``outcomes.misclassified``, computed here in the graph)."""
+        tf = self.tf
+        logits = self._logits(weights, self.x_val, shared=True)
+        losses, correct = self._losses(tf.broadcast_to(self.y_val, tf.shape(logits)), logits)
+        wrong = 1 - correct
+        count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
+        top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+                tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
     def _apply(self, weights, slots, grads, step):
@@ -318,7 +344,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     for seed in seeds:
         order_list.append(batch_order(seed, n_train))
         seed_training(seed)
-        model = models.build(params, n_classes)
+        model = models.build(params, n_classes, n_inputs=prepared.x_train.shape[1])
         train.compile_model(model, params)
         keras_models.append(model)
     graph = _Graph(params, prepared, n_classes)
@@ -335,6 +361,7 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
     stoppers = [_Stopper(patience) for _ in seeds]
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
+         **{key: [] for key in outcomes.MISCLASSIFIED_KEYS},
          **({train.PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
@@ -348,6 +375,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
         weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
             weights, slots, step, tf.constant(orders[active]), dropout_seeds)
         loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
+                         (t.numpy() for t in graph.misclassified(weights)), strict=True))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
@@ -356,6 +385,8 @@ def fit_seeds(params: Params, prepared: train.Prepared, seeds: list[int],
             h["accuracy"].append(float(acc[row]))
             h["val_loss"].append(float(val_loss[row]))
             h["val_accuracy"].append(float(val_acc[row]))
+            for key, values in wrong.items():
+                h[key].append(float(values[row]))
             if penalty is not None:
                 h[train.PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))

@@ -24,6 +24,7 @@ from mlplab.wording import (
     decimals,
     join,
     layers_label,
+    number,
     pct,
     pct_span,
     plural,
@@ -82,10 +83,11 @@ def data_paragraph(dataset: data_mod.Dataset, split: data_mod.Split,
     )
 
 
-def model_paragraph(params: Params, keras_count: int, n_classes: int = 10) -> str:
-    sizes = [data_mod.N_PIXELS, *params.hidden_layers, n_classes]
+def model_paragraph(params: Params, keras_count: int, n_classes: int = 10,
+                    n_inputs: int = data_mod.N_PIXELS) -> str:
+    sizes = [n_inputs, *params.hidden_layers, n_classes]
     terms = " + ".join(f"({a}+1)×{b}" for a, b in zip(sizes, sizes[1:], strict=False))
-    ours = param_count(params.hidden_layers, n_classes=n_classes)
+    ours = param_count(params.hidden_layers, n_inputs, n_classes)
     check = "matches" if ours == keras_count else f"does NOT match ({ours:,})"
     return (
         f"The network is **{layers_label(params.hidden_layers, n_classes)}** with "
@@ -130,6 +132,43 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
     )
 
 
+def seeds_paragraph(params: Params) -> str:
+    """What a seed fixes, including the batch order Keras repeats under a global seed, its
+    measured cost, and the recipe that reshuffles every epoch yet stays reproducible."""
+    from mlplab.lab.multiseed import (
+        RESHUFFLE_GAIN_POINTS,
+        RESHUFFLE_GAIN_SE,
+        RESHUFFLE_GAIN_SEEDS,
+    )
+
+    seed = params.seeds[0]
+    effect = ("With this run's single epoch the order is never repeated." if params.epochs == 1
+              else
+              f"This run's networks are trained the same way, so each sees one order "
+              f"{'up to ' if params.early_stopping_patience is not None else ''}"
+              f"{params.epochs} times.")
+    return (
+        f"Each seed sets the initial weights and the order of the mini-batches. Under "
+        f"`keras.utils.set_random_seed`, Keras 3's `fit(shuffle=True)` on arrays draws that "
+        f"order once and **repeats it in every epoch**: its seeded shuffle starts again from "
+        f"the same state for each epoch (TensorFlow issue 26179 is the same class of "
+        f"problem). {effect} Over several epochs the repetition costs accuracy: in this "
+        f"project's own measurement on "
+        f"mnist-5k, reshuffling every epoch scored {RESHUFFLE_GAIN_POINTS:.2f} test-accuracy "
+        f"points higher on average over {RESHUFFLE_GAIN_SEEDS} seeds "
+        f"({RESHUFFLE_GAIN_SE:g} standard errors). To reshuffle every epoch and still "
+        f"reproduce the run, shuffle in a `tf.data` pipeline with its own seed:\n\n"
+        "```python\n"
+        "import tensorflow as tf\n\n"
+        "train = (tf.data.Dataset.from_tensor_slices((x_train, y_train))\n"
+        f"         .shuffle(len(x_train), seed={seed}, reshuffle_each_iteration=True)\n"
+        f"         .batch({params.batch_size}))\n"
+        "model.fit(train, validation_data=(x_val, y_val), epochs="
+        f"{params.epochs}, shuffle=False)  # the pipeline shuffles\n"
+        "```"
+    )
+
+
 def training_path_sentence(params: Params, first: Any, fit_accuracy: float,
                            n_test: int) -> str:
     """Which loop trained the run's seeds, and the first seed's test accuracy from both:
@@ -163,7 +202,7 @@ def training_path_sentence(params: Params, first: Any, fit_accuracy: float,
             f"{pct(fast, 2)} {other}: {agree}.")
 
 
-def training_paragraph(params: Params, seeds: list) -> str:
+def training_paragraph(params: Params, seeds: list, steps_per_epoch: int) -> str:
     taken = seconds([s.train_seconds for s in seeds])
     per_epoch = seconds([s.seconds_per_epoch for s in seeds])
     patience = params.early_stopping_patience
@@ -191,19 +230,44 @@ def training_paragraph(params: Params, seeds: list) -> str:
                   if stopped and not full else "")
                + " (the index measures whether restoring changes test accuracy).")
         )
+    shared = ""
+    if params.fast_training and len(seeds) > 1:
+        shared = ("; networks trained together share each epoch's time equally"
+                  + (", so one that ran fewer epochs is charged less"
+                     if len({s.epochs_run for s in seeds}) > 1 else ""))
     return (
         f"Trained {plural(len(seeds), 'network')} ({seeds_phrase([s.seed for s in seeds])}) "
         f"for {'up to ' if patience is not None else ''}{plural(params.epochs, 'epoch')}, "
-        f"batch size {params.batch_size}, "
-        f"optimizer `{params.optimizer}` (learning rate {params.learning_rate:g}), loss "
+        f"batch size {params.batch_size} "
+        f"({steps_phrase(steps_per_epoch, [s.epochs_run for s in seeds])}), optimizer "
+        f"`{params.optimizer}` (learning rate {params.learning_rate:g}), loss "
         f"`{params.loss}`.{stop} Wall-clock training time per network: "
-        f"{taken} ({per_epoch} per epoch on average, "
-        f"one-off compilation included"
-        + ("; networks trained together share the time equally" if params.fast_training
-           and len(seeds) > 1 else "")
-        + "). This is time measured around training, unlike the µs/step in Keras' progress "
-        "bar, which is the time of one batch."
+        f"{taken} ({per_epoch} per epoch on average, one-off compilation included{shared}). "
+        + PROGRESS_BAR_STEP_TIME
     )
+
+
+# What Keras 3 prints as a step time, from its source: Progbar._estimate_step_duration
+# (keras/src/utils/progbar.py) divides the time since the epoch's first step ended by the
+# steps after it, once it has seen step 1, else the time since the epoch began by the steps.
+# ProgbarLogger feeds it every step only with verbose=1; with verbose=2 it sees only the
+# epoch's end, which fit reaches after the validation pass.
+PROGRESS_BAR_STEP_TIME = (
+    "That is time measured around training. The step time Keras prints (ms/step or µs/step) "
+    "is a different number, a mean per step (`Progbar._estimate_step_duration` in "
+    "keras/src/utils/progbar.py): with `verbose=2`, as in the `fit` call above, each "
+    "epoch's line divides the epoch's whole time (the validation pass included and, in the "
+    "first epoch, building and compiling the graph) by its steps; the progress bar of "
+    "`verbose=1` (the default) instead ends each epoch on the time from the end of its first "
+    "step to the end of the epoch, divided by the steps after the first, so the first step "
+    "is left out. Neither is the time of one batch.")
+
+
+def steps_phrase(steps_per_epoch: int, epochs_run: list[int]) -> str:
+    """'77 optimiser steps per epoch, 1,540 in all': what an epoch count means in updates,
+    so runs with different batch sizes or data are compared by the steps they took."""
+    return (f"{plural(steps_per_epoch, 'optimiser step')} per epoch, "
+            f"{span([steps_per_epoch * e for e in epochs_run], '{:,}')} in all")
 
 
 def _barely_moved(seed_record: dict[str, Any]) -> str:
@@ -228,47 +292,104 @@ def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
     if all(len(s["history"]["loss"]) == 1 for s in learned):
         train = [s["history"]["accuracy"][0] for s in learned]
         val = [s["history"]["val_accuracy"][0] for s in learned]
-        out.append(f"One epoch gives each curve a single point, so no trend can be read; after "
+        steps = learned[0].get("steps_per_epoch")
+        one = f"One epoch ({plural(steps, 'optimiser step')})" if steps else "One epoch"
+        out.append(f"{one} gives each curve a single point, so no trend can be read; after "
                    f"it, training accuracy is {span(train, '{:.1%}')} and validation accuracy "
                    f"{span(val, '{:.1%}')}."
                    + (" The training figure is averaged over the epoch while the network was "
                       "still improving, which is why it sits below the validation figure, "
                       "measured at the end." if max(train) < min(val) else ""))
         return " ".join(x for x in out if x)
-    fits = [outcomes.fit_of(s["history"]) for s in learned]
-    seeds = [s["seed"] for s in learned]
-    over = [(sd, f) for sd, f in zip(seeds, fits, strict=True) if f.overfitting]
-    improving = [sd for sd, f in zip(seeds, fits, strict=True) if f.still_improving]
-    if over:
-        o_seeds, o_fits = zip(*over, strict=True)
-        out.append(
-            f"**Overfitting** ({seeds_phrase(list(o_seeds))}): validation loss is lowest at "
-            f"{epochs_phrase([f.best_epoch for f in o_fits])} "
-            f"({span([f.best_val_loss for f in o_fits], '{:.3f}')}) and then rises to "
-            f"{span([f.final_val_loss for f in o_fits], '{:.3f}')} by the last epoch, while "
-            f"the training loss keeps falling and training accuracy reaches "
-            f"{span([f.final_train_accuracy for f in o_fits], '{:.1%}')} against "
-            f"{span([f.final_val_accuracy for f in o_fits], '{:.1%}')} on validation: the "
-            f"network fits its training images better than it generalises.")
-    if improving:
-        out.append(
-            f"For {seeds_phrase(improving)} the validation loss was still at its lowest in "
-            f"the last epoch: no sign of overfitting yet, and more epochs might still help.")
-    rest = [sd for sd in seeds if sd not in improving and sd not in {o[0] for o in over}]
-    if rest:
-        rest_fits = [f for sd, f in zip(seeds, fits, strict=True) if sd in rest]
-        out.append(
-            f"For {seeds_phrase(rest)} validation loss is lowest at "
-            f"{epochs_phrase([f.best_epoch for f in rest_fits])} and ends within "
-            f"{outcomes.RISE_TOLERANCE:.0%} of that minimum: no clear overfitting.")
+    stops = params.early_stopping_patience is not None
+    gen = outcomes.generalisation([s["history"] for s in learned],
+                                  params.epochs if stops else None)
+    out += outcomes.describe(gen)
+    out.append(training_loss_sentence(learned))
     return " ".join(x for x in out if x)
+
+
+def _accuracy_with_interval(found: list[outcomes.Outcome]) -> str:
+    """'13.3% (2 of 15 test images; 95% interval 3.7%–37.9%)', one clause per seed, so a
+    verdict always shows how sure the test set lets it be."""
+    return join([f"{pct(o.test_accuracy)} ({o.correct:,} of {o.n_test:,} test images; 95% "
+                 f"interval {pct_span(list(o.interval))})" for o in found])
+
+
+def _after_steps(seed_records: list[dict[str, Any]]) -> str:
+    """' after 5 optimiser steps (1 epoch of 5)': learning judged with the updates it got."""
+    steps = [s.get("steps_per_epoch") for s in seed_records]
+    if not all(steps):
+        return ""
+    epochs = [len(s["history"]["loss"]) for s in seed_records]
+    return (f", after {span([n * e for n, e in zip(steps, epochs, strict=True)], '{:,}')} "
+            f"optimiser steps ({span(epochs)} epoch{'s' if max(epochs) > 1 else ''} of "
+            f"{span(steps, '{:,}')})")
+
+
+def _validation_peak(seed_record: dict[str, Any]) -> str:
+    """Where validation accuracy got to: a second, independent hint when the test set is
+    too small to judge."""
+    val = seed_record["history"]["val_accuracy"]
+    return (f" Seed {seed_record['seed']}'s validation accuracy peaked at {pct(max(val))} "
+            f"(training accuracy {pct(max(seed_record['history']['accuracy']))}).")
+
+
+def _percent_span(values: list[float]) -> str:
+    """'0.4%' or '0.4%–310%': whole percent, with decimals only where they keep a small
+    value from reading as zero."""
+    ends = [number(v, 0) for v in (min(values), max(values))]
+    return f"{ends[0]}%" if ends[0] == ends[1] else f"{ends[0]}%–{ends[1]}%"
+
+
+def times(n: int) -> str:
+    """'once', 'twice', '3 times'."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def training_loss_sentence(seed_records: list[dict[str, Any]]) -> str:
+    """The shape of each seed's whole training-loss curve: whether it fell in every epoch,
+    where it ended above its lowest value, and where it climbed back far enough to call the
+    training unstable."""
+    shapes = [outcomes.training_loss_of(s["seed"], s["history"]["loss"]) for s in seed_records]
+    lengths = {t.epochs for t in shapes}
+    of = (f" in the {lengths.pop() - 1} steps from one epoch to the next" if len(lengths) == 1
+          else " from one epoch to the next")
+    rising = [t for t in shapes if t.rises]
+    every = "for every seed" if len(shapes) > 1 else f"for seed {shapes[0].seed}"
+    if not rising:
+        if all(t.falls == t.epochs - 1 for t in shapes):
+            return f"The training loss fell in every epoch, {every}."
+        if not any(t.falls for t in shapes):
+            return f"The training loss did not change from epoch to epoch, {every}."
+        return (f"The training loss never rose, {every}, but stayed level "
+                f"{span([t.epochs - 1 - t.falls for t in shapes])} times{of}.")
+    counts = [t.rises for t in rising]
+    how_often = times(counts[0]) if len(set(counts)) == 1 else f"{span(counts)} times"
+    text = (f"The training loss did not fall in every epoch: for "
+            f"{seeds_phrase([t.seed for t in rising])} it rose {how_often}{of}.")
+    ended = [t for t in rising if t.final > t.low]
+    if ended:
+        text += (f" It ended above its lowest value for {seeds_phrase([t.seed for t in ended])} "
+                 f"(lowest at {epochs_phrase([t.low_epoch for t in ended])}; last value "
+                 f"{_percent_span([100 * (t.final / t.low - 1) for t in ended])} above it).")
+    unstable = [t for t in shapes if t.unstable]
+    if unstable:
+        worst = max(unstable, key=lambda t: t.rebound)
+        text += (f" Training was unstable for {seeds_phrase([t.seed for t in unstable])}: the "
+                 f"training loss climbed back to more than {outcomes.UNSTABLE_FACTOR:g}× the "
+                 f"lowest value it had reached (most for seed {worst.seed}: "
+                 f"{worst.rebound:.1f}× its low at epoch {worst.rebound_from_epoch}, at epoch "
+                 f"{worst.rebound_epoch}).")
+    return text
 
 
 def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
                    found: list[outcomes.Outcome], class_names: tuple[str, ...]) -> str:
     k = len(class_names)
+    bar = outcomes.NO_LEARNING_FACTOR / k
     parts = []
-    for kind in (Kind.COLLAPSED, Kind.NO_LEARNING, Kind.DIVERGED):
+    for kind in (Kind.COLLAPSED, Kind.NO_LEARNING, Kind.UNJUDGED, Kind.DIVERGED):
         hit = [(s, o) for s, o in zip(seed_records, found, strict=True) if o.kind == kind]
         if not hit:
             continue
@@ -279,8 +400,9 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
                             else "nothing but " + join(
                                 [f"*{class_names[c]}*" for c in o.collapsed_to], "or"))
                          + " for "
-                         + ("every test image" if o.predicted_share == 1
-                            else f"{o.predicted_share:.1%} of the test images")
+                         + (f"every one of the {o.n_test:,} test images"
+                            if o.predicted_share == 1
+                            else f"{o.predicted_share:.1%} of the {o.n_test:,} test images")
                          for s, o in hit])
             single = all(len(o.collapsed_to) == 1 for _, o in hit)
             accuracy = span([o.test_accuracy for _, o in hit], '{:.1%}')
@@ -311,8 +433,18 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
             parts.append(text)
         elif kind == Kind.NO_LEARNING:
             parts.append(f"**Did not learn** ({who}): test accuracy "
-                         f"{span([o.test_accuracy for _, o in hit], '{:.1%}')} stays below "
-                         f"{outcomes.NO_LEARNING_FACTOR:g}× chance ({pct(1 / k)}).")
+                         f"{_accuracy_with_interval([o for _, o in hit])} stays below "
+                         f"{outcomes.NO_LEARNING_FACTOR:g}× chance ({pct(bar)}) even at the "
+                         f"top of its interval.")
+        elif kind == Kind.UNJUDGED:
+            parts.append(f"**Could not be judged** ({who}): test accuracy "
+                         f"{_accuracy_with_interval([o for _, o in hit])}. "
+                         f"{'That interval' if len(hit) == 1 else 'Each interval'} reaches "
+                         f"both below and above {outcomes.NO_LEARNING_FACTOR:g}× chance "
+                         f"({pct(bar)}), the line between *did not learn* and *learned*, so "
+                         f"{plural(hit[0][1].n_test, 'test image')} cannot tell which; a larger "
+                         f"test set (more data, or a larger `max_samples`) could."
+                         + "".join(_validation_peak(s) for s, _ in hit))
         else:
             parts.append(f"**Diverged** ({who}): the training loss became NaN (not a "
                          f"number), so the weights are meaningless.")
@@ -320,9 +452,20 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
     if partly:
         parts.append(
             f"**Learned only partly** ({seeds_phrase([s['seed'] for s, _ in partly])}): test "
-            f"accuracy {pct_span([o.test_accuracy for _, o in partly])}, past chance "
-            f"({pct(1 / k)}) but less than halfway from it to 100%."
+            f"accuracy {_accuracy_with_interval([o for _, o in partly])}, past "
+            f"{outcomes.NO_LEARNING_FACTOR:g}× chance ({pct(bar)}) but, even at the top of "
+            f"its interval, less than halfway from chance to 100% ({pct(partly[0][1].halfway)})"
+            + _after_steps([s for s, _ in partly]) + "."
             + "".join(_barely_moved(s) for s, _ in partly))
+    unclear = [(s, o) for s, o in zip(seed_records, found, strict=True)
+               if o.verdict == outcomes.EXTENT_UNCLEAR]
+    if unclear:
+        parts.append(
+            f"**Learned, how far unclear** ({seeds_phrase([s['seed'] for s, _ in unclear])}): "
+            f"test accuracy {_accuracy_with_interval([o for _, o in unclear])}, clearly past "
+            f"chance; but the interval straddles {pct(unclear[0][1].halfway)}, halfway from "
+            f"chance to 100%, so these test images cannot tell whether it learned fully or "
+            f"only partly" + _after_steps([s for s, _ in unclear]) + ".")
     uniform = math.log(k)
     peaks = {s["seed"]: max((x for x in s["history"]["loss"] if math.isfinite(x)),
                             default=math.nan) for s in seed_records}
@@ -334,7 +477,30 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
             f"{outcomes.BLOW_UP_FACTOR}× that of guessing every class equally (ln {k} = "
             f"{uniform:.3f}): steps this large overshoot, the usual sign of a learning rate "
             f"({params.learning_rate:g}) too large for this network.")
-    return " ".join(parts)
+    parts.append(_dead_units_sentence(seed_records))
+    return " ".join(x for x in parts if x)
+
+
+def _dead_units_sentence(seed_records: list[dict[str, Any]]) -> str:
+    """Name dying ReLUs where the run measured them: hidden layers in which at least
+    ``outcomes.DEAD_SHARE_HIGH`` of the units never fired on a validation image."""
+    dead = [(s["seed"], layer) for s in seed_records for layer in s.get("dead_units") or []
+            if layer["dead"] >= outcomes.DEAD_SHARE_HIGH * layer["units"]]
+    if not dead:
+        return ""
+    seeds = sorted({seed for seed, _ in dead})
+    each = "; ".join(f"seed {seed}: " + join([f"{layer['dead']} of {layer['units']} in hidden "
+                                              f"layer {layer['layer']}"
+                                              for sd, layer in dead if sd == seed])
+                     for seed in seeds)
+    whole = [seed for seed, layer in dead if layer["dead"] == layer["units"]]
+    return (f"**Dead units** ({seeds_phrase(seeds)}): ReLU units that output 0 on every one of "
+            f"the {dead[0][1]['images']:,} validation images ({each}). Such a unit's gradient "
+            f"is zero for every image, so the loss gives its weights no signal to recover: "
+            f"these are *dying ReLUs*."
+            + (f" With a whole layer dead ({seeds_phrase(sorted(set(whole)))}), the layers "
+               f"after it receive the same input for every image, so the network gives every "
+               f"image the same output." if whole else ""))
 
 
 def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str, ...]) -> str:
@@ -356,8 +522,7 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
         spread_text = (f"standard deviation {points(s['std'])} (range {pct_span(accs)}; "
                        f"95% interval of the mean {pct_span([low, high])}{clipped})")
     head = f"Test accuracy over {s['n']} seeds: **{pct(s['mean'])}**, {spread_text}."
-    learned = [a for a, o in zip(accs, found, strict=True)
-               if o.kind == Kind.LEARNED and not o.partly_learned]
+    learned = [a for a, o in zip(accs, found, strict=True) if o.learned_fully]
     if len(learned) == len(accs):
         moved = points(hi - lo, decimals([100 * lo, 100 * hi]))  # as precise as the range
         spread = (f" Training the same network from a different seed moves test accuracy by "
@@ -366,15 +531,34 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
                   " These seeds show no spread, so this run gives no estimate of "
                   "seed-to-seed noise.")
     elif learned:
-        spread = (" The spread mixes networks that learned with ones that did not, or "
-                  "learned only partly (see above), so it says nothing about ordinary "
-                  "seed-to-seed noise.")
-    elif any(o.partly_learned for o in found):
+        spread = (" The spread mixes networks that learned fully with ones that did not, "
+                  "learned only partly or could not be judged (see above), so it says "
+                  "nothing about ordinary seed-to-seed noise.")
+    elif any(o.kind == Kind.UNJUDGED for o in found):
+        spread = (" Some seeds could not be judged on so few test images (see above), so "
+                  "this spread says nothing about ordinary seed-to-seed noise.")
+    elif any(o.kind == Kind.LEARNED for o in found):
         spread = (" No seed learned fully (see above), so this spread describes failures and "
                   "partial learning, not ordinary seed-to-seed noise.")
     else:
         spread = " No seed learned, so these numbers describe failures, not a spread."
     return head + chance + spread
+
+
+def exercise_three(params: Params) -> str:
+    """Exercise 3 asks for the raw-pixel, mean-squared-error setting; a page that already
+    uses it asks for the other loss instead of for the parameters it already has."""
+    mse = params.loss == "mean_squared_error"
+    if mse and not params.scale_inputs:
+        return ("3. This run already uses raw pixels (`scale_inputs = False`) and mean "
+                "squared error. Set `loss = \"categorical_crossentropy\"` in the parameters "
+                "cell, keep the raw pixels, and run the notebook again. How do the learning "
+                "curves and the predictions differ from this page's, and why?")
+    wanted = [setting for setting, missing in (("`scale_inputs = False`", params.scale_inputs),
+                                               ("`loss = \"mean_squared_error\"`", not mse))
+              if missing]
+    return (f"3. Set {join(wanted)} in the parameters cell and run the notebook. What happens "
+            f"to the learning curves and to the predictions, and why?")
 
 
 def confusion_paragraph(matrix: np.ndarray, class_names: tuple[str, ...], seed: int) -> str:
@@ -474,11 +658,18 @@ def weight_line_titles(scan) -> tuple[str, str]:
     return acc_title, ce_title
 
 
-def _range_text(values: np.ndarray) -> str:
-    """'from 0.16774 to 0.16781': the decimals (3 to 8) that tell lowest from highest."""
+def _lowest_highest(values: np.ndarray) -> tuple[str, str]:
+    """('0.16774', '0.16781'): lowest and highest with the decimals (3 to 8) that tell them
+    apart."""
     lo, hi = values.min(), values.max()
     d = next((d for d in range(3, 8) if f"{lo:.{d}f}" != f"{hi:.{d}f}"), 8)
-    return f"from {lo:.{d}f} to {hi:.{d}f}"
+    return f"{lo:.{d}f}", f"{hi:.{d}f}"
+
+
+def _range_text(values: np.ndarray) -> str:
+    """'from 0.16774 to 0.16781'."""
+    lo, hi = _lowest_highest(values)
+    return f"from {lo} to {hi}"
 
 
 def weight_line_paragraph(scan, span_used: float, loss: str = "categorical_crossentropy") -> str:
@@ -504,9 +695,10 @@ def weight_line_paragraph(scan, span_used: float, loss: str = "categorical_cross
                         f"there, its gradient is zero, and it only changes in jumps of whole "
                         f"images")
         if ce_moves == pairs:
-            ce_text = (f"cross-entropy changes between every neighbouring pair, from "
-                       f"{ce.min():.3f} at its lowest to {ce.max():.3f}, so it always tells "
-                       f"gradient descent which way is downhill")
+            lo, hi = _lowest_highest(ce)
+            ce_text = (f"cross-entropy changes between every neighbouring pair, from {lo} at "
+                       f"its lowest to {hi}: along this line it has a slope wherever accuracy "
+                       f"has none")
         elif ce_moves == 0:
             ce_text = f"cross-entropy stays at {ce[0]:.3f}"
         else:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mlplab import outcomes
 from mlplab.lab import alt_text
 
 # Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
@@ -110,9 +111,12 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
 
 
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
-                    loss_name: str):
-    """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.2))
+                    loss_name: str, max_epochs: int | None = None):
+    """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed,
+    and the generalisation gap between them (``outcomes.gap_curves``: training minus
+    validation accuracy). ``max_epochs``: the epochs asked for, so that the alt text can tell
+    curves that early stopping cut short."""
+    fig, (ax_loss, ax_acc, ax_gap) = plt.subplots(1, 3, figsize=(17, 4.4))
     rows = []
     for i, (history, seed) in enumerate(zip(histories, seeds, strict=True)):
         style = {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": MARKERS[i % len(MARKERS)],
@@ -123,14 +127,20 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
                     **style)
             ax.plot(epochs, scale * np.asarray(history[f"val_{key}"]), linestyle="--",
                     markerfacecolor="white", label=f"validation, seed {seed}", **style)
+        gap = 100 * outcomes.gap_curves(history)["accuracy"]
+        ax_gap.plot(epochs, gap, linestyle=":", label=f"seed {seed}", **style)
         rows += [{"seed": seed, "epoch": int(e), "training loss": history["loss"][e - 1],
                   "validation loss": history["val_loss"][e - 1],
                   "training accuracy (%)": 100 * history["accuracy"][e - 1],
-                  "validation accuracy (%)": 100 * history["val_accuracy"][e - 1]}
+                  "validation accuracy (%)": 100 * history["val_accuracy"][e - 1],
+                  "accuracy gap (points)": gap[e - 1]}
                  for e in epochs]
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name.replace('_', ' ')}", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    for ax in (ax_loss, ax_acc):
+    ax_gap.axhline(0, color="black", linewidth=1)
+    ax_gap.set(xlabel="epoch", ylabel="training − validation (points)",
+               title="Generalisation gap (accuracy)")
+    for ax in (ax_loss, ax_acc, ax_gap):
         ax.xaxis.get_major_locator().set_params(integer=True)
     if len(seeds) <= 3:
         ax_acc.legend(loc="lower right")
@@ -142,8 +152,8 @@ def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence
                                       markerfacecolor="white", label="validation")],
                       loc="lower right", title=f"one colour and marker per seed ({len(seeds)})")
     fig.tight_layout()
-    return show(fig, alt_text.learning_curves(histories, seeds, loss_name), pd.DataFrame(rows),
-                "the learning curves")
+    return show(fig, alt_text.learning_curves(histories, seeds, loss_name, max_epochs),
+                pd.DataFrame(rows), "the learning curves")
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str]):

@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlplab import results
 from mlplab.params import SCRATCH_PATHS, Params
 from mlplab.results import RECORD_SCHEMA, Status
@@ -19,6 +21,25 @@ from mlplab.results import RECORD_SCHEMA, Status
 PACKAGES = ("mlplab", "tensorflow", "keras", "numpy", "pandas", "matplotlib", "scikit-learn",
             "papermill", "nbconvert")
 
+
+def dead_units(model, x_val: np.ndarray) -> list[dict[str, int]] | None:
+    """Per hidden ReLU layer, how many units output 0 on every validation image ("dead"):
+    such a unit's gradient is zero for every image, so the loss gives its weights no signal
+    to recover. None
+    for other activations, whose units never output exactly 0 for a whole range of inputs.
+
+    Computed in NumPy from the layers' weights (Dense = x·W + b), one layer after another.
+    """
+    dense = [layer for layer in model.layers if hasattr(layer, "units")][:-1]
+    if not dense or any(layer.activation.__name__ != "relu" for layer in dense):
+        return None
+    out, x = [], np.asarray(x_val, dtype=np.float64)
+    for number, layer in enumerate(dense, start=1):
+        weights, bias = layer.get_weights()
+        x = np.maximum(x @ weights + bias, 0.0)
+        out.append({"layer": number, "units": int(layer.units),
+                    "dead": int(np.sum(x.max(axis=0) <= 0)), "images": len(x)})
+    return out
 
 
 def environment() -> dict[str, Any]:

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from mlplab import outcomes
 from mlplab.lab import data as data_mod
-from mlplab.lab import models
+from mlplab.lab import models, theory
 from mlplab.lab.backend import native_stderr_silenced
+from mlplab.lab.record import dead_units
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, RUNNER_ONLY, Params
 
@@ -25,7 +27,7 @@ VALIDATION_BATCH = 1024
 # History key, only with an L2 penalty: the penalty after each epoch, on the weights that
 # validation saw. Keras includes it in every loss it reports (training, validation, test),
 # so validation loss minus this is the validation data loss that runs without L2 report.
-PENALTY = "l2_penalty"
+PENALTY = outcomes.PENALTY
 
 
 @dataclass
@@ -42,8 +44,10 @@ class Prepared:
 
 
 def prepare(dataset: data_mod.Dataset, split: data_mod.Split, scale: bool) -> Prepared:
+    n_classes = len(dataset.class_names)
+
     def xy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows])
+        return data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y[rows], n_classes)
 
     x_train, y_train = xy(split.train)
     x_val, y_val = xy(split.val)
@@ -96,7 +100,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
     import keras
 
     seed_training(seed)
-    model = models.build(params, n_classes)
+    model = models.build(params, n_classes, n_inputs=prepared.x_train.shape[1])
     compile_model(model, params)
 
     epoch_seconds: list[float] = []
@@ -111,7 +115,18 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
             if params.l2 > 0:
                 penalties.append(float(sum(float(x) for x in self.model.losses)))
 
-    callbacks: list[Any] = [EpochTimer()]
+    misclassified: dict[str, list[float]] = {key: [] for key in outcomes.MISCLASSIFIED_KEYS}
+
+    class Misclassified(keras.callbacks.Callback):
+        """The validation images it gets wrong, after each epoch (``outcomes.misclassified``)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logits = theory.model_logits(self.model, prepared.x_val)
+            for key, value in outcomes.misclassified(logits, prepared.y_val,
+                                                     params.loss).items():
+                misclassified[key].append(value)
+
+    callbacks: list[Any] = [EpochTimer(), Misclassified()]
     if os.environ.get(EPOCH_PROGRESS_ENV):
         callbacks.append(_terminal_progress(params, seed))
     if params.early_stopping_patience is not None:
@@ -133,6 +148,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
 
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     history["epoch_seconds"] = epoch_seconds
+    history.update(misclassified)
     if params.l2 > 0:
         history[PENALTY] = penalties
     epochs_run = len(history["loss"])
@@ -188,10 +204,13 @@ class Experiment:
         """Each seed's JSON-ready record plus how many test images it assigned to each class:
         a network that collapsed assigns them all to one, which the report must say."""
         n_classes = len(self.dataset.class_names)
+        steps = outcomes.steps_per_epoch(len(self.prepared.x_train), self.params.batch_size)
         return [{**s.record(),
                  "test_predicted_counts": np.bincount(
                      predict_labels(s.model, self.prepared.x_test),
-                     minlength=n_classes).tolist()}
+                     minlength=n_classes).tolist(),
+                 "steps_per_epoch": steps,
+                 "dead_units": dead_units(s.model, self.prepared.x_val)}
                 for s in self.seeds]
 
     def data_record(self) -> dict[str, Any]:
@@ -252,7 +271,8 @@ def load_networks(path: Path | str, params: Params, n_classes: int) -> list[Seed
             raise ValueError(f"{path}: networks trained with other parameters")
         seeds = []
         for i, record in enumerate(meta["seeds"]):
-            model = models.build(params, n_classes)
+            first_kernel = kept[f"seed{i}_0"]
+            model = models.build(params, n_classes, n_inputs=first_kernel.shape[0])
             compile_model(model, params)
             model.set_weights([kept[f"seed{i}_{j}"] for j in range(len(model.weights))])
             seeds.append(SeedResult(**record, model=model))

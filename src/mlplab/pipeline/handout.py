@@ -208,7 +208,7 @@ def execute_key(key: nbformat.NotebookNode, cwd: Path) -> tuple[nbformat.Noteboo
     from mlplab.pipeline.handout_grade import COLLECT_CELL
 
     nb = copy.deepcopy(key)
-    bundle = cwd / ".answers.json"
+    bundle = cwd.resolve() / ".answers.json"  # the kernel runs in cwd: a relative path fails
     nb.cells.append(nbformat.v4.new_code_cell(COLLECT_CELL.format(path=str(bundle))))
     execute(nb, cwd)
     nb.cells.pop()

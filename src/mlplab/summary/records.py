@@ -87,14 +87,9 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# History key of a run with an L2 penalty: the penalty after each epoch (written by the
-# kernel, ``mlplab.lab.train.PENALTY``). Keras adds it to every loss it reports.
-PENALTY = "l2_penalty"
-
-
 def _penalty(seed: dict[str, Any]) -> float:
     """The L2 penalty in the tested network's reported losses (0 without L2)."""
-    penalties = seed["history"].get(PENALTY)
+    penalties = seed["history"].get(outcomes.PENALTY)  # Keras adds it to every loss
     if not penalties:
         return 0.0
     return float(penalties[seed["metrics"].get("tested_epoch", seed["epochs_run"]) - 1])

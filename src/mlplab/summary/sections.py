@@ -382,7 +382,8 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             if run:
                 variants[f"{loss_label}, {'scaled' if scaled else 'raw'} inputs"] = run
     sgd = family.runs("loss-sgd")
-    if sgd:
+    if sgd:  # the other variants train with Adam: said once there are two optimisers
+        variants = {f"{label}, Adam": run for label, run in variants.items()}
         rate = f"{float(run_value(df, sgd[0], 'learning_rate')):g}"
         variants.update({f"cross-entropy, plain SGD (learning rate {rate})": sgd[0],
                          f"MSE, plain SGD (learning rate {rate})": sgd[1]})
@@ -448,8 +449,7 @@ def fate(record: dict[str, Any]) -> str:
     found = seed_outcomes(record)
     mean = float(np.mean([o.test_accuracy for o in found]))
     cases = []
-    for verdict in ["learned", "learned only partly",
-                    *(kind.value for kind in outcomes.Kind if kind != outcomes.Kind.LEARNED)]:
+    for verdict in outcomes.VERDICTS:
         hit = [(s["seed"], o) for s, o in zip(seeds, found, strict=True)
                if o.verdict == verdict]
         if hit:
@@ -459,7 +459,10 @@ def fate(record: dict[str, Any]) -> str:
                 sizes = sorted({len(o.collapsed_to) for _, o in hit})
                 to = " to predicting " + join(
                     ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
-            elif verdict == "learned only partly":
+            elif verdict == outcomes.Kind.UNJUDGED:
+                to = (f" (test accuracy {pct_span([o.test_accuracy for _, o in hit])} on "
+                      f"{hit[0][1].n_test:,} test images, too few to tell whether it learned)")
+            elif verdict == outcomes.PARTLY:
                 to = (f" ({pct_span([o.test_accuracy for _, o in hit])} test accuracy, less "
                       f"than halfway from chance to 100%)")
             cases.append(f"{who} {verdict}{to}")

@@ -233,7 +233,7 @@ def fmt(metric: str, value: float) -> str:
         return f"{value:.2f} s"
     if metric.startswith("epochs"):
         return plural(int(value) if float(value).is_integer() else round(value, 1), "epoch")
-    return f"{value:.3f}"
+    return f"{value:.3f}".replace("-", "−")  # a loss gap can be negative: a real minus
 
 
 def _diff_unit(metric: str) -> tuple[int, str]:

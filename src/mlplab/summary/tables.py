@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab import params
-from mlplab.outcomes import Kind
+from mlplab.outcomes import VERDICTS, Kind
 from mlplab.results import ManifestEntry, Status
 from mlplab.summary.records import MATCHED, data_key, main_setting, seed_outcomes, summarise
 from mlplab.wording import layers_label, plural, points
@@ -47,8 +47,7 @@ def seed_status(record: dict[str, Any]) -> str:
     e.g. 'collapsed (7 of 10 seeds); learned only partly (3 of 10 seeds)'."""
     verdicts = [o.verdict for o in seed_outcomes(record)]
     n = len(verdicts)
-    cases = [v for v in ("learned only partly", *(k.value for k in Kind if k != Kind.LEARNED))
-             if v in verdicts]
+    cases = [v for v in VERDICTS if v != Kind.LEARNED and v in verdicts]
     if not cases:
         return "ok"
 

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mlplab import outcomes
 from mlplab.handout_answers import QUESTIONS, letters_of, normal_word
 
 REL = 1e-4  # relative tolerance of a computed number: float32 against float64 arithmetic
 POINTS_SCALE = 100  # a difference of accuracies in percentage points instead of a fraction
 UNDERFIT_TRAIN_ACCURACY = 0.90  # the handout's underfitting rule (section 4)
+RISE_TOLERANCE = 0.05  # the handout's overfitting rule of thumb (section 4), not the report's
 N_INPUTS = 784
 POINTS = 1.0  # per question, shared equally by its answers
 OWN_EPOCHS = 5  # Question 16's fit
@@ -147,12 +147,15 @@ def verdict(interval: tuple[float, float]) -> str:
 
 
 def diagnosis(history: dict[str, list[float]]) -> str:
-    """The handout's rule: the report's overfitting test (``mlplab.outcomes``), then
-    underfitting below 90% final training accuracy, else a good fit."""
-    fit = outcomes.fit_of(history)
-    if fit.overfitting:
+    """The handout's rule of thumb (section 4): overfitting when the last validation loss is
+    more than ``RISE_TOLERANCE`` above its lowest and the last training loss below its value
+    at that lowest epoch; then underfitting below 90% final training accuracy; else a good
+    fit. (The report uses no fixed threshold: ``mlplab.outcomes.generalisation``.)"""
+    val_loss, loss = np.asarray(history["val_loss"]), np.asarray(history["loss"])
+    best = int(np.argmin(val_loss))
+    if val_loss[-1] > (1 + RISE_TOLERANCE) * val_loss[best] and loss[-1] < loss[best]:
         return "overfitting"
-    if fit.final_train_accuracy < UNDERFIT_TRAIN_ACCURACY:
+    if history["accuracy"][-1] < UNDERFIT_TRAIN_ACCURACY:
         return "underfitting"
     return "good fit"
 
@@ -296,11 +299,12 @@ def _listed(x: float | None) -> list[float] | None:
     return None if x is None else [x]
 
 
-def _claim(a, run, other: str, ci_name: str, verdict_name: str) -> dict[str, tuple[bool, str]]:
-    base, them = run.accuracies("baseline"), run.accuracies(other)
-    ci = paired(base, them)
+def _claim(a, run, first: str, second: str, ci_name: str,
+           verdict_name: str) -> dict[str, tuple[bool, str]]:
+    """A paired claim "first has the higher test accuracy than second": interval, verdict."""
+    ci = paired(run.accuracies(first), run.accuracies(second))
     return {ci_name: (close_in_either_unit(numbers(a.get(ci_name)), list(ci)),
-                      "paired: the per-seed differences baseline minus the other network, "
+                      "paired: the per-seed differences, in the order the question says, "
                       "their mean minus and plus t (2 degrees of freedom) times their standard "
                       "error"),
             verdict_name: (word(a.get(verdict_name)) == verdict(ci),
@@ -314,12 +318,12 @@ def _q7(a, run):
     return {"d_depth": (close_in_either_unit(numbers(a.get("d_depth")), d),
                         "subtract seed by seed, baseline minus one layer, in the order of "
                         "the seeds"),
-            **_claim(a, run, "one_layer", "ci_depth", "verdict_depth")}
+            **_claim(a, run, "baseline", "one_layer", "ci_depth", "verdict_depth")}
 
 
 @question("q8")
 def _q8(a, run):
-    return _claim(a, run, "narrow", "ci_width", "verdict_width")
+    return _claim(a, run, "baseline", "narrow", "ci_width", "verdict_width")
 
 
 @question("q9")
@@ -455,6 +459,16 @@ def _q16(a, run):
             "own_history": (fitted, "fit on the training images for 5 epochs with "
                                     "validation_data=(x_val, y_val); the network should reach "
                                     "80% validation accuracy")}
+
+
+@question("q17")
+def _q17(a, run):
+    h = run.history("dropped")
+    gap = h["accuracy"][-1] - h["val_accuracy"][-1]
+    return {"gap_dropout": (close_in_either_unit(_listed(number(a.get("gap_dropout"))), [gap]),
+                            "training accuracy minus validation accuracy of the dropout "
+                            "network, both at the last epoch"),
+            **_claim(a, run, "dropped", "baseline", "ci_dropout", "verdict_dropout")}
 
 
 # --- Grading ------------------------------------------------------------------------------------
