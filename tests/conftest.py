@@ -13,10 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
-# nbconvert/otter build, ~30 s), its grading run (otter executes every submission, ~1 min)
-# and a whole report (notebook executions). A test that uses one is slow by construction, so
-# it is marked here rather than by hand; `make test-quick` leaves it out.
-SLOW_FIXTURES = {"kit", "graded", "small_report"}
+# nbconvert/otter build, ~30 s), its grading run (every submission executed, ~1 min), the
+# key executed once, and a whole report (notebook executions). A test that uses one is slow
+# by construction, so it is marked here rather than by hand; `make test-quick` leaves it out.
+SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -385,6 +385,40 @@ def test_a_row_with_one_field_too_many_is_named_with_its_count(tmp_path: Path):
                               "(a label and 784 pixels)")
 
 
+def three_class_dataset(tmp_path: Path, monkeypatch, top_label: int = 2) -> str:
+    """A named dataset added as one registry entry: 3 classes, Kaggle-layout CSV."""
+    labels, pixels = kaggle_rows(n_per_class=5)
+    labels = labels % 3
+    labels[0] = top_label
+    path = write_kaggle_csv(tmp_path / "three.csv", labels, pixels)
+    entry = datafiles.NamedDataset("three", lambda _: [path], "kaggle-csv", ("a", "b", "c"))
+    monkeypatch.setitem(datafiles.DATASETS, "three", entry)
+    return "three"
+
+
+def test_a_named_dataset_is_one_registry_entry_and_its_classes_are_honoured(
+        tmp_path: Path, monkeypatch):
+    from mlplab.lab import train
+
+    ds = data.load(three_class_dataset(tmp_path, monkeypatch))
+    assert ds.class_names == ("a", "b", "c") and set(ds.y.tolist()) == {0, 1, 2}
+    prepared = train.prepare(ds, data.split(ds, 0.3, 0.3), scale=True)
+    assert prepared.y_train.shape[1] == 3  # one-hot over the dataset's own classes
+    with pytest.raises(datafiles.DataError, match="labels must be 0-2, found 0..3"):
+        data.load(three_class_dataset(tmp_path, monkeypatch, top_label=3))
+    three_class_dataset(tmp_path, monkeypatch)
+    wide = datafiles.NamedDataset("wide", lambda _: [tmp_path / "three.csv"], "kaggle-csv",
+                                  ("a", "b", "c"), input_size=100)
+    monkeypatch.setitem(datafiles.DATASETS, "wide", wide)
+    with pytest.raises(datafiles.DataError, match="784 inputs per example, expected 100"):
+        data.load("wide")
+
+
+def test_every_named_dataset_has_a_reader():
+    assert {e.reader for e in datafiles.DATASETS.values()} <= set(data.READERS)
+    assert datafiles.NAMED == tuple(datafiles.DATASETS)
+
+
 @pytest.mark.parametrize("mutate, expected", [
     (_set(5, 0, "2.5"), "label values must be whole numbers, found 2.5 in data row 6 (line 7)"),
     (_set(29, 0, "9.0"), None),  # a whole number written with a decimal point is fine
@@ -415,3 +449,17 @@ def test_pixels_up_to_one_look_scaled_but_one_pixel_of_two_does_not(tmp_path: Pa
         return header, rows
 
     assert data.load(str(_csv_with(tmp_path, one_two))).x.max() == 2
+
+
+def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: Path):
+    """Spreadsheets in comma-decimal locales save with ';' and often a space after it."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels, sep=";")
+    fields = lines[3].split(";")
+    fields[11] = " abc"
+    lines[3] = ";".join(fields)
+    path = tmp_path / "semicolons.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value 'abc' in data row 3 (line 4), column 12"

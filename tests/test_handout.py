@@ -704,7 +704,9 @@ def grading() -> ModuleType:
     import importlib.util
 
     source = Path(handout.__file__).parent / "handout_templates" / "handout_grading.py"
-    spec = importlib.util.spec_from_file_location("handout_grading_source", source)
+    # Named as its path in the package, so tools that map code to tests (make mutate) find it.
+    spec = importlib.util.spec_from_file_location(
+        "mlplab.pipeline.handout_templates.handout_grading", source)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -224,3 +224,23 @@ def test_a_record_keeps_nan_values(tmp_path: Path):
     path = tmp_path / "r.json"
     results.write_json_atomic(path, {"loss": [0.5, float("nan")]})
     assert math.isnan(results.load(path)["loss"][1])
+
+
+def test_an_atomic_write_stages_beside_its_target_where_the_next_build_clears_it(
+        tmp_path: Path, monkeypatch):
+    staged = []
+    real = os.replace
+
+    def replace(src, dst):
+        staged.append(Path(src))
+        assert Path(src).parent == Path(dst).parent  # one folder: the rename is atomic
+        real(src, dst)
+
+    monkeypatch.setattr(results.os, "replace", replace)
+    results.write_json_atomic(tmp_path / "runs" / "new" / "a.json", {"v": 1})
+    assert results.load(tmp_path / "runs" / "new" / "a.json") == {"v": 1}
+    (tmp_path / "runs" / "new").rename(tmp_path / "runs" / "kept")
+    left = tmp_path / "runs" / staged[0].name  # as a build killed before its rename leaves it
+    left.write_bytes(b"half")
+    with runner.report_lock(tmp_path):
+        assert not left.exists()

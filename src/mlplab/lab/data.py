@@ -19,15 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mlplab.datafiles import N_PIXELS, DataError, resolve, sha256_files
+from mlplab.datafiles import N_PIXELS, DataError, registry_entry, resolve, sha256_files
 from mlplab.lab.seeding import SPLIT_SEED
 from mlplab.params import MIN_PER_CLASS, Params, max_samples_error
-
-DIGITS = tuple(str(d) for d in range(10))
-FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
 
 
 @dataclass
@@ -54,26 +48,15 @@ class Split:
 
 
 def load(dataset: str, data_dir: Path | None = None) -> Dataset:
-    """Load and validate a dataset by name or path."""
+    """Load and validate a dataset by name or path (``mlplab.datafiles.DATASETS``)."""
     files = resolve(dataset, data_dir)
-    first = files[0]
-    if dataset == "mnist-5k":
-        x, y = _read_csv(first, label_first=False, header=False)
-        names = DIGITS
-    elif dataset == "mnist":
-        x, y = _read_npz(first)
-        names = DIGITS
-    elif first.name.endswith("ubyte.gz"):
-        parts = [_read_idx_pair(files[i], files[i + 1]) for i in range(0, len(files), 2)]
-        x = np.concatenate([p[0] for p in parts])
-        y = np.concatenate([p[1] for p in parts])
-        is_fashion = dataset == "fashion-mnist" or "fashion" in str(first.parent).lower()
-        names = FASHION_CLASSES if is_fashion else DIGITS
-    else:
-        x, y = _read_csv(first, label_first=True, header=True)
-        names = DIGITS
-    _check_values(first, x, y)
-    return Dataset(x=x, y=y, class_names=names, source=dataset,
+    entry = registry_entry(dataset, files)
+    x, y = READERS[entry.reader](files)
+    _check_values(files[0], x, y, entry.classes)
+    if x.shape[1] != entry.input_size:
+        raise DataError(f"{files[0]}: {x.shape[1]} inputs per example, expected "
+                        f"{entry.input_size}")
+    return Dataset(x=x, y=y, class_names=entry.class_names, source=dataset,
                    sha256=sha256_files(files), files=[str(f) for f in files])
 
 
@@ -353,6 +336,12 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     return body.reshape(dims)
 
 
+def _read_idx_files(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of IDX image and label files, pooled in order (training pair first)."""
+    parts = [_read_idx_pair(files[i], files[i + 1]) for i in range(0, len(files), 2)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def _read_idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
     x = _read_idx(images, 0x00000803)
     y = _read_idx(labels, 0x00000801)
@@ -363,9 +352,10 @@ def _read_idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(len(x), N_PIXELS), y.astype(np.int64)
 
 
-def _check_values(path: Path, x: np.ndarray, y: np.ndarray) -> None:
-    if y.size and (y.min() < 0 or y.max() > 9):
-        raise DataError(f"{path}: labels must be 0-9, found {int(y.min())}..{int(y.max())}")
+def _check_values(path: Path, x: np.ndarray, y: np.ndarray, classes: int) -> None:
+    if y.size and (y.min() < 0 or y.max() > classes - 1):
+        raise DataError(f"{path}: labels must be 0-{classes - 1}, found "
+                        f"{int(y.min())}..{int(y.max())}")
     _check_classes(path, y)
 
 
@@ -439,5 +429,14 @@ def features(data: Dataset, rows: np.ndarray, scale: bool) -> np.ndarray:
     return x / 255.0 if scale else x
 
 
-def one_hot(labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+# How each kind of file in ``mlplab.datafiles.DATASETS`` is read: (pixels, labels).
+READERS = {
+    "headerless-csv": lambda files: _read_csv(files[0], label_first=False, header=False),
+    "kaggle-csv": lambda files: _read_csv(files[0], label_first=True, header=True),
+    "npz": lambda files: _read_npz(files[0]),
+    "idx": _read_idx_files,
+}
+
+
+def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes, dtype=np.float32)[labels]

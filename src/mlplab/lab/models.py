@@ -12,7 +12,8 @@ def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: i
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
-def build(params: Params, n_classes: int = 10, seed: int | None = None):
+def build(params: Params, n_classes: int = 10, seed: int | None = None,
+          n_inputs: int = N_PIXELS):
     """An uncompiled Keras MLP: Dense(ReLU...) hidden layers, each with the run's L2 penalty
     and followed by its dropout, and a softmax output.
 
@@ -36,7 +37,7 @@ def build(params: Params, n_classes: int = 10, seed: int | None = None):
     dense.append(keras.layers.Dense(n_classes, activation="softmax", name="class_probs"))
     # Each layer draws its random seed when it is created: the Dense layers first, so a
     # seed's initial weights are the same with dropout as without (the runs stay paired).
-    layers = [keras.Input(shape=(N_PIXELS,), name="pixels")]
+    layers = [keras.Input(shape=(n_inputs,), name="pixels")]
     for i, layer in enumerate(dense[:-1], start=1):
         layers.append(layer)
         if params.dropout > 0:

@@ -144,7 +144,8 @@ class _Graph:
                           and np.array_equal(s.test, splits[0].test) for s in splits)
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        sizes = [784, *params.hidden_layers, n_classes]
+        n_inputs = int(data.x.shape[1])
+        sizes = [n_inputs, *params.hidden_layers, n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -369,7 +370,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
         rows = data.splits[seed].train
         order_list.append(rows[batch_order(seed, len(rows))])
         seed_training(seed)
-        model = models.build(params, n_classes)
+        model = models.build(params, n_classes, n_inputs=data.x.shape[1])
         train.compile_model(model, params)
         keras_models.append(model)
     graph = _Graph(params, data, seeds, n_classes)

@@ -100,10 +100,11 @@ def split_sentence(params: Params) -> str:
             f"results record (`data.rows`).")
 
 
-def model_paragraph(params: Params, keras_count: int, n_classes: int = 10) -> str:
-    sizes = [data_mod.N_PIXELS, *params.hidden_layers, n_classes]
+def model_paragraph(params: Params, keras_count: int, n_classes: int = 10,
+                    n_inputs: int = data_mod.N_PIXELS) -> str:
+    sizes = [n_inputs, *params.hidden_layers, n_classes]
     terms = " + ".join(f"({a}+1)×{b}" for a, b in zip(sizes, sizes[1:], strict=False))
-    ours = param_count(params.hidden_layers, n_classes=n_classes)
+    ours = param_count(params.hidden_layers, n_inputs, n_classes)
     check = "matches" if ours == keras_count else f"does NOT match ({ours:,})"
     return (
         f"The network is **{layers_label(params.hidden_layers, n_classes)}** with "

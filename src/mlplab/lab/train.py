@@ -63,8 +63,8 @@ class SeedSplits:
     def of(cls, dataset: data_mod.Dataset, scale: bool,
            splits: dict[int, data_mod.Split]) -> SeedSplits:
         rows = np.arange(dataset.n)
-        return cls(data_mod.features(dataset, rows, scale), data_mod.one_hot(dataset.y),
-                   dataset.y, splits)
+        return cls(data_mod.features(dataset, rows, scale),
+                   data_mod.one_hot(dataset.y, len(dataset.class_names)), dataset.y, splits)
 
     @classmethod
     def shared(cls, prepared: Prepared, seeds: list[int]) -> SeedSplits:
@@ -131,7 +131,7 @@ def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
     import keras
 
     seed_training(seed)
-    model = models.build(params, n_classes)
+    model = models.build(params, n_classes, n_inputs=prepared.x_train.shape[1])
     compile_model(model, params)
 
     epoch_seconds: list[float] = []
@@ -320,7 +320,8 @@ def load_networks(path: Path | str, params: Params, n_classes: int) -> list[Seed
             raise ValueError(f"{path}: networks trained with other parameters")
         seeds = []
         for i, record in enumerate(meta["seeds"]):
-            model = models.build(params, n_classes)
+            first_kernel = kept[f"seed{i}_0"]
+            model = models.build(params, n_classes, n_inputs=first_kernel.shape[0])
             compile_model(model, params)
             model.set_weights([kept[f"seed{i}_{j}"] for j in range(len(model.weights))])
             seeds.append(SeedResult(**record, model=model))
