@@ -320,6 +320,8 @@ def test_close_accuracies_keep_their_difference_visible():
     text = narrative.results_paragraph(records, DIGITS)
     assert "range 91.07%–91.13%" in text and "up to 0.07 points" in text
     assert "0.0 points" not in text and "91.1%–91.1%" not in text
+    # Issue 21, finding 8: the seed range is a yardstick for single runs, not for means.
+    assert "between two single runs of different settings, a smaller difference" in text
     same = [seed_record(s, 0.9, BALANCED, improving_curves()) for s in range(2)]
     text = narrative.results_paragraph(same, DIGITS)
     assert "every seed scored exactly 90.0%" in text and "moves test accuracy" not in text

@@ -543,8 +543,9 @@ def results_paragraph(seed_records: list[dict[str, Any]], class_names: tuple[str
     if len(learned) == len(accs):
         moved = points(hi - lo, decimals([100 * lo, 100 * hi]))  # as precise as the range
         spread = (f" Training the same network from a different seed moves test accuracy by "
-                  f"up to {moved}: a smaller difference between two settings is "
-                  f"not, by itself, evidence that one is better." if hi > lo else
+                  f"up to {moved}: between two single runs of different settings, a smaller "
+                  f"difference is not, by itself, evidence that one is better (a mean over "
+                  f"seeds moves far less; its interval says how far)." if hi > lo else
                   " These seeds show no spread, so this run gives no estimate of "
                   "seed-to-seed noise.")
     elif learned:

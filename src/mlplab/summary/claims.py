@@ -78,7 +78,7 @@ def claims_table(df: pd.DataFrame, page: Page, digits: bool = True) -> pd.DataFr
 def _higher_cell(c: Any) -> str:
     if c.method == Method.PAIRED:
         return (f"{c.higher:.2f} ({c.wins} of {c.n_a} seeds"
-                + (f", {c.ties} level" if c.ties else "")
+                + (f", {c.ties} tied" if c.ties else "")
                 + f"; 95% interval {c.higher_low:.2f} to {c.higher_high:.2f})")
     return f"{c.higher:.2f} (all pairs of seeds; unpaired: no interval)"
 

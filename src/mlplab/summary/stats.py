@@ -95,7 +95,7 @@ class Comparison:
             return (f" {label_a} {verb} in a share {self.higher:.2f} of all {self.n_a} × "
                     f"{self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
                     f"{self.higher:.2f} (unpaired seeds: no interval).")
-        tied = f", level on {self.ties}" if self.ties else ""
+        tied = f", tied on {self.ties}" if self.ties else ""
         return (f" {label_a} {verb} on {self.wins} of {plural(self.n_a, 'seed')}{tied}: "
                 f"P(A > B) on a fresh seed is about {self.higher:.2f} (95% interval "
                 f"{self.higher_low:.2f} to {self.higher_high:.2f}).")
