@@ -145,9 +145,9 @@ def test_confusion_sentence_matches_the_matrix(page):
 def test_class_names_follow_the_dataset(page):
     name, nb, record = page
     names = record["data"]["class_names"]
-    expected = data.FASHION_CLASSES if name == "fashion" else data.DIGITS
+    expected = datafiles.FASHION_CLASSES if name == "fashion" else datafiles.DIGITS
     assert tuple(names) == expected
-    italic = set(re.findall(r"\*([^*\s][^*]*)\*", prose(nb))) & set(data.FASHION_CLASSES)
+    italic = set(re.findall(r"\*([^*\s][^*]*)\*", prose(nb))) & set(datafiles.FASHION_CLASSES)
     assert bool(italic) == (name == "fashion")
 
 
