@@ -463,3 +463,21 @@ def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: P
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'abc' in data row 3 (line 4), column 12"
+
+
+def test_a_decimal_comma_is_a_number_not_the_value_named(tmp_path: Path):
+    """In a semicolon file written with decimal commas, '12,0' is a number: the error names
+    the value that is not one, after it."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels, sep=";")
+    fields = lines[1].split(";")
+    fields[5] = "12,0"
+    lines[1] = ";".join(fields)
+    fields = lines[2].split(";")
+    fields[7] = "x7"
+    lines[2] = ";".join(fields)
+    path = tmp_path / "decimal_commas.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value 'x7' in data row 2 (line 3), column 8"
