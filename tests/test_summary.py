@@ -763,7 +763,7 @@ def test_matching_holds_every_declared_parameter_at_its_default():
     """records.MATCHED used to be a hand-kept list: a parameter declared later (l2,
     dropout, ...) let its runs match the plain network's description."""
     declared = {p.name for p in params.PARAMS}
-    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(records.DATA) - {
+    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(params.DATA) - {
         "seeds", "fast_training", "hidden_layers", "epochs"}
 
 
@@ -989,6 +989,39 @@ def test_regularisation_section_pairs_each_variant_with_the_unregularised_run():
     assert "dropout switched on" not in intro  # no dropout run here
     empty = sections.regularisation_section(sections.page_family(records.tidy([base])))
     assert empty[0].empty and empty[1:] == ([], {})  # no variant: no section
+
+
+@pytest.mark.parametrize("seeds_slow", [[0], [0, 1, 2, 3], [4, 5, 6]])
+def test_regularisation_intro_says_what_its_cells_hold_for_any_number_of_seeds(seeds_slow):
+    """One seed: no interval, and the intro must not promise one; other seeds than the
+    baseline's: Welch's interval, not pairs seed by seed."""
+    from mlplab.summary import registry
+
+    one = len(seeds_slow) == 1
+    base = record("base", [0.90] if one else [0.90, 0.91, 0.92, 0.905],
+                  seeds=[0] if one else [0, 1, 2, 3], hidden_layers=[50, 50], epochs=20)
+    slow = record("slow", [0.91, 0.915, 0.925, 0.91][:len(seeds_slow)], seeds=seeds_slow,
+                  hidden_layers=[50, 50], epochs=20, learning_rate=0.0005)
+    entry = registry.Entry("lr", "regularisation", "", registry.Sweep(
+        registry.BASELINE, "learning_rate", "rate {value:g}", "no regulariser"),
+        metrics=registry.FIT_METRICS)
+    runs = [base, slow]
+    family = sections.page_family(records.tidy(runs), (entry,))
+    table, _, _ = sections.regularisation_section(family)
+    intro = sections.regularisation_intro(family, runs)
+    cells = " ".join(table.drop(columns=["variant", "run"]).iloc[1])
+    assert "(784-50-50-10, 20 epochs)" in intro  # the baseline's own network, from its data
+    if one:
+        assert "one seed: no interval" in cells
+        assert "there is no interval" in intro
+        assert "interval (" not in intro and "with intervals" not in intro
+        assert "seed by seed" not in intro and "Holm" not in intro
+    elif seeds_slow == [0, 1, 2, 3]:
+        assert "interval (paired, seed by seed)" in intro and "compared seed by seed" in intro
+        assert "no interval" not in intro
+    else:
+        assert "interval (Welch's, where the seeds differ)" in intro
+        assert "seed by seed" not in intro and "paired" not in intro
 
 
 def test_holm_keeps_a_later_adjusted_p_no_smaller_than_an_earlier_one():

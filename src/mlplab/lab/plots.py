@@ -281,7 +281,7 @@ def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss
     them: the space between the two lines is the generalisation gap. ``groups`` maps a
     variant's label to its seeds' histories; ``key`` is "loss" or "accuracy". Losses are
     drawn without the L2 penalty Keras adds to them, so every panel shows the data loss."""
-    from mlplab.lab.train import PENALTY
+    from mlplab.outcomes import PENALTY
 
     scale, unit = (100, " (%)") if key == "accuracy" else (1, "")
     ncols = min(4, len(groups))
