@@ -251,7 +251,8 @@ def _data_lines(path: Path, lines: list[str], start: int, sep: str,
         widths = [len(fields) for fields in csv.reader(rows, delimiter=sep)]
     else:
         widths = [row.count(sep) + 1 for row in rows]
-    what = "a label and 784 pixels" if n_fields == N_PIXELS + 1 else "as many as the header"
+    what = (f"a label and {N_PIXELS} pixels" if n_fields == N_PIXELS + 1
+            else "as many as the header")
     for i, width in enumerate(widths):
         if width != n_fields:
             raise DataError(f"{path}: data row {i + 1} (line {numbers[i]}) has {width} "

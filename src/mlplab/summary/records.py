@@ -226,7 +226,7 @@ def seed_outcomes(record: dict[str, Any]) -> list[outcomes.Outcome]:
 
 def is_digits(record: dict[str, Any]) -> bool:
     """Whether a run's classes are the ten digits (MNIST, the assignment's Kaggle digits)."""
-    return list(record["data"]["class_names"]) == [str(d) for d in range(10)]
+    return tuple(record["data"]["class_names"]) == datafiles.DIGITS
 
 
 def describe_data(record: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from mlplab.summary.records import (
     split_per_seed,
 )
 from mlplab.summary.registry import (
+    BASELINE,
     BY_NAME,
     COMPARISONS,
     E20,
@@ -38,6 +39,7 @@ from mlplab.summary.registry import (
     Page,
     Section,
     net,
+    net_label,
 )
 from mlplab.summary.stats import (
     ALPHA,
@@ -436,7 +438,8 @@ def _optimisers(family: Page, adam: tuple[str, str] | None,
 def loss_intro(variants: dict[str, str]) -> str:
     """What the loss section shows, naming only the variants this suite has."""
     mse = any(label.startswith("MSE") for label in variants)
-    return (f"The same network (784-50-50-10, 20 epochs), trained "
+    return (f"The same network ({net_label(BASELINE['hidden_layers'])}, "
+            f"{plural(BASELINE['epochs'], 'epoch')}), trained "
             f"{'with ' if len(variants) == 1 else 'in each of these ways: '}"
             f"{join([f'*{label}*' for label in variants])}."
             + (" The master notebook explains why MSE on a saturated softmax gets almost no "
