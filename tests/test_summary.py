@@ -1126,3 +1126,19 @@ def test_runs_table_names_the_settings_a_run_changes_beyond_its_columns():
                               "runs/drop.json", None, None, "k")]
     html = tables.runs_table_html(manifest, records.tidy(runs), runs)
     assert "<th>other settings</th>" in html and "<td>dropout 0.5</td>" in html
+
+
+def test_a_runs_architecture_is_read_from_its_data_or_its_datasets_declaration(tmp_path):
+    """The label's inputs and classes: the record's data; for a run without data, what its
+    dataset declares (the registry entry, or the one its files select); '?' when a path
+    that no longer exists leaves them unknown."""
+    three = {"params": {"hidden_layers": [8], "dataset": "x"},
+             "data": {"n_inputs": 64, "class_names": ["a", "b", "c"]}}
+    assert records.architecture(three) == "64-8-3"
+    fashion = {"params": {"hidden_layers": [50], "dataset": "fashion-mnist"}}
+    assert records.architecture(fashion) == "784-50-10"  # declared, nothing read
+    gone = {"params": {"hidden_layers": [50, 20], "dataset": str(tmp_path / "gone.csv")}}
+    assert records.architecture(gone) == "?-50-20-?"
+    older = {"params": {"hidden_layers": [50], "dataset": "mnist-5k"},
+             "data": {"class_names": ["a", "b"]}}  # before records said n_inputs
+    assert records.architecture(older) == "784-50-2"
