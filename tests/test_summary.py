@@ -1142,3 +1142,19 @@ def test_a_runs_architecture_is_read_from_its_data_or_its_datasets_declaration(t
     older = {"params": {"hidden_layers": [50], "dataset": "mnist-5k"},
              "data": {"class_names": ["a", "b"]}}  # before records said n_inputs
     assert records.architecture(older) == "784-50-2"
+
+
+def test_a_record_from_before_data_split_shares_the_fixed_runs_data_setting():
+    """Such a run split once for every seed: the same data as 'fixed', never per seed, and
+    never a setting of its own that would leave it out of every comparison."""
+    fixed = record("fixed", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20, data_split="fixed")
+    old = record("old", [0.9, 0.91, 0.92], hidden_layers=[30], epochs=20, data_split="fixed")
+    del old["params"]["data_split"]
+    df = records.tidy([fixed, old])
+    assert records.data_key(old["params"]) == records.data_key(fixed["params"])
+    assert records.main_setting(df)[params.DATA.index("data_split")] == "fixed"
+    assert records.in_main_setting(df).all()
+    assert not records.split_per_seed([old]) and not records.split_per_seed([fixed, old])
+    per_seed = record("new", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20,
+                      data_split="per_seed")
+    assert records.split_per_seed([per_seed]) and not records.split_per_seed([per_seed, old])

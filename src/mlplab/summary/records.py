@@ -138,13 +138,25 @@ def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
                                        "train_seconds", "param_count"])
 
 
+# A record from before a data parameter existed trained with this value of it: one split
+# for every seed, drawn as 'fixed' draws it. Any other missing data parameter is None.
+BEFORE_PARAMETER = {"data_split": "fixed"}
+
+
+def _data_value(name: str, value: Any) -> Any:
+    """A data parameter's value as a record or tidy row holds it; missing (None, or NaN in
+    a table) means the value before the parameter existed."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return BEFORE_PARAMETER.get(name)
+    return value
+
+
 def data_key(setting: Any) -> tuple[Any, ...]:
     """A run's data setting (the parameters of role "data", ``params.DATA``: runs that
     differ there saw other images, so the index compares runs of one data setting only and
-    lists the others apart) from its params or a tidy row, with a missing ``max_samples``
-    as None whether it reads None or NaN."""
-    return tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                 for v in (setting.get(k) for k in params.DATA))
+    lists the others apart) from its params or a tidy row (``_data_value`` for a missing
+    one)."""
+    return tuple(_data_value(k, setting.get(k)) for k in params.DATA)
 
 
 def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
@@ -161,8 +173,10 @@ def _keys(df: pd.DataFrame) -> list[tuple[Any, ...]]:
 
 def split_per_seed(records: list[dict[str, Any]]) -> bool:
     """Whether every one of ``records`` let each seed draw its own split (records from
-    before the ``data_split`` parameter split once)."""
-    return bool(records) and all(r["params"].get("data_split") == "per_seed" for r in records)
+    before the ``data_split`` parameter split once: ``BEFORE_PARAMETER``)."""
+    return bool(records) and all(
+        _data_value("data_split", r["params"].get("data_split")) == "per_seed"
+        for r in records)
 
 
 def in_main_setting(df: pd.DataFrame) -> pd.Series:
