@@ -242,5 +242,18 @@ def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
         h[outcomes.PENALTY] = [0.1, 0.0, h["val_loss"][2] - 0.3]
     g = outcomes.generalisation(histories)
     assert g.penalised and g.loss_best_epoch == 2 and not g.loss_rose
-    assert "without the L2 penalty Keras adds to it" in outcomes.loss_sentence(g)
+    assert outcomes.loss_sentence(g).startswith(
+        "**Validation loss** (mean over 3 seeds), without the L2 penalty Keras adds to it, was "
+        "lowest at epoch 2 (0.300) and is 0.300 at epoch 3 (0%; ")
     assert outcomes.generalisation(seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41]])).loss_rose
+
+
+@pytest.mark.parametrize("values, digits, text", [
+    ([0.4, 0.8], 1, "0.4–0.8"),  # all positive: a plain span
+    ([7.1, 8.0], 1, "7.1–8.0"),
+    ([0.0, 1.0], 1, "0.0 to +1.0"),  # zero is not positive: signed ends, zero unsigned
+    ([-0.5, 1.25], 2, "−0.50 to +1.25"),
+    ([-0.5, -0.5], 1, "−0.5"),  # one value once
+])
+def test_a_span_that_reaches_zero_or_below_signs_its_ends(values, digits, text):
+    assert outcomes._signed_span(values, digits) == text
