@@ -26,10 +26,13 @@ def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def present_injected_parameters(nb: nbformat.NotebookNode) -> None:
     """Rewrite papermill's injected cell, after execution, for a reader: each parameter under
     its meaning from the declaration, and without the paths of the runner's scratch files
-    (deleted when the build ends, and not parameters of the experiment)."""
+    (deleted when the build ends, and not parameters of the experiment). Its id, random
+    from papermill, becomes the tag, so the same run gives the same page."""
     for cell in nb.cells:
         if INJECTED_TAG not in cell.metadata.get("tags", []):
             continue
+        if "id" in cell:
+            cell.id = INJECTED_TAG
         lines = [INJECTED_HEADER]
         for line in cell.source.splitlines():
             match = _ASSIGNMENT.match(line)

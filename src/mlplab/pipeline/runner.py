@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from mlplab import datafiles, results
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
 from mlplab.pipeline import cache
 from mlplab.pipeline.experiments import RunSpec
+from mlplab.pipeline.kernels import ipc_kernel_manager
 from mlplab.pipeline.notebook import present_injected_parameters
 from mlplab.results import ManifestEntry, Status
 
@@ -73,6 +73,9 @@ class Job:
     runs_dir: str
     timeout: float
     tmp_dir: str | None = None  # the build's temporary folder, set by run_jobs
+    build: str = ""  # the build's token, set by run_jobs: its kernels serve only its runs
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # added to the kernel's
+    fresh_kernel: bool = False  # a new kernel for this run alone, not this worker's warm one
     # The run's kept networks, when they were trained with the same results key: only the
     # page's code changed (e.g. narrative wording), so the kernel loads them, not trains.
     networks: str | None = None
@@ -168,14 +171,14 @@ def render_run(job: Job) -> Outcome:
 
 
 def execute_run(job: Job) -> Outcome:
-    """Run one parameter set in a fresh kernel; return its files' contents.
+    """Run one parameter set in this process's warm kernel; return its files' contents.
 
     Runs on a local process or a Dask worker. It writes only to its own scratch folder
     and returns bytes, so the driver alone decides what lands in report/.
     """
     import nbformat
 
-    from mlplab.pipeline import html
+    from mlplab.pipeline import html, kernels
 
     name = job.name
     started = results.now()
@@ -183,9 +186,8 @@ def execute_run(job: Job) -> Outcome:
     # Inside the build's own temporary folder, which the driver removes even when this
     # process is killed; a worker on another machine, which cannot see it, uses its own.
     parent = job.tmp_dir
-    parent = parent if parent and Path(parent).is_dir() else None
+    parent = Path(parent) if parent and Path(parent).is_dir() else None
     scratch = Path(tempfile.mkdtemp(prefix=f"mlplab-{name}-", dir=parent))
-    sockets = Path(tempfile.mkdtemp(prefix="mlk", dir=parent))
     try:
         notebook_in = scratch / "master.ipynb"
         notebook_in.write_text(job.notebook_text)
@@ -198,8 +200,16 @@ def execute_run(job: Job) -> Outcome:
                       "networks_path": str(networks)}
         error = None
         try:
-            execute_notebook(notebook_in, notebook_out, parameters, job.cwd, sockets,
-                             timeout=job.timeout)
+            if job.fresh_kernel:
+                with (tempfile.TemporaryDirectory(prefix="mlk", dir=parent) as sockets,
+                      environ_set(job.env)):
+                    execute_notebook(notebook_in, notebook_out, parameters, job.cwd,
+                                     timeout=job.timeout, sockets=Path(sockets))
+            else:
+                with kernels.borrow(job.build, job.notebook_text, parent, job.cwd,
+                                    job.env) as kernel:
+                    execute_notebook(notebook_in, notebook_out, parameters, job.cwd,
+                                     timeout=job.timeout, manager=kernel.manager)
         except Exception as err:  # the notebook's own error, a timeout or a dead kernel
             error = _one_line(err)
         if error is None and not record_path.exists():
@@ -227,38 +237,22 @@ def execute_run(job: Job) -> Outcome:
         return Outcome(name, Status(record["status"]), error, files, record["wall_seconds"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def execute_notebook(source: Path, out: Path, parameters: dict[str, Any], cwd: Path | str,
-                     sockets: Path, timeout: float | None = None) -> None:
-    """papermill with the runner's settings: a fresh python3 kernel over Unix sockets in
-    ``sockets``, started in ``cwd``, no progress bar, ``timeout`` seconds per cell."""
+                     timeout: float | None = None, manager: Any = None,
+                     sockets: Path | None = None) -> None:
+    """papermill with the runner's settings: in the started kernel of ``manager`` (see
+    ``mlplab.pipeline.kernels``), else in a new python3 kernel over Unix sockets in
+    ``sockets``, started in ``cwd``; no progress bar, ``timeout`` seconds per cell."""
     import papermill
 
+    kernel = ({"km": manager} if manager is not None
+              else {"kernel_manager_class": ipc_kernel_manager(sockets)})
     papermill.execute_notebook(str(source), str(out), parameters=parameters,
                                kernel_name="python3", language="python", cwd=str(cwd),
                                progress_bar=False, execution_timeout=timeout,
-                               log_output=False,
-                               kernel_manager_class=ipc_kernel_manager(sockets))
-
-
-def ipc_kernel_manager(sockets: Path) -> type:
-    """A kernel manager that talks over Unix sockets in the folder ``sockets``, not TCP.
-
-    Kernels started at once each pick free TCP ports, and can race for the same one;
-    sockets in a private folder cannot collide (and are not open to other users). The
-    connection file goes there too, so removing the folder leaves nothing behind. The
-    folder's path must be short: a socket path has a limit of about 100 characters.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(transport="ipc", ip=str(sockets / "s"),
-                             connection_file=str(sockets / "kernel.json"), **kwargs)
-
-    return IPCKernelManager
+                               log_output=False, **kernel)
 
 
 def _one_line(err: BaseException) -> str:
@@ -414,8 +408,9 @@ class Progress:
 
 
 def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
-             on_done: Callable[[Outcome], None]) -> None:
-    """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler.
+             on_done: Callable[[Outcome], None], fresh_kernels: bool = False) -> None:
+    """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler;
+    each process keeps a warm kernel between runs unless ``fresh_kernels``.
 
     However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel and worker
     process it started is stopped and its temporary folder removed before the exception
@@ -427,19 +422,25 @@ def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
     if not jobs:
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
-        jobs = [dataclasses.replace(job, tmp_dir=str(tmp_dir)) for job in jobs]
-        if scheduler is None and n_jobs <= 1:
+        here = scheduler is None and n_jobs <= 1
+        # One run alone, here: its kernel reports epochs on this terminal.
+        env = {EPOCH_PROGRESS_ENV: "1"} if here and len(jobs) == 1 else {}
+        jobs = [dataclasses.replace(job, tmp_dir=str(tmp_dir), build=token, env=env,
+                                    fresh_kernel=fresh_kernels) for job in jobs]
+        if here:
             _run_here(jobs, on_done)
         else:
             _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
 
 
 def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
-    # One run: its kernel reports epochs on this terminal.
-    progress = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
-    with mock.patch.dict(os.environ, progress):
+    from mlplab.pipeline import kernels
+
+    try:
         for job in jobs:
             on_done(execute_run(job))
+    finally:
+        kernels.close_all()
 
 
 def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
@@ -447,13 +448,14 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
+    from mlplab.pipeline import kernels
+
     cluster = None
     if scheduler is None:
         # Kernels inherit the workers' environment: share the cores between the runs instead
         # of every TensorFlow using them all (faster here, and the results are identical).
         threads = str(max(1, (os.cpu_count() or 1) // n_jobs))
-        with (mock.patch.dict(os.environ, {"TF_NUM_INTRAOP_THREADS": threads,
-                                           "TF_NUM_INTEROP_THREADS": "1"}),
+        with (environ_set({"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1"}),
               dask.config.set({"temporary-directory": str(tmp_dir)})):
             cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
@@ -473,6 +475,8 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
                                      f"{job.cache_key[:12]}", pure=False) for job in jobs]
             for future in as_completed(futures):
                 on_done(future.result())
+            # The workers' warm kernels end with the build (a remote worker outlives it).
+            client.run(kernels.close_all)
     except BaseException:
         with _signals_ignored():
             abandon()
@@ -488,12 +492,28 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
 
 
 @contextlib.contextmanager
+def environ_set(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (for the processes it starts), then put
+    back what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def build_processes() -> Iterator[str]:
     """Every process started inside carries a token in its environment; on Ctrl-C (before
     the interrupt unwinds) or any exception, those still running are killed."""
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        with (mock.patch.dict(os.environ, {BUILD_ENV: token}),
+        with (environ_set({BUILD_ENV: token}),
               _on_stop_signal(lambda: stop_build_processes(token))):
             yield token
     except BaseException:
@@ -677,7 +697,7 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
         try:
             execute_notebook(root / SUMMARY_NOTEBOOK, executed,
                              {"report_dir": str(report_dir.resolve()),
-                              "bench_file": str(bench_file.resolve())}, root, sockets)
+                              "bench_file": str(bench_file.resolve())}, root, sockets=sockets)
         except PapermillExecutionError as err:
             raise IndexFailed(f"{SUMMARY_NOTEBOOK}: {_one_line(err)} (the run pages are "
                               f"written; {index} was left as it was)") from None
