@@ -47,10 +47,13 @@ runs:
 """
 
 # Record fields that measure time or memory, which no two builds share.
-TIMED = {"wall_seconds", "train_seconds_total", "train_seconds", "seconds_per_epoch",
-         "epoch_seconds", "started", "finished", "peak_memory_mb"}
-# Durations on a page: Keras' log ("1s", "12ms/step"), and the record sentence's seconds.
-DURATION = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|us|µs)(/step)?\b|\b\d+(\.\d+)? seconds?\b")
+TIMED = {"wall_seconds", "wall_parts", "shown_fit_seconds", "train_seconds_total",
+         "train_seconds", "seconds_per_epoch", "epoch_seconds", "started", "finished",
+         "peak_memory_mb"}
+# Durations on a page: Keras' log ("1s", "12ms/step") and the training times ("2–3 s"); and
+# the addresses in objects' plain-text forms ("<Styler at 0x7f...>"), new in every process.
+DURATION = re.compile(r"\b\d+(\.\d+)?(–\d+(\.\d+)?)?\s?(s|ms|us|µs)(/step)?\b"
+                      r"|\b\d+(\.\d+)? seconds?\b|\bat 0x[0-9a-f]+\b")
 
 
 def masked(value):
@@ -73,7 +76,7 @@ def notebook_view(path: Path) -> list:
     cells = []
     for cell in nb.cells:
         cell = copy.deepcopy(cell)
-        outputs = [json.loads(page_text(json.dumps(o, sort_keys=True)))
+        outputs = [json.loads(page_text(json.dumps(o, sort_keys=True, ensure_ascii=False)))
                    for o in cell.get("outputs", [])]
         cells.append((cell.cell_type, cell.source, cell.get("execution_count"), outputs))
     return cells
