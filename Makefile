@@ -88,8 +88,8 @@ MUTATE_TARGETS ?= \
   'mlplab.lab.data.x__data_lines__*' 'mlplab.lab.data.x__check_*' \
   'mlplab.lab.data.x__is_number__*' 'mlplab.lab.data.x__non_numeric__*' \
   'mlplab.lab.multiseed.x*_Stopper*update__*' 'mlplab.lab.multiseed.x_keras_best_epoch__*' \
-  'mlplab.pipeline.runner.x_land__*' 'mlplab.pipeline.runner.x_replace_together__*' \
-  'mlplab.pipeline.runner.x_report_lock__*' 'mlplab.pipeline.runner.x__remove_stale_*' \
+  'mlplab.pipeline.landing.x_land__*' 'mlplab.pipeline.landing.x_replace_together__*' \
+  'mlplab.pipeline.landing.x_report_lock__*' 'mlplab.pipeline.landing.x__remove_stale_*' \
   'mlplab.results.x_write_bytes_atomic__*' 'mlplab.results.x_write_json_atomic__*' \
   'mlplab.pipeline.handout_templates.handout_grading.x_close__*' \
   'mlplab.pipeline.handout_templates.handout_grading.x_t95__*' \

@@ -200,7 +200,7 @@ def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
     """
     from nbclient import NotebookClient
 
-    from mlplab.pipeline.runner import ipc_kernel_manager
+    from mlplab.pipeline.kernels import ipc_kernel_manager
 
     nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(COLLECT_CELL.format(path=str(bundle))))
