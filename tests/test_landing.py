@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -120,7 +121,8 @@ def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path):
 # --- One build at a time per report folder --------------------------------------------------
 
 def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
-        tmp_path: Path):
+        tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["mlplab", "report", "--jobs", "2"])  # as a build is
     refused: list[BaseException] = []
 
     def second():
@@ -136,7 +138,8 @@ def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
         attempt.join(timeout=10)
         assert not attempt.is_alive(), "a second build waited instead of being refused"
     assert len(refused) == 1
-    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+    assert str(refused[0]).startswith(
+        f"{tmp_path} is being built by PID {os.getpid()} (mlplab report --jobs 2, started ")
     with runner.report_lock(tmp_path):  # released when the first one ended
         assert (tmp_path / runner.LOCK_NAME).read_text().startswith(f"{os.getpid()}\n")
 
