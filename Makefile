@@ -64,7 +64,7 @@ lint: $(STAMP)
 # Tests run on one pytest-xdist worker per core (TEST_JOBS=0: all in one process); the
 # tests that share an expensive fixture stay on one worker (tests/conftest.py).
 TEST_JOBS ?= $(JOBS)
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS)
 
 test: lint
 	$(PYTEST)
