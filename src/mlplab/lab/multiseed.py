@@ -45,7 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlplab import outcomes
-from mlplab.lab import models, train
+from mlplab.lab import models
+from mlplab.lab.fitting import PENALTY, Prepared, SeedResult, SeedSplits, compile_model
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
 
@@ -118,8 +119,7 @@ class _Stopper:
 class _Graph:
     """The compiled functions for one architecture, optimizer and data set."""
 
-    def __init__(self, params: Params, data: train.SeedSplits, seeds: list[int],
-                 n_classes: int):
+    def __init__(self, params: Params, data: SeedSplits, seeds: list[int]):
         import keras
         import tensorflow as tf
 
@@ -144,8 +144,7 @@ class _Graph:
                           and np.array_equal(s.test, splits[0].test) for s in splits)
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        n_inputs = int(data.x.shape[1])
-        sizes = [n_inputs, *params.hidden_layers, n_classes]
+        sizes = [data.n_inputs, *params.hidden_layers, data.n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -344,15 +343,15 @@ def _take(tensors, rows: list[int]):
     return tf.gather(tensors, rows)
 
 
-def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: list[int],
-              n_classes: int = 10) -> list[train.SeedResult]:
+def fit_seeds(params: Params, data: Prepared | SeedSplits,
+              seeds: list[int]) -> list[SeedResult]:
     """Train one network per seed, all together, and evaluate each on its test set.
 
     ``data``: one prepared split that every seed shares, or each seed's own split
-    (``train.SeedSplits``), in which case each seed trains on its own split exactly as
+    (``fitting.SeedSplits``), in which case each seed trains on its own split exactly as
     ``train.fit_seed`` does on that seed's ``data.prepared(seed)``.
 
-    Returns one ``train.SeedResult`` per seed, in order, with a compiled Keras model (built
+    Returns one ``fitting.SeedResult`` per seed, in order, with a compiled Keras model (built
     by ``models.build``) holding that seed's final weights, or its best epoch's with
     ``restore_best_weights``. Timing: the seeds share every step, so a seed's
     ``epoch_seconds`` is its share of the batched epoch (wall time / seeds still training),
@@ -362,18 +361,18 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected distinct values, got {seeds}")
     start = time.perf_counter()
-    if isinstance(data, train.Prepared):
-        data = train.SeedSplits.shared(data, seeds)
+    if isinstance(data, Prepared):
+        data = SeedSplits.shared(data, seeds)
     keras_models, order_list = [], []
     for seed in seeds:
         # Keras visits the seed's training set in this order: these rows of the data.
         rows = data.splits[seed].train
         order_list.append(rows[batch_order(seed, len(rows))])
         seed_training(seed)
-        model = models.build(params, n_classes, n_inputs=data.x.shape[1])
-        train.compile_model(model, params)
+        model = models.build(params, data.n_classes, n_inputs=data.n_inputs)
+        compile_model(model, params)
         keras_models.append(model)
-    graph = _Graph(params, data, seeds, n_classes)
+    graph = _Graph(params, data, seeds)
     tf = graph.tf
     weights = _stack([m.get_weights() for m in keras_models])
     slots = _zero_slots(weights, params.optimizer)
@@ -389,7 +388,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
          **{key: [] for key in outcomes.MISCLASSIFIED_KEYS},
-         **({train.PENALTY: []} if params.l2 > 0 else {})}
+         **({PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
     best: list[list[np.ndarray] | None] = [None] * k_all
@@ -416,7 +415,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
             for key, values in wrong.items():
                 h[key].append(float(values[row]))
             if penalty is not None:
-                h[train.PENALTY].append(float(penalty[row]))
+                h[PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
             if restore and improved:
                 best[i] = [w[row].numpy() for w in weights]
@@ -459,7 +458,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
             "val_accuracy": h["val_accuracy"][at], "val_loss": h["val_loss"][at],
             "train_accuracy": h["accuracy"][at], "train_loss": h["loss"][at],
         }
-        results.append(train.SeedResult(
+        results.append(SeedResult(
             seed=seed, metrics=metrics, history=h, epochs_run=epochs_run,
             best_epoch=best_epoch, train_seconds=train_seconds,
             seconds_per_epoch=train_seconds / epochs_run, model=keras_models[i]))

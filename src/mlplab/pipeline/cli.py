@@ -22,7 +22,6 @@ from mlplab import params, results
 from mlplab.datafiles import DataError
 from mlplab.pipeline import experiments, runner
 from mlplab.results import Status
-from mlplab.wording import layers_label
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
 BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
@@ -86,7 +85,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
         runner.land(outcome, runs_dir)
         progress.update(outcome)
 
-    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
+    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done, fresh_kernels=args.fresh_kernels)
     manifest = runner.manifest(specs, keys, runs_dir, report_dir)
     # One benchmark per checkout (`make bench`), shown by every report built from it.
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
@@ -117,10 +116,12 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from mlplab.summary.records import architecture
+
     specs = experiments.load(args.experiments, allow_large=True)  # listing costs nothing
     for spec in specs:
         p = spec.params
-        print(f"{spec.name:24} {layers_label(p.hidden_layers):16} epochs={p.epochs:<3}"
+        print(f"{spec.name:24} {architecture({'params': p.as_dict()}):16} epochs={p.epochs:<3}"
               f" seeds={p.seeds} loss={p.loss} scaled={p.scale_inputs}")
     print(f"{len(specs):,} runs, {experiments.count_trainings(specs):,} trainings (one per run "
           "and seed)")
@@ -163,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a parameter in every run, e.g. --set dataset=fashion-mnist")
     p.add_argument("--timeout", type=float, default=900,
                    help="seconds one notebook cell may run before the run fails")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a new kernel for every run instead of keeping one warm per "
+                        "worker (slower; the pages and records are the same)")
     p.add_argument("--wait", action="store_true",
                    help="if another build holds the report folder, wait for it instead of "
                         "exiting")
