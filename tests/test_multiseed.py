@@ -101,7 +101,7 @@ def test_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
 
     def restarted(val_loss: list[float]) -> bool:  # a worse epoch, then a new best
         best = int(np.argmin(val_loss))
-        return any(b >= a for a, b in zip(val_loss[:best], val_loss[1:best], strict=True))
+        return any(b >= a for a, b in zip(val_loss[:best], val_loss[1:best + 1], strict=True))
 
     assert sum(restarted(r.history["val_loss"]) for r in ours) >= 2  # still the cases above
     one_image = 1 / len(prepared.y_test)

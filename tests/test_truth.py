@@ -49,22 +49,36 @@ SLIPS = re.compile(r"\b1 (epochs|seeds|networks|values|classes|points)\b|[−-]0
                    re.I)
 
 
-@pytest.fixture(scope="module", params=sorted(CASES))
-def page(request, tmp_path_factory):
-    import papermill
+@pytest.fixture(scope="session")
+def warm_kernels():
+    """The runner's warm kernels for this process's executions of the master notebook: each
+    case runs in a kernel made fresh for it, as `make report` runs its runs (TensorFlow is
+    imported once per worker, not once per case). test_warm_kernel checks that a warm
+    kernel's pages and records are a new kernel's."""
+    import os
 
-    from mlplab.pipeline.runner import MASTER_NOTEBOOK, ipc_kernel_manager
+    from mlplab.pipeline import kernels
+
+    yield f"test_truth-{os.getpid()}"  # the build these kernels serve
+    kernels.close_all()
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def page(request, tmp_path_factory, warm_kernels):
+    from mlplab.pipeline import execute, kernels
+    from mlplab.pipeline.runner import MASTER_NOTEBOOK
 
     name = request.param
     if CASES[name].get("dataset") == "fashion-mnist" and not datafiles.FASHION_MNIST_DIR.exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
     tmp = tmp_path_factory.mktemp(name)
     record_path = tmp / "record.json"
-    papermill.execute_notebook(
-        str(ROOT / MASTER_NOTEBOOK), str(tmp / "out.ipynb"),
-        parameters={**CASES[name], "run_name": name, "results_path": str(record_path)},
-        kernel_name="python3", language="python", cwd=str(ROOT), progress_bar=False,
-        kernel_manager_class=ipc_kernel_manager(tmp))
+    source = ROOT / MASTER_NOTEBOOK
+    with kernels.borrow(warm_kernels, source.read_text(), None, str(ROOT), {}) as kernel:
+        execute.execute_notebook(
+            source, tmp / "out.ipynb",
+            {**CASES[name], "run_name": name, "results_path": str(record_path)}, ROOT,
+            manager=kernel.manager)
     nb = nbformat.read(tmp / "out.ipynb", as_version=4)
     return name, nb, json.loads(record_path.read_text())
 
