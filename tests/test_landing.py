@@ -145,11 +145,12 @@ def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
 
 
 def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
-        tmp_path: Path):
+        tmp_path: Path, monkeypatch):
     """The lock file outlives its builds: a new holder replaces what an earlier one wrote,
     however long, so a refused build names the running one, not 'PID unknown'."""
     (tmp_path / runner.LOCK_NAME).write_text("4242\n01:02:03\nmlplab report " + "x" * 300
                                              + "\nleft over\n")
+    monkeypatch.setattr(sys, "argv", ["mlplab", "report"])  # as a build is started
     refused: list[BaseException] = []
 
     def second():
@@ -164,7 +165,8 @@ def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
         attempt.start()
         attempt.join(timeout=10)
     assert len(refused) == 1
-    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+    assert str(refused[0]).startswith(
+        f"{tmp_path} is being built by PID {os.getpid()} (mlplab report, started ")
 
 
 def test_a_full_disk_is_found_when_the_lock_is_taken_before_anything_changed(
