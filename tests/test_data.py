@@ -36,6 +36,18 @@ def test_idx_folder(tmp_path: Path):
     assert np.array_equal(ds.x[: len(labels)], pixels.astype(np.uint8))
 
 
+def test_an_idx_label_outside_the_classes_is_named_with_the_range_found(tmp_path: Path):
+    """IDX files hold any byte as a label: 12 in a ten-class set is refused in one line."""
+    labels, pixels = kaggle_rows(n_per_class=4)
+    labels[5] = 12
+    write_idx(tmp_path / "idx", pixels, labels, "train")
+    write_idx(tmp_path / "idx", pixels[:20], labels[:20] % 10, "t10k")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(tmp_path / "idx"))
+    assert str(err.value).startswith(str(tmp_path / "idx"))
+    assert str(err.value).endswith(": labels must be 0-9, found 0..12")
+
+
 def _csv_with(tmp_path: Path, mutate) -> Path:
     labels, pixels = kaggle_rows()
     rows = [[str(v) for v in [lab, *row]] for lab, row in zip(labels, pixels, strict=True)]
