@@ -37,15 +37,25 @@ def test_idx_folder(tmp_path: Path):
 
 
 def test_an_idx_label_outside_the_classes_is_named_with_the_range_found(tmp_path: Path):
-    """IDX files hold any byte as a label: 12 in a ten-class set is refused in one line."""
+    """IDX files hold any byte as a label: 10 in a ten-class set (0-9) is refused in one
+    line."""
     labels, pixels = kaggle_rows(n_per_class=4)
-    labels[5] = 12
+    labels[5] = 10
     write_idx(tmp_path / "idx", pixels, labels, "train")
     write_idx(tmp_path / "idx", pixels[:20], labels[:20] % 10, "t10k")
     with pytest.raises(data.DataError) as err:
         data.load(str(tmp_path / "idx"))
     assert str(err.value).startswith(str(tmp_path / "idx"))
-    assert str(err.value).endswith(": labels must be 0-9, found 0..12")
+    assert str(err.value).endswith(": labels must be 0-9, found 0..10")
+
+
+def test_two_classes_are_enough_to_classify(tmp_path: Path):
+    """A two-digit subset (3s and 8s, three of each) loads: two classes are the fewest that
+    classification needs, and the split has one of each for every part."""
+    labels, pixels = kaggle_rows()
+    keep = np.isin(labels, [3, 8])
+    path = write_kaggle_csv(tmp_path / "threes_and_eights.csv", labels[keep], pixels[keep])
+    assert sorted(set(data.load(str(path)).y.tolist())) == [3, 8]
 
 
 def _csv_with(tmp_path: Path, mutate) -> Path:
