@@ -49,6 +49,29 @@ def test_an_idx_label_outside_the_classes_is_named_with_the_range_found(tmp_path
     assert str(err.value).endswith(": labels must be 0-9, found 0..10")
 
 
+def test_a_header_without_rows_says_so(tmp_path: Path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("label," + PIXELS + "\n\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: no data rows"
+
+
+def test_a_quoted_decimal_comma_is_one_field_named_as_not_a_number(tmp_path: Path):
+    """Excel in a comma-decimal locale quotes "0,5" in a comma-separated file: one field (as
+    a CSV reader counts it), which is then named as not a number, not a row too wide."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels)
+    fields = lines[2].split(",")
+    fields[4] = '"0,5"'
+    lines[2] = ",".join(fields)
+    path = tmp_path / "quoted_decimal.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value '0,5' in data row 2 (line 3), column 5"
+
+
 def test_two_classes_are_enough_to_classify(tmp_path: Path):
     """A two-digit subset (3s and 8s, three of each) loads: two classes are the fewest that
     classification needs, and the split has one of each for every part."""
