@@ -537,3 +537,20 @@ def test_a_decimal_comma_is_a_number_not_the_value_named(tmp_path: Path):
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'x7' in data row 2 (line 3), column 8"
+
+
+def test_a_quoted_semicolon_file_loads_like_the_plain_one(tmp_path: Path):
+    """LibreOffice with ';' and every field quoted: the fields are counted with the file's
+    own separator."""
+    labels, pixels = kaggle_rows()
+    path = tmp_path / "quoted_semicolons.csv"
+    path.write_text("\n".join(_lines(labels, pixels, sep=";", quote="all")) + "\n")
+    ds = data.load(str(path))
+    assert np.array_equal(ds.y, labels) and np.array_equal(ds.x, pixels.astype(np.uint8))
+
+
+def test_no_labels_at_all_are_refused_by_name():
+    with pytest.raises(data.DataError) as err:
+        data._check_classes("empty.npz", np.array([], dtype=np.int64))
+    assert str(err.value) == ("empty.npz: all 0 examples have no labels; classification needs "
+                              "at least two classes")
