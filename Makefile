@@ -24,7 +24,8 @@ endif
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
-.PHONY: env report test test-quick lint lab data bench clean help handout grade mutate
+.PHONY: env report test test-quick lint lab data bench clean help handout grade mutate \
+  mutate-survivors
 # A build interrupted at its very end must not make `make` delete a finished index.
 .PRECIOUS: $(REPORT_DIR)/index.html
 
@@ -32,7 +33,8 @@ help:
 	@echo "make report   build report/index.html and one page per run (one run per core; JOBS=1 for one at a time)"
 	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
 	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser"
-	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~15 min)"
+	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~1 h here)"
+	@echo "make mutate-survivors  run again only the mutants the last make mutate left alive"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
@@ -61,13 +63,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks
 	$(BIN)/mlplab params --check
 
+# Tests run on one pytest-xdist worker per core (TEST_JOBS=0: all in one process); the
+# tests that share an expensive fixture stay on one worker (tests/conftest.py).
+TEST_JOBS ?= $(JOBS)
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS)
+
 test: lint
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The author's inner loop: everything but the tests marked slow (notebook executions,
 # builds, training) or browser.
 test-quick: lint
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 # Mutation testing (docs/testing.md): mutmut changes these functions one small edit at a
 # time and runs the fast tests that reach each one; a change no test notices survives.
@@ -107,6 +114,14 @@ $(MUTATE_STAMP): $(STAMP) requirements-mutate.lock
 mutate: $(MUTATE_STAMP)
 	rm -rf mutants
 	nice $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTATE_TARGETS) > $(VENV)/mutmut.log 2>&1 \
+	  || { tail -c 3000 $(VENV)/mutmut.log; exit 1; }
+	$(BIN)/python tests/mutation_score.py --min 90 $(MUTATE_TARGETS)
+
+# After adding tests: run again only what the last `make mutate` left alive or did not
+# reach, against the tests as they are now (mutmut measures the new tests first), and score.
+mutate-survivors: $(MUTATE_STAMP)
+	names=$$($(BIN)/python tests/mutation_score.py --list $(MUTATE_TARGETS)) && \
+	  nice $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $$names > $(VENV)/mutmut.log 2>&1 \
 	  || { tail -c 3000 $(VENV)/mutmut.log; exit 1; }
 	$(BIN)/python tests/mutation_score.py --min 90 $(MUTATE_TARGETS)
 
