@@ -37,9 +37,12 @@ Results are reproducible from the seeds on CPU.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +92,14 @@ def batch_order(seed: int, n: int) -> np.ndarray:
     RESHUFFLE_GAIN_SEEDS seeds, RESHUFFLE_GAIN_SE standard errors, on mnist-5k; so this is
     not a detail, and the run pages teach it.)
     """
+    return _batch_order(seed, n).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _batch_order(seed: int, n: int) -> np.ndarray:
+    """``batch_order``, computed once per process: the permutation depends on (seed, n)
+    alone, and each tf.data pipeline costs ~0.05 CPU-s (a notebook of several runs over the
+    same seeds asks again and again)."""
     from mlplab.lab.backend import tensorflow
 
     tf = tensorflow()
@@ -157,8 +168,6 @@ class _Graph:
             tf.TensorSpec([None, n_dropout, 2], tf.int64)])
         self.evaluate = tf.function(self._evaluate, autograph=False,
                                     input_signature=[weights, rows])
-        self.misclassified = tf.function(self._misclassified, autograph=False,
-                                         input_signature=[weights, rows])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -235,15 +244,18 @@ class _Graph:
         losses, correct = self._losses(tf.broadcast_to(y, tf.shape(logits)), logits)
         return losses, correct, logits
 
-    def _misclassified(self, weights, rows):
-        """Per seed, over the validation images (``rows``) it gets wrong: their mean loss and
-        mean top probability (``outcomes.misclassified``, computed here in the graph)."""
+    def _validation(self, weights, rows):
+        """Validation loss and accuracy per seed (as ``_evaluate``) and, over the images
+        (``rows``) each seed gets wrong, their mean loss and mean top probability
+        (``outcomes.misclassified``, computed here in the graph): one forward pass."""
         tf = self.tf
         losses, correct, logits = self._scored(weights, rows)
         wrong = 1 - correct
         count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
         top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
-        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+        return (self._total(tf.reduce_mean(losses, axis=1), weights),
+                tf.reduce_mean(correct, axis=1),
+                tf.reduce_sum(losses * wrong, axis=1) / count,
                 tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
@@ -277,9 +289,10 @@ class _Graph:
         val_rows: (K, n_val) each seed's validation rows; dropout_seeds: (K, hidden layers,
         2), each Dropout layer's initial Keras seed state (its step part advances with
         ``step``). Returns the new weights, optimizer slots and step count, the epoch's
-        training loss and accuracy (Keras' running means) and the validation loss and
-        accuracy after the epoch, each (K,). Written as an explicit while loop: autograph's
-        source conversion would cost ~1 s per run.
+        training loss and accuracy (Keras' running means), the validation loss and
+        accuracy after the epoch and its misclassified images' mean loss and confidence,
+        each (K,), from one pass over the validation images. Written as an explicit while
+        loop: autograph's source conversion would cost ~1 s per run.
         """
         tf = self.tf
         n, bs = self.n_train, self.batch_size
@@ -309,8 +322,43 @@ class _Graph:
         _, weights, slots, step, loss_sum, correct_sum = tf.while_loop(
             lambda start, *_: start < n, body,
             (tf.constant(0), weights, slots, step, zeros, zeros))
-        val_loss, val_acc = self._evaluate(weights, val_rows)
-        return weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc
+        val_loss, val_acc, wrong_loss, wrong_confidence = self._validation(weights, val_rows)
+        return (weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc,
+                wrong_loss, wrong_confidence)
+
+
+# Compiled graphs kept per process: tracing one costs ~0.4 CPU-s, and a notebook that trains
+# several runs of one architecture on the same data (a baseline, then with early stopping)
+# can reuse it. Each holds its data as constants (~16 MB for 5,000 images), so few are kept.
+GRAPHS_KEPT = 4
+_GRAPHS: OrderedDict[tuple, _Graph] = OrderedDict()
+
+
+def _graph(params: Params, data: train.SeedSplits, seeds: list[int],
+           n_classes: int) -> _Graph:
+    """The ``_Graph`` for these settings and data, traced once per process.
+
+    The key is everything a trace depends on: the architecture, loss, optimizer and its
+    step, regularisation, batch size, the training set's size, whether the seeds share
+    their validation and test rows, and the data's bytes (captured as constants)."""
+    splits = [data.splits[seed] for seed in seeds]
+    shared = all(np.array_equal(s.val, splits[0].val) and np.array_equal(s.test, splits[0].test)
+                 for s in splits)
+    digest = hashlib.blake2b(digest_size=16)
+    for a in (data.x, data.y):
+        digest.update(str((a.dtype, a.shape)).encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    key = (tuple(params.hidden_layers), params.activation, params.loss, params.optimizer,
+           float(params.learning_rate), float(params.l2), float(params.dropout),
+           int(params.batch_size), n_classes, len(splits[0].train), len(splits[0].val),
+           len(splits[0].test), shared, digest.hexdigest())
+    if key in _GRAPHS:
+        _GRAPHS.move_to_end(key)
+        return _GRAPHS[key]
+    graph = _GRAPHS[key] = _Graph(params, data, seeds, n_classes)
+    while len(_GRAPHS) > GRAPHS_KEPT:
+        _GRAPHS.popitem(last=False)
+    return graph
 
 
 def dropout_states(model) -> np.ndarray:
@@ -373,7 +421,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
         model = models.build(params, n_classes, n_inputs=data.x.shape[1])
         train.compile_model(model, params)
         keras_models.append(model)
-    graph = _Graph(params, data, seeds, n_classes)
+    graph = _graph(params, data, seeds, n_classes)
     tf = graph.tf
     weights = _stack([m.get_weights() for m in keras_models])
     slots = _zero_slots(weights, params.optimizer)
@@ -399,12 +447,10 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
 
     for epoch in range(params.epochs):
         epoch_start = time.perf_counter()
-        weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
+        weights, slots, step, *measured = graph.epoch(
             weights, slots, step, tf.constant(orders[active]), val_rows, dropout_seeds)
-        loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
-        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
-                         (t.numpy() for t in graph.misclassified(weights, val_rows)),
-                         strict=True))
+        loss, acc, val_loss, val_acc, *wrong_values = (t.numpy() for t in measured)
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS, wrong_values, strict=True))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
