@@ -3,8 +3,8 @@ offline slides and PDFs.
 
 One build (no key execution, slides of the master notebook) is shared by the tests; one
 execution of the key gives the run that the wrong-answer table grades against; one grading
-run executes four submissions (right, wrong with escape attempts, blank, broken) in their
-sandboxes, two at a time.
+run executes five submissions (right, wrong with escape attempts, honest slips, blank,
+broken) in their sandboxes, two at a time; otter's own grading runs the slips once more.
 """
 
 from __future__ import annotations
@@ -381,6 +381,11 @@ pathlib.Path({victim!r}).write_text("pwned")
 """
 
 
+ERIN = ("n_params = 784 * 30 + 30 * 20 + 20 * 10\nbest_epoch = best_epoch - 1\n"
+        "mean_base = mean_base + 0.01\nverdict_width = 'maybe'")
+ERIN_WRONG = {"q1": 0.0, "q4": 0.75, "q6": 0.75, "q8": 0.5}
+
+
 def solved(key: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The key's code as a student would hand it in: no outputs."""
     nb = nbformat.reads(nbformat.writes(key), as_version=4)
@@ -405,6 +410,9 @@ def graded(kit, tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]], str]
         "n_params = Anything()"))
     nbformat.write(sneaky, folder / "bob.ipynb")
     nbformat.write(read(kit / handout.NOTEBOOK_NAME), folder / "carol.ipynb")  # blank
+    slips = solved(key)  # honest mistakes, for otter's grading to score the same
+    slips.cells.append(nbformat.v4.new_code_cell(ERIN))
+    nbformat.write(slips, folder / "erin.ipynb")
     (folder / "dave.ipynb").write_text('{"cells": [')  # a broken file
     before = hashlib.sha256((folder / "alice_101_9001_handout.ipynb").read_bytes()).hexdigest()
     proc = subprocess.run([sys.executable, "-m", "mlplab.pipeline.handout", "grade", str(folder),
@@ -439,6 +447,26 @@ def test_a_submission_cannot_write_outside_its_sandbox_and_is_named(graded):
     assert "outside its own folder" in rows["bob.ipynb"]["notes"]
     assert "bob.ipynb" in stderr and "outside its own folder" in stderr
     assert "outside" not in rows["alice_101_9001_handout.ipynb"]["notes"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap not installed")
+def test_otters_standard_grading_scores_as_make_grade_does(graded, kit, tmp_path):
+    """`otter run` (otter's grading without Docker, in this environment) on autograder.zip
+    gives each question the points `make grade` gave the same notebook."""
+    folder, rows, _ = graded
+    erin = rows["erin.ipynb"]
+    assert {q: float(erin[q]) for q in QUESTIONS} == {q: ERIN_WRONG.get(q, 1.0)
+                                                       for q in QUESTIONS}
+    (tmp_path / "out").mkdir()
+    shutil.copyfile(folder / "erin.ipynb", tmp_path / "handout.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "otter", "run", "-a",
+                           str(kit / "autograder.zip"), "-o", "out", "handout.ipynb"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tests = json.loads((tmp_path / "out" / "results.json").read_text())["tests"]
+    otter = {t["name"]: t["score"] for t in tests if t["name"] in QUESTIONS}
+    assert otter == pytest.approx({q: float(erin[q]) for q in QUESTIONS})
 
 
 @pytest.mark.parametrize("ename, evalue, escaped", [
