@@ -8,7 +8,7 @@ import time
 import pytest
 
 from mlplab import params
-from mlplab.lab import bench, data, multiseed, train
+from mlplab.lab import bench, data, fitting, multiseed, train
 from mlplab.pipeline import cli
 from mlplab.summary import tables
 
@@ -27,7 +27,7 @@ def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
 
     # The numbers are those of the two paths themselves, run here independently.
     ds = data.load("mnist-5k")
-    prepared = train.prepare(ds, data.split(ds, 0.3, 0.3, 600), scale=True)
+    prepared = fitting.prepare(ds, data.split(ds, 0.3, 0.3, 600), scale=True)
     p = params.validate({"epochs": 3, "seeds": seeds, "fast_training": False})
     assert [r["test_accuracy"] for r in base["runs"]] == [
         train.fit_seed(p, prepared, s).metrics["test_accuracy"] for s in seeds]
@@ -66,4 +66,5 @@ def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
 
 
 def test_flops_per_sample_counts_forward_and_backward():
-    assert bench.flops_per_sample([50, 50]) == 253_860
+    assert bench.flops_per_sample([50, 50], 784, 10) == 253_860
+    assert bench.flops_per_sample([50, 50], 64, 3) == 6 * (65 * 50 + 51 * 50 + 51 * 3)

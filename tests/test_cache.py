@@ -175,6 +175,40 @@ def test_results_key_follows_the_data_and_the_lock_file(tmp_path: Path):
     assert other_lock.results != before.results and other_lock.code != before.code
 
 
+
+def test_each_key_follows_the_parameters_and_the_data(tmp_path: Path):
+    """A run's three keys are the build's shared part plus the run's own parameters and
+    data: two runs of one build that differ in either never share a key, or the second
+    would take the first one's networks, executed notebook or page."""
+    root = make_root(tmp_path)
+    hasher = cache.Hasher(root, (root / runner.MASTER_NOTEBOOK).read_text())
+    one, two = params.validate({"epochs": 1}), params.validate({"epochs": 2})
+    base = hasher.keys(one, "sha")
+    for other in (hasher.keys(two, "sha"), hasher.keys(one, "sha-of-other-data")):
+        assert other.results != base.results
+        assert other.code != base.code
+        assert other.page != base.page
+
+
+def test_the_code_key_reads_the_code_not_how_the_json_stores_it(tmp_path: Path):
+    """nbformat stores a cell's source as one string or as a list of lines (Jupyter writes
+    lines, other tools one string): the same code re-saved in the other form must not
+    re-execute anything, while one changed line must."""
+    root = make_root(tmp_path)
+    text = (root / runner.MASTER_NOTEBOOK).read_text()
+    nb = json.loads(text)
+    assert isinstance(nb["cells"][2]["source"], list)  # nbformat.write stores lines
+    for cell in nb["cells"]:
+        cell["source"] = "".join(cell["source"])
+    p = params.validate({"epochs": 1})
+    keys = cache.Hasher(root, text).keys(p, "sha")
+    one_string = cache.Hasher(root, json.dumps(nb)).keys(p, "sha")
+    assert (one_string.results, one_string.code) == (keys.results, keys.code)
+    nb["cells"][2]["source"] += " "
+    edited = cache.Hasher(root, json.dumps(nb)).keys(p, "sha")
+    assert edited.results != keys.results and edited.code != keys.code
+
+
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch) -> Path:
     """A copy of the package for the keys to hash, so a test can edit its modules."""

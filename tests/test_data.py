@@ -348,7 +348,7 @@ def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     import resource
 
     from mlplab import params
-    from mlplab.lab import train
+    from mlplab.lab import experiment
 
     ds = data.load("fashion-mnist")
     assert ds.x.shape == (70_000, 784) and ds.class_names[0] == "T-shirt/top"
@@ -356,9 +356,9 @@ def test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice():
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 < 3000  # MB
     p = params.validate({"dataset": "fashion-mnist", "epochs": 1, "max_samples": 3000,
                          "hidden_layers": [50]})
-    experiment = train.run_experiment(p, ds)
-    assert experiment.first.metrics["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
-    assert experiment.data_record()["class_names"][9] == "Ankle boot"
+    run = experiment.run_experiment(p, ds)
+    assert run.first.metrics["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
+    assert run.data_record()["class_names"][9] == "Ankle boot"
 
 
 def test_ragged_row_in_a_file_with_an_index_column(tmp_path: Path):
@@ -398,13 +398,14 @@ def three_class_dataset(tmp_path: Path, monkeypatch, top_label: int = 2) -> str:
 
 def test_a_named_dataset_is_one_registry_entry_and_its_classes_are_honoured(
         tmp_path: Path, monkeypatch):
-    from mlplab.lab import train
+    from mlplab.lab import fitting
 
     ds = data.load(three_class_dataset(tmp_path, monkeypatch))
     assert ds.class_names == ("a", "b", "c") and set(ds.y.tolist()) == {0, 1, 2}
-    prepared = train.prepare(ds, data.split(ds, 0.3, 0.3), scale=True)
+    prepared = fitting.prepare(ds, data.split(ds, 0.3, 0.3), scale=True)
     assert prepared.y_train.shape[1] == 3  # one-hot over the dataset's own classes
-    with pytest.raises(datafiles.DataError, match="labels must be 0-2, found 0..3"):
+    with pytest.raises(datafiles.DataError,
+                       match=r"label 3 in data row 1 \(line 2\) is outside 0-2"):
         data.load(three_class_dataset(tmp_path, monkeypatch, top_label=3))
     three_class_dataset(tmp_path, monkeypatch)
     wide = datafiles.NamedDataset("wide", lambda _: [tmp_path / "three.csv"], "kaggle-csv",
@@ -463,3 +464,21 @@ def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: P
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'abc' in data row 3 (line 4), column 12"
+
+
+def test_a_decimal_comma_is_a_number_not_the_value_named(tmp_path: Path):
+    """In a semicolon file written with decimal commas, '12,0' is a number: the error names
+    the value that is not one, after it."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels, sep=";")
+    fields = lines[1].split(";")
+    fields[5] = "12,0"
+    lines[1] = ";".join(fields)
+    fields = lines[2].split(";")
+    fields[7] = "x7"
+    lines[2] = ";".join(fields)
+    path = tmp_path / "decimal_commas.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value 'x7' in data row 2 (line 3), column 8"

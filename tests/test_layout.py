@@ -89,3 +89,58 @@ def test_data_paths_resolve_against_the_project_root_from_notebooks(monkeypatch)
     assert datafiles.resolve("notebooks/experiments.yaml") == [
         ROOT / "notebooks" / "experiments.yaml"]
     assert os.getcwd() == str(ROOT / "notebooks")
+
+
+def module_name(path: Path) -> str:
+    """``src/mlplab/lab/train.py`` -> ``mlplab.lab.train`` (a package's ``__init__``: the
+    package)."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycles(modules: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle among ``modules`` (name -> the package modules it imports), as the sorted
+    members of each strongly connected set larger than one module (or one importing itself)."""
+    graph = {m: {n for n in names if n in modules} for m, names in modules.items()}
+    order, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(m: str) -> None:  # Tarjan's strongly connected components
+        order[m] = low[m] = len(order)
+        stack.append(m)
+        on_stack.add(m)
+        for n in graph[m]:
+            if n not in order:
+                visit(n)
+                low[m] = min(low[m], low[n])
+            elif n in on_stack:
+                low[m] = min(low[m], order[n])
+        if low[m] == order[m]:
+            members = []
+            while not members or members[-1] != m:
+                members.append(stack.pop())
+                on_stack.discard(members[-1])
+            if len(members) > 1 or m in graph[m]:
+                cycles.append(sorted(members))
+
+    for m in sorted(graph):
+        if m not in order:
+            visit(m)
+    return sorted(cycles)
+
+
+def test_no_import_cycle_inside_the_package():
+    """Imports inside functions count: a lazy import hides a loop from Python, not from the
+    reader, and the module that both sides need belongs below them."""
+    modules = {module_name(p): imports(p) for p in MODULES}
+    assert import_cycles(modules) == []
+
+
+def test_the_cycle_rule_catches_a_loop_through_a_function_level_import(tmp_path: Path):
+    (tmp_path / "a.py").write_text("from mlplab.lab import b\n")
+    (tmp_path / "b.py").write_text("def f():\n    from mlplab.lab import c\n")
+    (tmp_path / "c.py").write_text("import mlplab.lab.a\n")
+    found = {f"mlplab.lab.{p.stem}": imports(p) for p in tmp_path.glob("*.py")}
+    assert import_cycles(found) == [["mlplab.lab.a", "mlplab.lab.b", "mlplab.lab.c"]]
+    (tmp_path / "c.py").write_text("import mlplab.lab.train\n")
+    found = {f"mlplab.lab.{p.stem}": imports(p) for p in tmp_path.glob("*.py")}
+    assert import_cycles(found) == []

@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 
 from mlplab import outcomes, params
-from mlplab.lab import data, models, multiseed, train
+from mlplab.lab import data, experiment, fitting, models, multiseed, train
 from mlplab.lab.seeding import seed_training
 
 
 @pytest.fixture(scope="module")
 def prepared():
     ds = data.load("mnist-5k")
-    return train.prepare(ds, data.split(ds, 0.3, 0.3, max_samples=600), scale=True)
+    return fitting.prepare(ds, data.split(ds, 0.3, 0.3, max_samples=600), scale=True)
 
 
 def keras_model(p: dict, seed: int):
     seed_training(seed)
     model = models.build(p)
-    train.compile_model(model, p)
+    fitting.compile_model(model, p)
     return model
 
 
@@ -31,7 +31,7 @@ def test_training_starts_from_the_weights_keras_builds_for_each_seed(prepared):
     # step < 1e-11): the returned kernels are the initial ones, bit for bit.
     p = params.validate({"epochs": 1, "optimizer": "sgd", "learning_rate": 1e-12})
     seeds = [4, 0, 7]
-    results = multiseed.fit_seeds(p, prepared, seeds, 10)
+    results = multiseed.fit_seeds(p, prepared, seeds)
     for seed, r in zip(seeds, results, strict=True):
         assert r.seed == seed
         expected = keras_model(p, seed).get_weights()
@@ -60,7 +60,7 @@ def test_each_seed_takes_the_steps_of_its_keras_fit(prepared, setting):
     optimizer formulas, the running-mean training metrics and validation at once."""
     p = params.validate({"epochs": 3, "fast_training": False, **setting})
     seed = 5
-    ours = multiseed.fit_seeds(p, prepared, [3, seed], 10)[1]
+    ours = multiseed.fit_seeds(p, prepared, [3, seed])[1]
     theirs = train.fit_seed(p, prepared, seed)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(ours.history[key], theirs.history[key], rtol=2e-6,
@@ -85,7 +85,7 @@ def test_ten_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
     p = params.validate({"epochs": 20, "early_stopping_patience": 2, "learning_rate": 0.003,
                          "fast_training": False})
     seeds = list(range(10))
-    ours = multiseed.fit_seeds(p, prepared, seeds, 10)
+    ours = multiseed.fit_seeds(p, prepared, seeds)
     theirs = [train.fit_seed(p, prepared, seed) for seed in seeds]
     assert [r.epochs_run for r in ours] == [r.epochs_run for r in theirs]
     assert [r.best_epoch for r in ours] == [r.best_epoch for r in theirs]
@@ -99,9 +99,9 @@ def test_ten_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
 def test_same_seeds_same_numbers_and_honest_timing(prepared):
     p = params.validate({"epochs": 3})
     start = time.perf_counter()
-    a = multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    a = multiseed.fit_seeds(p, prepared, [0, 1])
     wall = time.perf_counter() - start
-    b = multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    b = multiseed.fit_seeds(p, prepared, [0, 1])
     for x, y in zip(a, b, strict=True):
         assert x.metrics == y.metrics
         assert {k: v for k, v in x.history.items() if k != "epoch_seconds"} == \
@@ -122,7 +122,7 @@ def test_each_seed_stops_on_its_own_with_keras_rules(prepared, restore):
     patience = 1
     p = params.validate({"epochs": 40, "early_stopping_patience": patience,
                          "restore_best_weights": restore, "learning_rate": 0.01})
-    results = multiseed.fit_seeds(p, prepared, list(range(6)), 10)
+    results = multiseed.fit_seeds(p, prepared, list(range(6)))
     assert len({r.epochs_run for r in results}) > 1  # seeds stopped at different epochs
     for r in results:
         h = r.history
@@ -169,7 +169,7 @@ def test_restored_networks_are_their_best_epochs_and_the_others_their_last(prepa
     is the best epoch's with restore_best_weights, else the last epoch's."""
     p = params.validate({"epochs": 12, "early_stopping_patience": 2, "learning_rate": 0.02,
                          "restore_best_weights": restore})
-    for r in multiseed.fit_seeds(p, prepared, [0, 1], 10):
+    for r in multiseed.fit_seeds(p, prepared, [0, 1]):
         h = r.history
         assert r.best_epoch < r.epochs_run  # stopping chose an earlier network
         tested = r.best_epoch if restore else r.epochs_run
@@ -212,9 +212,9 @@ def test_stopping_rule_is_keras_early_stopping(losses, patience):
 
 @pytest.mark.slow
 def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
-    monkeypatch.setenv(train.EPOCH_PROGRESS_ENV, "1")
+    monkeypatch.setenv(params.EPOCH_PROGRESS_ENV, "1")
     p = params.validate({"epochs": 2, "run_name": "demo"})
-    multiseed.fit_seeds(p, prepared, [0, 1], 10)
+    multiseed.fit_seeds(p, prepared, [0, 1])
     lines = [line for line in capfd.readouterr().out.splitlines() if "demo" in line]
     assert len(lines) == 2 and "epoch 2/2" in lines[1] and "2 of 2 seeds" in lines[1]
 
@@ -223,10 +223,10 @@ def test_terminal_progress_one_line_per_epoch(prepared, capfd, monkeypatch):
 def test_run_experiment_dispatches_on_fast_training():
     ds = data.load("mnist-5k")
     base = {"epochs": 2, "seeds": [0, 1], "max_samples": 400}
-    fast = train.run_experiment(params.validate({**base, "fast_training": True}), ds)
-    direct = multiseed.fit_seeds(params.validate(base), fast.data, [0, 1], 10)
+    fast = experiment.run_experiment(params.validate({**base, "fast_training": True}), ds)
+    direct = multiseed.fit_seeds(params.validate(base), fast.data, [0, 1])
     assert [r.history["loss"] for r in fast.seeds] == [r.history["loss"] for r in direct]
-    plain = train.run_experiment(params.validate({**base, "fast_training": False}), ds)
+    plain = experiment.run_experiment(params.validate({**base, "fast_training": False}), ds)
     keras_fit = train.fit_seed(params.validate({**base, "fast_training": False}),
                                plain.prepared, 0)
     assert plain.seeds[0].history["loss"] == keras_fit.history["loss"]
@@ -241,7 +241,7 @@ def test_regularised_seeds_take_the_steps_of_their_keras_fits(prepared, setting)
     rounding does)."""
     p = params.validate({"epochs": 2, "fast_training": False, **setting})
     seeds = [0, 1, 2]
-    ours = multiseed.fit_seeds(p, prepared, seeds, 10)
+    ours = multiseed.fit_seeds(p, prepared, seeds)
     for seed, mine in zip(seeds, ours, strict=True):
         theirs = train.fit_seed(p, prepared, seed)
         assert set(mine.history) == set(theirs.history)
@@ -257,10 +257,10 @@ def test_regularised_seeds_take_the_steps_of_their_keras_fits(prepared, setting)
 
 def test_l2_penalty_is_in_the_losses_as_keras_reports_them(prepared):
     p = params.validate({"epochs": 1, "l2": 1e-2})
-    r = multiseed.fit_seeds(p, prepared, [0], 10)[0]
+    r = multiseed.fit_seeds(p, prepared, [0])[0]
     kernels = [w for w in r.model.get_weights() if w.ndim == 2][:-1]  # hidden layers only
     penalty = 1e-2 * sum(float(np.sum(np.square(w))) for w in kernels)
-    assert r.history[train.PENALTY] == [pytest.approx(penalty, rel=1e-5)]
+    assert r.history[fitting.PENALTY] == [pytest.approx(penalty, rel=1e-5)]
     probs = train.predict_probabilities(r.model, prepared.x_val)
     data_loss = -np.mean(np.log(np.sum(probs * prepared.y_val, axis=1)))
     assert penalty > 0.01
@@ -283,9 +283,9 @@ def test_seeds_with_their_own_splits_train_together_as_each_would_alone():
     ds = data.load("mnist-5k")
     p = params.validate({"epochs": 2, "seeds": [0, 1], "max_samples": 600, "dropout": 0.2,
                          "fast_training": False})
-    splits = train.SeedSplits.of(ds, True, {s: data.split_of(ds, p, s) for s in p.seeds})
+    splits = fitting.SeedSplits.of(ds, True, {s: data.split_of(ds, p, s) for s in p.seeds})
     assert not np.array_equal(splits.splits[0].test, splits.splits[1].test)
-    ours = multiseed.fit_seeds(p, splits, p.seeds, 10)
+    ours = multiseed.fit_seeds(p, splits, p.seeds)
     for seed, mine in zip(p.seeds, ours, strict=True):
         own = splits.prepared(seed)
         theirs = train.fit_seed(p, own, seed)
@@ -302,16 +302,16 @@ def test_seeds_with_their_own_splits_train_together_as_each_would_alone():
 def test_experiment_records_each_seeds_own_test_set():
     ds = data.load("mnist-5k")
     p = params.validate({"epochs": 1, "seeds": [0, 1], "max_samples": 400})
-    experiment = train.run_experiment(p, ds)
-    records = experiment.seed_records()
+    run = experiment.run_experiment(p, ds)
+    records = run.seed_records()
     for seed, record in zip(p.seeds, records, strict=True):
         test = data.split_of(ds, p, seed).test
         assert record["n_test"] == len(test) == 120
-        model = experiment.seeds[p.seeds.index(seed)].model
+        model = run.seeds[p.seeds.index(seed)].model
         x_test = data.features(ds, test, True)
         expected = np.bincount(train.predict_labels(model, x_test), minlength=10).tolist()
         assert record["test_predicted_counts"] == expected
-    assert experiment.data_record()["data_split"] == "per_seed"
-    assert np.array_equal(experiment.split.test, data.split_of(ds, p, 0).test)
-    np.testing.assert_array_equal(experiment.prepared.x_test,
-                                  data.features(ds, experiment.split.test, True))
+    assert run.data_record()["data_split"] == "per_seed"
+    assert np.array_equal(run.split.test, data.split_of(ds, p, 0).test)
+    np.testing.assert_array_equal(run.prepared.x_test,
+                                  data.features(ds, run.split.test, True))

@@ -21,9 +21,10 @@ from mlplab.lab import narrative, theory
 DIGITS = tuple(str(d) for d in range(10))
 
 
-def seed_record(seed: int, accuracy: float, counts: list[int], curves: dict) -> dict:
+def seed_record(seed: int, accuracy: float, counts: list[int], curves: dict,
+                n_train: int = 2450) -> dict:
     return {"seed": seed, "metrics": {"test_accuracy": accuracy}, "history": curves,
-            "test_predicted_counts": counts}
+            "test_predicted_counts": counts, "n_train": n_train}
 
 
 def overfitting_curves(epochs: int = 20) -> dict:

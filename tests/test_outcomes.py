@@ -24,9 +24,10 @@ def curves(val_loss: list[float], train_loss: list[float] | None = None,
 
 
 def classify(test_accuracy: float = 0.9, counts: list[int] | None = None, n_classes: int = 10,
-             **history) -> outcomes.Outcome:
+             n_train: int = 0, **history) -> outcomes.Outcome:
     h = curves([0.5, 0.4, 0.3], **history)
-    return outcomes.classify(h, counts or [10] * n_classes, test_accuracy, n_classes)
+    return outcomes.classify(h, [10] * n_classes if counts is None else counts, test_accuracy,
+                             n_classes, n_train)
 
 
 # --- Overfitting, one definition: which measure moved, against seed-to-seed noise -------
@@ -170,19 +171,48 @@ def test_partly_learned_is_less_than_halfway_from_chance():
     assert not one_class.partly_learned
 
 
-def test_learned_then_fell_back_needs_a_real_peak_and_a_real_fall():
-    final = 0.5
-    fell = classify(train_accuracy=[0.3, final + outcomes.FELL_BACK + 1e-9, final])
+def test_learned_then_fell_back_needs_a_peak_whose_interval_clears_the_last_epochs():
+    """Judged as the test verdicts are: each epoch's training accuracy is a proportion of the
+    n_train images it was measured on, and the peak's 95% interval must lie wholly above the
+    last epoch's (and past the no-learning bar)."""
+    n, final = 1000, 0.5
+    low_final, high_final = outcomes.wilson_interval(round(final * n), n)
+
+    def peak_low(k: int) -> float:
+        return outcomes.wilson_interval(k, n)[0]
+
+    # the fewest correct images at the peak whose interval clears the last epoch's
+    k = next(k for k in range(round(final * n), n + 1) if peak_low(k) > high_final)
+    fell = classify(n_train=n, train_accuracy=[0.3, k / n, final])
     assert fell.learned_then_fell_back and fell.peak_epoch == 2
-    assert fell.final_train_accuracy == final
-    assert not classify(train_accuracy=[0.3, final + outcomes.FELL_BACK, final]
+    assert fell.final_train_accuracy == final and fell.n_train == n
+    assert not classify(n_train=n, train_accuracy=[0.3, (k - 1) / n, final]
                         ).learned_then_fell_back
+    # the same drop measured on ten times the images is sure
+    assert classify(n_train=10 * n, train_accuracy=[0.3, (k - 1) / n, final]
+                    ).learned_then_fell_back
+    # unknown training-set size: never said, however large the fall
+    assert not classify(train_accuracy=[0.3, 0.9, 0.1]).learned_then_fell_back
+    # the peak's interval must itself clear the no-learning bar (1.5 x chance)
     bar = outcomes.NO_LEARNING_FACTOR / 10
-    assert classify(0.1, train_accuracy=[0.05, bar, 0.05]).learned_then_fell_back
-    assert not classify(0.1, train_accuracy=[0.05, math.nextafter(bar, 0), 0.05]
+    k = next(k for k in range(n + 1) if peak_low(k) >= bar)
+    assert classify(0.1, n_train=n, train_accuracy=[0.0, k / n, 0.0]).learned_then_fell_back
+    assert not classify(0.1, n_train=n, train_accuracy=[0.0, (k - 1) / n, 0.0]
                         ).learned_then_fell_back
     assert not outcomes.Outcome(Kind.LEARNED, 0.5, peak_train_accuracy=0.9,
-                                final_train_accuracy=0.1, n_classes=1).learned_then_fell_back
+                                final_train_accuracy=0.1, n_classes=1,
+                                n_train=n).learned_then_fell_back
+
+
+def test_no_test_prediction_at_all_cannot_be_judged():
+    """Every predicted count zero (an empty test set): no IndexError, and no verdict."""
+    o = classify(0.0, counts=[0] * 10)
+    assert o.kind == Kind.UNJUDGED and o.n_test == 0 and o.collapsed_to == ()
+    assert o.verdict == "could not be judged"
+    assert classify(0.0, counts=[]).kind == Kind.UNJUDGED
+    # a diverged history still says so: that needs no test image
+    assert classify(0.0, counts=[0] * 10, train_loss=[1.0, math.nan, math.nan]).kind == \
+        Kind.DIVERGED
 
 
 def test_peak_is_the_first_best_epoch_and_nan_epochs_are_skipped():
@@ -212,5 +242,18 @@ def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
         h[outcomes.PENALTY] = [0.1, 0.0, h["val_loss"][2] - 0.3]
     g = outcomes.generalisation(histories)
     assert g.penalised and g.loss_best_epoch == 2 and not g.loss_rose
-    assert "without the L2 penalty Keras adds to it" in outcomes.loss_sentence(g)
+    assert outcomes.loss_sentence(g).startswith(
+        "**Validation loss** (mean over 3 seeds), without the L2 penalty Keras adds to it, was "
+        "lowest at epoch 2 (0.300) and is 0.300 at epoch 3 (0%; ")
     assert outcomes.generalisation(seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41]])).loss_rose
+
+
+@pytest.mark.parametrize("values, digits, text", [
+    ([0.4, 0.8], 1, "0.4–0.8"),  # all positive: a plain span
+    ([7.1, 8.0], 1, "7.1–8.0"),
+    ([0.0, 1.0], 1, "0.0 to +1.0"),  # zero is not positive: signed ends, zero unsigned
+    ([-0.5, 1.25], 2, "−0.50 to +1.25"),
+    ([-0.5, -0.5], 1, "−0.5"),  # one value once
+])
+def test_a_span_that_reaches_zero_or_below_signs_its_ends(values, digits, text):
+    assert outcomes._signed_span(values, digits) == text

@@ -246,3 +246,200 @@ def test_alt_text_names_the_gap_and_the_measure_that_moved():
             f"{alt_text.num(max(gaps))} points") in text
     assert "Overfitting in loss, not in accuracy: after epoch 8" in text
     names_its_measure(text)
+
+
+def test_misclassified_measures_stay_finite_for_saturated_logits():
+    """Logits in the hundreds (a confident network, or MSE's unbounded outputs) beside
+    small ones: each image's softmax is shifted by its own largest logit, so neither
+    overflows nor underflows to a log of zero."""
+    logits = np.array([[900.0, 0.0, 1000.0], [0.0, 2.0, 1.0]])
+    targets = np.eye(3)[[0, 2]]  # both images wrong
+    ce = outcomes.misclassified(logits, targets, "categorical_crossentropy")
+    small = np.exp([0.0, 2.0, 1.0]) / np.exp([0.0, 2.0, 1.0]).sum()
+    assert ce["val_loss_wrong"] == pytest.approx((100.0 - np.log(small[2])) / 2)
+    assert ce["val_confidence_wrong"] == pytest.approx((1.0 + small.max()) / 2)
+
+
+# --- The definition's sentences, word for word, from curves whose numbers are known ------
+
+def t_interval(changes: list[float]) -> tuple[float, float]:
+    """The 95% t-interval of the mean change over seeds, from scipy."""
+    from scipy import stats
+
+    ci = stats.ttest_1samp(changes, 0.0).confidence_interval(0.95)
+    return ci.low, ci.high
+
+
+def signed(x: float, digits: int) -> str:
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def three_seeds(wrong: bool = True) -> list[dict]:
+    """Validation loss lowest (in the mean) at epoch 2, then up by 0.10-0.12 on every seed;
+    validation accuracy back where it was, within noise; training accuracy 99%."""
+    return [history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.45, 0.50 + 0.01 * s],
+                    [0.8, 0.9, 0.95, 0.99], [0.80, 0.85, 0.86, 0.85 + d],
+                    [2.0, 2.5, 2.8, 3.0 + 0.1 * s] if wrong else None,
+                    [0.6, 0.7, 0.75, 0.8] if wrong else None)
+            for s, d in enumerate((0.01, -0.01, 0.003))]
+
+
+def test_every_sentence_of_a_loss_rise_over_three_seeds_states_its_numbers():
+    hs = three_seeds()
+    val_last = [h["val_accuracy"][-1] for h in hs]
+    loss_changes = [h["val_loss"][-1] - h["val_loss"][1] for h in hs]
+    acc_changes = [h["val_accuracy"][-1] - h["val_accuracy"][1] for h in hs]
+    lo, hi = t_interval(loss_changes)
+    alo, ahi = (100 * x for x in t_interval(acc_changes))
+    assert lo > 0 and alo < 0 < ahi  # the loss rose beyond noise, the accuracy held
+    mean_last = np.mean([h["val_loss"][-1] for h in hs])
+    wrong = [np.mean([h[k][i] for h in hs]) for k in ("val_loss_wrong", "val_confidence_wrong")
+             for i in (1, 3)]
+    share = [1 - np.mean([h["val_accuracy"][i] for h in hs]) for i in (1, 3)]
+    assert outcomes.describe(outcomes.generalisation(hs)) == [
+        "**Generalisation gap** (training minus validation): at the last epoch, training "
+        f"accuracy is 99.0% against {100 * min(val_last):.1f}%–{100 * max(val_last):.1f}% on "
+        f"validation, a gap of {100 * (0.99 - max(val_last)):.1f}–"
+        f"{100 * (0.99 - min(val_last)):.1f} points; in loss, validation minus training is "
+        "0.400–0.420. The network does better on the images it trains on than on images it "
+        "has not seen: the gap is what overfitting means (Goodfellow et al., §5.2). At epoch "
+        "2, where the mean validation loss was lowest, the accuracy gap was +5.0 points (mean "
+        f"over seeds); at epoch 4, {signed(100 * (0.99 - np.mean(val_last)), 1)} points.",
+        f"**Validation loss** (mean over 3 seeds) was lowest at epoch 2 (0.400) and is "
+        f"{mean_last:.3f} at epoch 4 ({signed(100 * (mean_last / 0.4 - 1), 0)}%; 95% interval "
+        f"of the mean change over seeds {signed(lo, 2)} to {signed(hi, 2)}): a rise beyond "
+        "seed-to-seed noise. Each seed's own lowest validation loss came at epoch 2; its last "
+        "value is 25%–30% above that.",
+        f"**Validation accuracy** went from 85.00% at epoch 2 to {100 * np.mean(val_last):.2f}% "
+        f"at epoch 4 ({signed(100 * np.mean(acc_changes), 1)} points; 95% interval of the "
+        f"mean change over seeds {signed(alo, 1)} to {signed(ahi, 1)} points: within "
+        "seed-to-seed noise); it was highest at epoch 3 (86.00%).",
+        "**Overfitting in loss, not in accuracy**: after epoch 2 validation loss rose, but "
+        "validation accuracy did not fall; the network that trained longer classifies "
+        "validation images no worse.",
+        "Why loss and accuracy part ways: validation loss averages every image's loss, "
+        "accuracy only counts right answers. From epoch 2 to epoch 4 the share of validation "
+        f"images misclassified went from {100 * share[0]:.2f}% to {100 * share[1]:.2f}%, while "
+        f"the mean loss on those images went from {wrong[0]:.2f} to {wrong[1]:.2f} and the "
+        f"mean top probability the network gave them from {wrong[2]:.3f} to {wrong[3]:.3f}: it "
+        "grew more confident in its wrong answers. The misclassified images contribute "
+        f"{share[0] * wrong[0]:.3f} and {share[1] * wrong[1]:.3f} to the mean validation loss, "
+        f"the correctly classified ones {0.4 - share[0] * wrong[0]:.3f} and "
+        f"{mean_last - share[1] * wrong[1]:.3f} (means over seeds)."]
+
+
+def test_every_sentence_of_one_seed_states_its_changes_without_a_verdict():
+    """Seed 0 of ``three_seeds``, by hand: 0.50 / 0.40 = +25%; 15% misclassified at a mean
+    loss of 2.5 give 0.375 of the 0.400, 14% at 3.0 give 0.420 of the 0.500."""
+    h = three_seeds()[0]
+    assert outcomes.describe(outcomes.generalisation([h])) == [
+        "**Generalisation gap** (training minus validation): at the last epoch, training "
+        "accuracy is 99.0% against 86.0% on validation, a gap of 13.0 points; in loss, "
+        "validation minus training is 0.400. The network does better on the images it trains "
+        "on than on images it has not seen: the gap is what overfitting means (Goodfellow et "
+        "al., §5.2). At epoch 2, where the mean validation loss was lowest, the accuracy gap "
+        "was +5.0 points; at epoch 4, +13.0 points.",
+        "**Validation loss** was lowest at epoch 2 (0.400) and is 0.500 at epoch 4 (+25%).",
+        "**Validation accuracy** went from 85.00% at epoch 2 to 86.00% at epoch 4 (+1.0 "
+        "points); it was highest at epoch 3 (86.00%).",
+        "With one seed these changes are stated, not judged: whether they exceed seed-to-seed "
+        "noise takes several seeds (the `seeds` parameter).",
+        "Why loss and accuracy part ways: validation loss averages every image's loss, "
+        "accuracy only counts right answers. From epoch 2 to epoch 4 the share of validation "
+        "images misclassified went from 15.00% to 14.00%, while the mean loss on those images "
+        "went from 2.50 to 3.00 and the mean top probability the network gave them from 0.700 "
+        "to 0.800: it grew more confident in its wrong answers. The misclassified images "
+        "contribute 0.375 and 0.420 to the mean validation loss, the correctly classified "
+        "ones 0.025 and 0.080."]
+
+
+def test_every_sentence_under_early_stopping_reads_each_seeds_own_minimum():
+    """Seeds stopped after 4, 5 and 6 of 10 epochs, two epochs past their own minimum
+    (0.30, then 0.32: 7% above it); training accuracy 90% + 1 point an epoch."""
+    hs = []
+    for n in (4, 5, 6):
+        e = np.arange(1, n + 1)
+        hs.append(history(1 / e, 0.3 + 0.01 * np.abs(e - (n - 2)), 0.9 + 0.01 * e,
+                          np.full(n, 0.9)))
+    assert outcomes.describe(outcomes.generalisation(hs, max_epochs=10)) == [
+        "**Generalisation gap** (training minus validation): at each seed's last epoch, "
+        "training accuracy is 94.0%–96.0% against 90.0% on validation, a gap of 4.0–6.0 "
+        f"points; in loss, validation minus training is {0.32 - 1 / 4:.3f}–{0.32 - 1 / 6:.3f}. "
+        "The network does better on the images it trains on than on images it has not seen: "
+        "the gap is what overfitting means (Goodfellow et al., §5.2).",
+        "**Validation loss** was lowest at epochs 2–4 (each seed's own minimum); where "
+        "training ended, it was 7% above that minimum.",
+        "Early stopping ends a seed's training a fixed number of epochs (the patience) after "
+        "its lowest validation loss, so these curves cannot show a long rise by construction: "
+        "early stopping is itself a regulariser (Goodfellow et al., §7.8), which keeps the "
+        "network from fitting its training images further. The gap above is what remains to "
+        "read."]
+
+
+def test_every_sentence_of_a_loss_still_falling_without_a_clear_gap():
+    """Validation loss lowest at the last epoch; training and validation accuracy level."""
+    hs = [history([0.5, 0.4, 0.3], [0.6, 0.5, 0.4 - 0.01 * s], [0.8, 0.85, 0.9],
+                  [0.8, 0.86, 0.9 + 0.01 * (s - 1)]) for s in range(3)]
+    assert outcomes.describe(outcomes.generalisation(hs)) == [
+        "**Generalisation gap** (training minus validation): at the last epoch, training "
+        "accuracy is 90.0% against 89.0%–91.0% on validation, a gap of −1.0 to +1.0 points; "
+        f"in loss, validation minus training is {0.38 - 0.3:.3f}–{0.4 - 0.3:.3f}. Training "
+        "accuracy is not clearly above validation accuracy here (Keras' training figure is a "
+        "mean over the epoch's batches while the weights still change, so it lags behind the "
+        "network at the epoch's end).",
+        "**Validation loss** (mean over 3 seeds) was lowest at the last epoch, 3: by this "
+        "measure training had not yet gone past its best, and more epochs might lower it "
+        "further."]
+
+
+@pytest.mark.parametrize("loss_rise, accuracy_change, verdict", [
+    (0.10, -0.05, "**Overfitting, by both measures**: after epoch 2 validation loss rose and "
+                  "validation accuracy fell."),
+    (0.0, -0.05, "**Overfitting in accuracy**: after epoch 2 validation accuracy fell, while "
+                 "validation loss did not rise beyond seed-to-seed noise."),
+    (0.10, 0.02, "**Overfitting in loss, not in accuracy**: after epoch 2 validation loss "
+                 "rose, but validation accuracy rose; the network that trained longer "
+                 "classifies validation images better."),
+    (0.0, 0.0, "**No rise in validation loss and no fall in validation accuracy after epoch "
+               "2** beyond seed-to-seed noise; the overfitting these curves show is the gap "
+               "above."),
+])
+def test_the_verdict_names_each_measure_that_moved(loss_rise, accuracy_change, verdict):
+    """Per seed, validation loss moves by loss_rise ± 0.01 after epoch 2 and validation
+    accuracy by accuracy_change ± 0.001: beyond the noise exactly when nonzero."""
+    hs = [history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.45, 0.40 + loss_rise + 0.01 * (s - 1)],
+                  [0.8, 0.9, 0.95, 0.99],
+                  [0.80, 0.85, 0.86, 0.85 + accuracy_change + 0.001 * (s - 1)])
+          for s in range(3)]
+    assert outcomes.verdict_sentence(outcomes.generalisation(hs)) == verdict
+
+
+def test_no_verdict_without_a_gap_ends_plainly():
+    hs = [history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.45, 0.40 + 0.01 * (s - 1)],
+                  [0.8, 0.9, 0.95, 0.85], [0.80, 0.85, 0.86, 0.85 + 0.01 * (s - 1)])
+          for s in range(3)]
+    assert outcomes.verdict_sentence(outcomes.generalisation(hs)) == (
+        "**No rise in validation loss and no fall in validation accuracy after epoch 2** "
+        "beyond seed-to-seed noise.")
+
+
+def with_wrong(loss_last: float, acc_last: float, seed_offset: float = 0.0) -> dict:
+    """Four epochs, validation loss lowest at epoch 2, the misclassified images tracked."""
+    return history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.45, loss_last + seed_offset],
+                   [0.8, 0.9, 0.95, 0.99], [0.80, 0.85, 0.86, acc_last],
+                   [2.0, 2.5, 2.8, 3.0], [0.6, 0.7, 0.75, 0.8])
+
+
+@pytest.mark.parametrize("histories, max_epochs, explained", [
+    ([with_wrong(0.50, 0.85)], None, True),  # one seed, loss up, accuracy level: parted
+    ([with_wrong(0.50, 0.84)], None, False),  # accuracy fell too: nothing to explain
+    ([with_wrong(0.30, 0.85)], None, False),  # loss lowest at the last epoch
+    ([with_wrong(0.50, 0.85)], 10, False),  # stopped early: no rise to read
+    ([with_wrong(0.50, 0.85, 0.01 * s) for s in range(3)], None, True),  # rose beyond noise
+    ([with_wrong(0.40, 0.85, 0.01 * (s - 1)) for s in range(3)], None, False),  # held
+])
+def test_why_loss_and_accuracy_part_is_said_only_where_they_part(histories, max_epochs,
+                                                                 explained):
+    g = outcomes.generalisation(histories, max_epochs=max_epochs)
+    why = outcomes.why_sentence(g)
+    assert why.startswith("Why loss and accuracy part ways: ") if explained else why == ""

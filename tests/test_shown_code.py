@@ -2,7 +2,7 @@
 
 The notebook's cells tagged ``keras-inputs``, ``keras-model`` and ``keras-fit`` are executed
 here as written and compared with what the package does for every seed: the same inputs as
-``train.prepare``, the same network and initial weights as ``models.build``, the same
+``fitting.prepare``, the same network and initial weights as ``models.build``, the same
 optimizer as ``models.optimizer`` and, after ``fit``, the same numbers as ``train.fit_seed``.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from mlplab import params
-from mlplab.lab import data, models, narrative, train
+from mlplab.lab import data, fitting, models, narrative, train
 from mlplab.lab.backend import tensorflow
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def test_the_shown_inputs_and_model_are_what_the_package_builds(small, changes):
     p = params.validate({"max_samples": 300, **changes})
     split = data.split_of(dataset, p)
     scope = run_shown(p, dataset, split, "keras-inputs", "keras-model")
-    prepared = train.prepare(dataset, split, p.scale_inputs)
+    prepared = fitting.prepare(dataset, split, p.scale_inputs)
     for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         assert np.array_equal(scope[name], getattr(prepared, name)), name
     assert scope["x_test"].max() <= (1.0 if p.scale_inputs else 255.0)
@@ -86,6 +86,6 @@ def test_the_shown_fit_trains_as_the_package_trains_the_first_seed(small, change
     scope = run_shown(p, dataset, split, "keras-inputs", "keras-model", "keras-fit")
     assert scope["model"].optimizer.get_config() == models.optimizer(p).get_config() | {
         "name": scope["model"].optimizer.name}
-    ours = train.fit_seed(p, train.prepare(dataset, split, p.scale_inputs), p.seeds[0])
+    ours = train.fit_seed(p, fitting.prepare(dataset, split, p.scale_inputs), p.seeds[0])
     assert scope["history"].history["val_loss"] == ours.history["val_loss"]
     assert scope["test_accuracy"] == ours.metrics["test_accuracy"]

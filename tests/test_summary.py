@@ -763,7 +763,7 @@ def test_matching_holds_every_declared_parameter_at_its_default():
     """records.MATCHED used to be a hand-kept list: a parameter declared later (l2,
     dropout, ...) let its runs match the plain network's description."""
     declared = {p.name for p in params.PARAMS}
-    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(records.DATA) - {
+    assert set(records.MATCHED) == declared - params.RUNNER_ONLY - set(params.DATA) - {
         "seeds", "fast_training", "hidden_layers", "epochs"}
 
 
@@ -991,6 +991,39 @@ def test_regularisation_section_pairs_each_variant_with_the_unregularised_run():
     assert empty[0].empty and empty[1:] == ([], {})  # no variant: no section
 
 
+@pytest.mark.parametrize("seeds_slow", [[0], [0, 1, 2, 3], [4, 5, 6]])
+def test_regularisation_intro_says_what_its_cells_hold_for_any_number_of_seeds(seeds_slow):
+    """One seed: no interval, and the intro must not promise one; other seeds than the
+    baseline's: Welch's interval, not pairs seed by seed."""
+    from mlplab.summary import registry
+
+    one = len(seeds_slow) == 1
+    base = record("base", [0.90] if one else [0.90, 0.91, 0.92, 0.905],
+                  seeds=[0] if one else [0, 1, 2, 3], hidden_layers=[50, 50], epochs=20)
+    slow = record("slow", [0.91, 0.915, 0.925, 0.91][:len(seeds_slow)], seeds=seeds_slow,
+                  hidden_layers=[50, 50], epochs=20, learning_rate=0.0005)
+    entry = registry.Entry("lr", "regularisation", "", registry.Sweep(
+        registry.BASELINE, "learning_rate", "rate {value:g}", "no regulariser"),
+        metrics=registry.FIT_METRICS)
+    runs = [base, slow]
+    family = sections.page_family(records.tidy(runs), (entry,))
+    table, _, _ = sections.regularisation_section(family)
+    intro = sections.regularisation_intro(family, runs)
+    cells = " ".join(table.drop(columns=["variant", "run"]).iloc[1])
+    assert "(784-50-50-10, 20 epochs)" in intro  # the baseline's own network, from its data
+    if one:
+        assert "one seed: no interval" in cells
+        assert "there is no interval" in intro
+        assert "interval (" not in intro and "with intervals" not in intro
+        assert "seed by seed" not in intro and "Holm" not in intro
+    elif seeds_slow == [0, 1, 2, 3]:
+        assert "interval (paired, seed by seed)" in intro and "compared seed by seed" in intro
+        assert "no interval" not in intro
+    else:
+        assert "interval (Welch's, where the seeds differ)" in intro
+        assert "seed by seed" not in intro and "paired" not in intro
+
+
 def test_holm_keeps_a_later_adjusted_p_no_smaller_than_an_earlier_one():
     """p = 0.01, 0.04, 0.045 → 3 × 0.01, 2 × 0.04, and 1 × 0.045 raised to 0.08: without
     the running maximum the largest p would look surer than the one before it."""
@@ -1093,3 +1126,35 @@ def test_runs_table_names_the_settings_a_run_changes_beyond_its_columns():
                               "runs/drop.json", None, None, "k")]
     html = tables.runs_table_html(manifest, records.tidy(runs), runs)
     assert "<th>other settings</th>" in html and "<td>dropout 0.5</td>" in html
+
+
+def test_a_runs_architecture_is_read_from_its_data_or_its_datasets_declaration(tmp_path):
+    """The label's inputs and classes: the record's data; for a run without data, what its
+    dataset declares (the registry entry, or the one its files select); '?' when a path
+    that no longer exists leaves them unknown."""
+    three = {"params": {"hidden_layers": [8], "dataset": "x"},
+             "data": {"n_inputs": 64, "class_names": ["a", "b", "c"]}}
+    assert records.architecture(three) == "64-8-3"
+    fashion = {"params": {"hidden_layers": [50], "dataset": "fashion-mnist"}}
+    assert records.architecture(fashion) == "784-50-10"  # declared, nothing read
+    gone = {"params": {"hidden_layers": [50, 20], "dataset": str(tmp_path / "gone.csv")}}
+    assert records.architecture(gone) == "?-50-20-?"
+    older = {"params": {"hidden_layers": [50], "dataset": "mnist-5k"},
+             "data": {"class_names": ["a", "b"]}}  # before records said n_inputs
+    assert records.architecture(older) == "784-50-2"
+
+
+def test_a_record_from_before_data_split_shares_the_fixed_runs_data_setting():
+    """Such a run split once for every seed: the same data as 'fixed', never per seed, and
+    never a setting of its own that would leave it out of every comparison."""
+    fixed = record("fixed", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20, data_split="fixed")
+    old = record("old", [0.9, 0.91, 0.92], hidden_layers=[30], epochs=20, data_split="fixed")
+    del old["params"]["data_split"]
+    df = records.tidy([fixed, old])
+    assert records.data_key(old["params"]) == records.data_key(fixed["params"])
+    assert records.main_setting(df)[params.DATA.index("data_split")] == "fixed"
+    assert records.in_main_setting(df).all()
+    assert not records.split_per_seed([old]) and not records.split_per_seed([fixed, old])
+    per_seed = record("new", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20,
+                      data_split="per_seed")
+    assert records.split_per_seed([per_seed]) and not records.split_per_seed([per_seed, old])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlplab import params
-from mlplab.lab import data, models, train
+from mlplab.lab import data, experiment, fitting, models, train
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def test_keras_parameter_count(layers, count):
 def test_same_seed_same_result_other_seed_differs(small):
     ds, split = small
     p = params.validate({"epochs": 3, "seeds": [0]})
-    prepared = train.prepare(ds, split, scale=True)
+    prepared = fitting.prepare(ds, split, scale=True)
     a = train.fit_seed(p, prepared, seed=0)
     b = train.fit_seed(p, prepared, seed=0)
     c = train.fit_seed(p, prepared, seed=1)
@@ -40,7 +40,7 @@ def test_same_seed_same_result_other_seed_differs(small):
 
 def test_fast_path_takes_the_same_steps_as_keras_default(small):
     ds, split = small
-    prepared = train.prepare(ds, split, scale=True)
+    prepared = fitting.prepare(ds, split, scale=True)
     fast = train.fit_seed(params.validate({"epochs": 2, "fast_training": True}), prepared, 0)
     plain = train.fit_seed(params.validate({"epochs": 2, "fast_training": False}), prepared, 0)
     np.testing.assert_allclose(fast.history["loss"], plain.history["loss"], rtol=1e-5)
@@ -50,7 +50,7 @@ def test_fast_path_takes_the_same_steps_as_keras_default(small):
 
 def test_early_stopping_records_best_epoch_and_restores(small):
     ds, split = small
-    prepared = train.prepare(ds, split, scale=True)
+    prepared = fitting.prepare(ds, split, scale=True)
     p = params.validate({"epochs": 40, "early_stopping_patience": 1,
                          "restore_best_weights": True, "learning_rate": 0.01})
     r = train.fit_seed(p, prepared, 0)
@@ -76,18 +76,50 @@ def test_kept_networks_rebuild_the_experiment_without_training(tmp_path, monkeyp
     kept = tmp_path / "run.networks.npz"
     p = params.validate({"epochs": 2, "seeds": [0, 1], "max_samples": 600,
                          "networks_path": str(kept)})
-    first = train.run_experiment(p)
+    first = experiment.run_experiment(p)
     assert kept.exists()
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again")
 
     monkeypatch.setattr(multiseed, "fit_seeds", no_training)
-    again = train.run_experiment(p)
+    again = experiment.run_experiment(p)
     assert again.seed_records() == first.seed_records()
     for a, b in zip(first.seeds, again.seeds, strict=True):
         assert np.array_equal(train.predict_probabilities(a.model, first.prepared.x_test),
                               train.predict_probabilities(b.model, again.prepared.x_test))
     with pytest.raises(ValueError, match="run.networks.npz: networks trained with other "
                        "parameters"):
-        train.run_experiment(p.replace(epochs=3))
+        experiment.run_experiment(p.replace(epochs=3))
+
+
+def test_a_dataset_of_other_inputs_and_classes_trains_on_its_own_sizes(tmp_path):
+    """Nothing assumes 784 pixels or ten classes: 64 inputs and 3 classes give 64-8-3
+    networks on both paths, counts over 3 classes, a record whose label and verdicts say
+    so, and kept networks that reload at those sizes."""
+    from mlplab.lab.record import build_record
+    from mlplab.summary import records
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    x = np.clip(rng.normal(60 + 60 * y[:, None], 30, (60, 64)), 0, 255).astype(np.uint8)
+    ds = data.Dataset(x=x, y=y, class_names=("a", "b", "c"), source="synthetic",
+                      sha256="0" * 64)
+    base = {"hidden_layers": [8], "epochs": 2, "seeds": [0, 1]}
+    for fast in (True, False):
+        p = params.validate({**base, "fast_training": fast,
+                             "networks_path": str(tmp_path / f"{fast}.npz")})
+        run = experiment.run_experiment(p, ds)
+        again = experiment.run_experiment(p, ds)  # from the kept networks
+        for r in (run, again):
+            assert [(s.model.input_shape, s.model.output_shape) for s in r.seeds] == [
+                ((None, 64), (None, 3))] * 2
+        seed_records = run.seed_records()
+        assert [len(s["test_predicted_counts"]) for s in seed_records] == [3, 3]
+        assert sum(seed_records[0]["test_predicted_counts"]) == seed_records[0]["n_test"]
+        record = build_record(p, run.data_record(), run.first.model.count_params(),
+                              seed_records, "now")
+        assert record["data"]["n_inputs"] == 64
+        assert records.architecture(record) == "64-8-3"
+        assert record["param_count"] == models.param_count([8], 64, 3)
+        assert all(o.n_classes == 3 for o in records.seed_outcomes(record))

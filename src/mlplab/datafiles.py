@@ -107,6 +107,15 @@ def registry_entry(dataset: str, files: list[Path]) -> NamedDataset:
     return NamedDataset(dataset, lambda _: files, "kaggle-csv", DIGITS)
 
 
+def declared(dataset: str, data_dir: Path | None = None) -> NamedDataset:
+    """The entry a dataset is read by, without reading it: its input size and classes are
+    those of every example ``mlplab.lab.data.load`` accepts from it (a named dataset's
+    entry, or the one a path's files select). DataError when a path's files are missing."""
+    if dataset in DATASETS:
+        return DATASETS[dataset]
+    return registry_entry(dataset, resolve(dataset, data_dir))
+
+
 def _idx_files(folder: Path, what: str) -> list[Path]:
     files = [folder / name for pair in IDX_PAIRS for name in pair]
     present = [f for f in files if f.exists()]

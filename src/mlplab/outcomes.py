@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -46,10 +47,6 @@ NO_LEARNING_FACTOR = 1.5
 # to perfect is a rule that needs no other run to compare with and scales with the number
 # of classes. Such a network is still reported with its accuracy, never as a plain "learned".
 PARTLY_LEARNED_SHARE = 0.5
-# Training accuracy must peak at least this far above where it ends to say a network
-# "learned a little at first and then fell back" (and the peak must itself pass the
-# NO_LEARNING_FACTOR bar: 12% on ten classes is noise, not learning).
-FELL_BACK = 0.02
 # A hidden ReLU layer with at least this share of its units dead (output 0 on every
 # validation image) is named on the page: half a layer that no step can revive is a cause
 # of failure the run measures, unlike a guess about step sizes.
@@ -64,8 +61,8 @@ class Kind(StrEnum):
     COLLAPSED = "collapsed"
     NO_LEARNING = "did not learn"
     DIVERGED = "diverged"
-    # The test set is too small to tell whether the accuracy is past NO_LEARNING_FACTOR ×
-    # chance: its 95% interval reaches both sides.
+    # The test set is too small (or empty: no prediction at all) to tell whether the
+    # accuracy is past NO_LEARNING_FACTOR × chance: its 95% interval reaches both sides.
     UNJUDGED = "could not be judged"
 
 
@@ -106,6 +103,7 @@ class Outcome:
     final_train_accuracy: float = math.nan
     n_classes: int = 0  # 0: unknown, then ``partly_learned`` is never set
     n_test: int = 0  # test images the accuracy was measured on
+    n_train: int = 0  # training images each epoch's training accuracy was measured on
     interval: tuple[float, float] = (0.0, 1.0)  # 95% interval of the test accuracy
     share_interval: tuple[float, float] = (0.0, 1.0)  # same, of ``predicted_share``
 
@@ -140,10 +138,18 @@ class Outcome:
 
     @property
     def learned_then_fell_back(self) -> bool:
-        """Training accuracy first rose to a level that counts as learning, then fell."""
-        return (self.n_classes > 1
-                and self.peak_train_accuracy >= NO_LEARNING_FACTOR / self.n_classes
-                and self.peak_train_accuracy > self.final_train_accuracy + FELL_BACK)
+        """Training accuracy first rose to a level that counts as learning, then fell: judged
+        like the test verdicts, with each epoch's training accuracy taken as a proportion of
+        the ``n_train`` images it was measured on. The peak's 95% interval lies past the
+        ``NO_LEARNING_FACTOR`` bar and wholly above the last epoch's interval. Unknown
+        ``n_train`` (0) or classes: never said."""
+        peak, final = self.peak_train_accuracy, self.final_train_accuracy
+        if self.n_classes < 2 or self.n_train <= 0 or not (
+                math.isfinite(peak) and math.isfinite(final)):
+            return False
+        high = wilson_interval(round(peak * self.n_train), self.n_train)
+        low = wilson_interval(round(final * self.n_train), self.n_train)
+        return high[0] >= NO_LEARNING_FACTOR / self.n_classes and high[0] > low[1]
 
     @property
     def verdict(self) -> str:
@@ -163,11 +169,15 @@ def gap_closed(test_accuracy: float, n_classes: int) -> float:
 
 
 def classify(history: dict[str, list[float]], predicted_counts: list[int],
-             test_accuracy: float, n_classes: int) -> Outcome:
+             test_accuracy: float, n_classes: int, n_train: int = 0) -> Outcome:
     """Name the case a trained network falls into, from its history and test predictions
-    (their total is the test set's size, which sets how sure each verdict can be)."""
+    (their total is the test set's size, which sets how sure each verdict can be; with no
+    test prediction at all nothing can be judged). ``n_train``: the training images of an
+    epoch (0: unknown), for ``Outcome.learned_then_fell_back``."""
     counts = np.asarray(predicted_counts, dtype=float)
     n_test = int(counts.sum())
+    if n_test == 0:
+        counts = np.zeros(0)  # no prediction: no class holds any share of them
     order = np.argsort(-counts, kind="stable")
     shares = np.cumsum(counts[order]) / n_test if n_test else np.zeros(len(counts))
     few = int(np.searchsorted(shares, COLLAPSE_SHARE - 1e-12)) + 1  # classes covering 90%
@@ -178,13 +188,16 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
     losses = np.asarray(history.get("loss", []), dtype=float)
     peak = int(np.nanargmax(train_acc)) if np.isfinite(train_acc).any() else 0
     common = {"test_accuracy": float(test_accuracy), "predicted_share": share,
-              "n_classes": n_classes, "n_test": n_test, "interval": interval,
+              "n_classes": n_classes, "n_test": n_test, "n_train": n_train,
+              "interval": interval,
               "share_interval": share_interval,
               "peak_train_accuracy": float(train_acc[peak]) if len(train_acc) else math.nan,
               "peak_epoch": peak + 1,
               "final_train_accuracy": float(train_acc[-1]) if len(train_acc) else math.nan}
     if len(losses) and not np.isfinite(losses).all():
         return Outcome(Kind.DIVERGED, **common)
+    if n_test == 0:
+        return Outcome(Kind.UNJUDGED, **common)
     if few <= max(1, n_classes // 5) and share_interval[0] >= COLLAPSE_SHARE:
         return Outcome(Kind.COLLAPSED, collapsed_to=tuple(int(c) for c in order[:few]),
                        **common)
@@ -196,10 +209,12 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
     return Outcome(Kind.UNJUDGED, **common)
 
 
-def of_seeds(seed_records: list[dict], n_classes: int) -> list[Outcome]:
-    """Each seed's case, from the per-seed records a run page and a results record share."""
+def of_seeds(seed_records: list[dict], n_classes: int, n_train: int = 0) -> list[Outcome]:
+    """Each seed's case, from the per-seed records a run page and a results record share
+    (``n_train``: the training images of a seed whose record does not say)."""
     return [classify(s["history"], s.get("test_predicted_counts", [1] * n_classes),
-                     s["metrics"]["test_accuracy"], n_classes) for s in seed_records]
+                     s["metrics"]["test_accuracy"], n_classes, s.get("n_train", n_train))
+            for s in seed_records]
 
 
 # Per-epoch history entries on the validation images the network gets wrong: their mean loss
@@ -236,13 +251,20 @@ def misclassified(logits: np.ndarray, targets: np.ndarray, loss: str) -> dict[st
 UNSTABLE_FACTOR = 2.0
 
 
+def generalisation_gap(train_accuracy: Any, val_accuracy: Any, train_loss: Any,
+                       val_loss: Any) -> dict[str, Any]:
+    """The one definition of the generalisation gap: how much better the network does on the
+    images it trains on than on validation images, in accuracy (training − validation) and
+    in loss (validation − training); positive when training looks better. Numbers or
+    per-epoch arrays. With L2, both losses carry the same penalty, which cancels."""
+    return {"accuracy": train_accuracy - val_accuracy, "loss": val_loss - train_loss}
+
+
 def gap_curves(history: dict[str, list[float]]) -> dict[str, np.ndarray]:
-    """The generalisation gap per epoch: how much better the network does on the images it
-    trains on than on validation images, in accuracy (training − validation) and in loss
-    (validation − training); positive when training looks better."""
+    """The generalisation gap (``generalisation_gap``) after each epoch of a history."""
     h = {k: np.asarray(history[k], dtype=float)
          for k in ("loss", "val_loss", "accuracy", "val_accuracy")}
-    return {"accuracy": h["accuracy"] - h["val_accuracy"], "loss": h["val_loss"] - h["loss"]}
+    return generalisation_gap(h["accuracy"], h["val_accuracy"], h["loss"], h["val_loss"])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from mlplab.datafiles import NAMED
+from mlplab.datafiles import DATASETS, NAMED
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
@@ -122,8 +122,16 @@ class Param:
 
 # One example of every class in each of training, validation and test.
 MIN_PER_CLASS = 3
-# The built-in datasets (mnist-5k, fashion-mnist, mnist) all have ten classes.
-BUILT_IN_CLASSES = 10
+DEFAULT_DATA = DATASETS["mnist-5k"]
+
+
+def _sizes(hidden_layers: list[int]) -> str:
+    """'784-50-10': the default dataset's network with these hidden layers, for the help."""
+    return "-".join(map(str, [DEFAULT_DATA.input_size, *hidden_layers, DEFAULT_DATA.classes]))
+
+
+# The most classes of a named dataset (``datafiles.DATASETS``): the help's example count.
+NAMED_CLASSES = max(d.classes for d in DATASETS.values())
 DEFAULT_TEST_FRACTION = DEFAULT_VALIDATION_FRACTION = 0.3
 
 
@@ -167,11 +175,12 @@ def max_samples_error(max_samples: int, test_fraction: float, validation_fractio
 PARAMS: tuple[Param, ...] = (
     Param("run_name", "str", "interactive",
           "Name of this run; names the files under report/runs/.", role="display"),
-    Param("dataset", "str", "mnist-5k",
+    Param("dataset", "str", DEFAULT_DATA.name,
           "'mnist-5k' (embedded, offline), 'fashion-mnist', 'mnist', or a path to a "
           "Kaggle-layout CSV or a folder of IDX .gz files.", role="data"),
     Param("hidden_layers", "int_list", [50, 50],
-          "Units in each hidden layer: [50] is 784-50-10, [50, 50] is 784-50-50-10.",
+          f"Units in each hidden layer: on {DEFAULT_DATA.name}, [50] is {_sizes([50])} and "
+          f"[50, 50] is {_sizes([50, 50])} (inputs and classes are the dataset's).",
           minimum=1, maximum=4096),
     Param("activation", "str", "relu", "Hidden-layer activation.",
           choices=("relu", "sigmoid", "tanh", "elu")),
@@ -223,8 +232,8 @@ PARAMS: tuple[Param, ...] = (
     Param("max_samples", "int", None,
           "Use at most this many examples (stratified); null uses them all. The split needs "
           "one example per class in each part: at least "
-          f"{min_samples(DEFAULT_TEST_FRACTION, DEFAULT_VALIDATION_FRACTION, BUILT_IN_CLASSES)}"
-          f" for {BUILT_IN_CLASSES} classes at the default fractions "
+          f"{min_samples(DEFAULT_TEST_FRACTION, DEFAULT_VALIDATION_FRACTION, NAMED_CLASSES)}"
+          f" for {NAMED_CLASSES} classes at the default fractions "
           "(`mlplab.params.min_samples` for others).",
           minimum=MIN_PER_CLASS * 2, optional=True, role="data"),
     Param("fast_training", "bool", True,
@@ -285,7 +294,7 @@ def _params_post_init(self) -> None:
     # A path's classes are only known once it is read: data.split checks it then.
     if self.max_samples is not None and self.dataset in NAMED:
         error = max_samples_error(self.max_samples, self.test_fraction,
-                                  self.validation_fraction, BUILT_IN_CLASSES,
+                                  self.validation_fraction, DATASETS[self.dataset].classes,
                                   self.train_fraction)
         if error:
             raise ParamError(error)

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlplab.datafiles import N_PIXELS
 
-
-def layers_label(hidden_layers: Sequence[int], n_classes: int = 10) -> str:
-    """'784-50-50-10' for hidden layers [50, 50]."""
-    return "-".join(map(str, [N_PIXELS, *hidden_layers, n_classes]))
+def layers_label(hidden_layers: Sequence[int], n_inputs: int, n_classes: int) -> str:
+    """'784-50-50-10' for hidden layers [50, 50] on 784 inputs and 10 classes."""
+    return "-".join(map(str, [n_inputs, *hidden_layers, n_classes]))
 
 
 # More decimals than this would show float noise, not a measurement: 0.001 points is 1 image

@@ -69,15 +69,15 @@ def trend(name: str, values: Sequence[float], fmt=num, lower_is_better: bool = T
 
 # --- Figures of a run's page ---------------------------------------------------------------
 
-def digit_grid(labels: Sequence[str], title: str) -> str:
-    """Small multiples of digit images: how many, and each caption in order (a caption
-    repeated by neighbours is said once, with its count)."""
+def digit_grid(labels: Sequence[str], title: str, side: int = 28) -> str:
+    """Small multiples of ``side`` x ``side`` images: how many, and each caption in order (a
+    caption repeated by neighbours is said once, with its count)."""
     captions = [" ".join(str(label).split()) for label in labels]
     if not captions:
         return f"{title}: no images to show."
     said = [caption if (n := len(list(group))) == 1 else f"{caption} ({n} images)"
             for caption, group in itertools.groupby(captions)]
-    return (f"{title}: {plural(len(captions), 'grey-scale image')} of 28 by 28 pixels, "
+    return (f"{title}: {plural(len(captions), 'grey-scale image')} of {side} by {side} pixels, "
             f"captioned in reading order: {'; '.join(said)}.")
 
 

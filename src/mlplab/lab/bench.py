@@ -23,7 +23,7 @@ import numpy as np
 from mlplab import params as P
 from mlplab import results
 from mlplab.lab import data as data_mod
-from mlplab.lab import record, train
+from mlplab.lab import fitting, record, train
 from mlplab.lab.models import param_count
 
 # What issue 14 asks of `make bench` on the default data (mnist-5k).
@@ -34,9 +34,9 @@ REGULARISERS = ({"l2": 1e-3}, {"dropout": 0.5})
 REGULARISED_SEEDS = 3
 
 
-def flops_per_sample(hidden_layers: list[int]) -> int:
+def flops_per_sample(hidden_layers: list[int], n_inputs: int, n_classes: int) -> int:
     """Forward (2 per weight) plus backward (4 per weight) multiply-adds, as FLOPs."""
-    return 6 * param_count(hidden_layers)
+    return 6 * param_count(hidden_layers, n_inputs, n_classes)
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -103,14 +103,14 @@ def _path_summary(runs: list[dict[str, Any]], n_train: int, flops: int,
     }
 
 
-def _row(r: train.SeedResult) -> dict[str, Any]:
+def _row(r: fitting.SeedResult) -> dict[str, Any]:
     return {"seed": r.seed, "test_accuracy": r.metrics["test_accuracy"],
             "train_seconds": r.train_seconds, "epochs_run": r.epochs_run,
             "first_epoch_seconds": r.history["epoch_seconds"][0],
             "steady_epoch_seconds": _steady(r.history["epoch_seconds"])}
 
 
-def _compare(p: P.Params, prepared: train.Prepared, seeds: list[int], n_train: int,
+def _compare(p: P.Params, prepared: fitting.Prepared, seeds: list[int], n_train: int,
              flops: int, peak: float) -> dict[str, Any]:
     """Both paths on the same seeds: the batched one twice, before and after the Keras seeds,
     so that background load and warm caches affect both alike (its times are the mean of
@@ -119,7 +119,7 @@ def _compare(p: P.Params, prepared: train.Prepared, seeds: list[int], n_train: i
     one Keras fit."""
     from mlplab.lab import multiseed
 
-    def batched() -> tuple[float, list[train.SeedResult]]:
+    def batched() -> tuple[float, list[fitting.SeedResult]]:
         start = time.perf_counter()
         results = multiseed.fit_seeds(p, prepared, seeds)
         return time.perf_counter() - start, results
@@ -161,18 +161,18 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
 
     ds = data_mod.load(dataset)
     split = data_mod.split(ds, 0.3, 0.3, max_samples)
-    prepared = train.prepare(ds, split, scale=True)
+    prepared = fitting.prepare(ds, split, scale=True)
     n_train = len(split.train)
     p = P.validate({"hidden_layers": hidden_layers, "epochs": epochs, "batch_size": batch_size,
                     "seeds": seeds, "fast_training": False})
     # One tiny fit of each path first: TensorFlow's one-off start-up in this process (first
     # graph ever traced, thread pools) then counts against neither path.
-    tiny = train.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
+    tiny = fitting.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
     train.fit_seed(p.replace(epochs=1), tiny, seeds[0])
     multiseed.fit_seeds(p.replace(epochs=1), tiny, seeds[:1])
 
     peak = matmul_peak_gflops()
-    flops = flops_per_sample(hidden_layers)
+    flops = flops_per_sample(hidden_layers, prepared.n_inputs, prepared.n_classes)
     plain = _compare(p, prepared, seeds, n_train, flops, peak)
     regularised = [{"setting": setting,
                     **_compare(p.replace(**setting), prepared, seeds[:REGULARISED_SEEDS],

@@ -1,9 +1,9 @@
 """Datasets: load, validate and split, without TensorFlow.
 
-Every source becomes the same thing: ``uint8`` pixels of shape (n, 784), integer
-labels 0-9, the class names, and the sha256 of the files read, so a run can say
-exactly what it learned from. Bad input stops here with one line naming the file
-and the problem, before any training starts.
+Every source becomes the same thing: ``uint8`` pixels of shape (n, inputs), integer
+labels 0 to classes - 1 (its ``datafiles`` registry entry says how many of each), the class
+names, and the sha256 of the files read, so a run can say exactly what it learned from. Bad
+input stops here with one line naming the file and the problem, before any training starts.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from mlplab.params import MIN_PER_CLASS, Params, max_samples_error
 
 @dataclass
 class Dataset:
-    x: np.ndarray  # (n, 784) uint8, pixel intensities 0-255
-    y: np.ndarray  # (n,) int64 labels 0-9
+    x: np.ndarray  # (n, inputs) uint8, pixel intensities 0-255
+    y: np.ndarray  # (n,) int64 labels 0 to classes - 1
     class_names: tuple[str, ...]
     source: str
     sha256: str
@@ -51,7 +51,7 @@ def load(dataset: str, data_dir: Path | None = None) -> Dataset:
     """Load and validate a dataset by name or path (``mlplab.datafiles.DATASETS``)."""
     files = resolve(dataset, data_dir)
     entry = registry_entry(dataset, files)
-    x, y = READERS[entry.reader](files)
+    x, y = READERS[entry.reader](files, entry)
     _check_values(files[0], x, y, entry.classes)
     if x.shape[1] != entry.input_size:
         raise DataError(f"{files[0]}: {x.shape[1]} inputs per example, expected "
@@ -67,7 +67,8 @@ INDEX_NAMES = ("", "Unnamed: 0")
 SEPARATORS = (",", ";", "\t")  # comma; semicolon (Excel where ',' is the decimal mark); tab
 
 
-def _read_csv(path: Path, *, label_first: bool, header: bool) -> tuple[np.ndarray, np.ndarray]:
+def _read_csv(path: Path, *, label_first: bool, header: bool,
+              classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Parse a CSV in any shape spreadsheets, editors and compressors save it.
 
     See ``read_text`` for encodings and compression. The separator is the one of
@@ -113,7 +114,7 @@ def _read_csv(path: Path, *, label_first: bool, header: bool) -> tuple[np.ndarra
     _check_not_scaled(path, pixels)
     _check_integral(path, labels, "label", numbers)
     _check_integral(path, pixels, "pixel", numbers)
-    _check_ranges(path, pixels, labels, numbers)
+    _check_ranges(path, pixels, labels, numbers, classes)
     return pixels.astype(np.uint8), labels.astype(np.int64)
 
 
@@ -250,7 +251,8 @@ def _data_lines(path: Path, lines: list[str], start: int, sep: str,
         widths = [len(fields) for fields in csv.reader(rows, delimiter=sep)]
     else:
         widths = [row.count(sep) + 1 for row in rows]
-    what = "a label and 784 pixels" if n_fields == N_PIXELS + 1 else "as many as the header"
+    what = (f"a label and {N_PIXELS} pixels" if n_fields == N_PIXELS + 1
+            else "as many as the header")
     for i, width in enumerate(widths):
         if width != n_fields:
             raise DataError(f"{path}: data row {i + 1} (line {numbers[i]}) has {width} "
@@ -294,12 +296,14 @@ def _check_integral(path: Path, values: np.ndarray, what: str, numbers: list[int
 
 
 def _check_ranges(path: Path, pixels: np.ndarray, labels: np.ndarray,
-                  numbers: list[int]) -> None:
-    bad_label = np.flatnonzero((labels < 0) | (labels > 9))
+                  numbers: list[int], classes: int) -> None:
+    """Labels 0 to ``classes`` - 1 (the dataset's registry entry) and pixels 0-255, the first
+    value outside named with its row and line."""
+    bad_label = np.flatnonzero((labels < 0) | (labels > classes - 1))
     if len(bad_label):
         i = bad_label[0]
         raise DataError(f"{path}: label {labels[i]:g} in data row {i + 1} (line {numbers[i]}) "
-                        "is outside 0-9")
+                        f"is outside 0-{classes - 1}")
     bad_pixel = np.argwhere((pixels < 0) | (pixels > 255))
     if len(bad_pixel):
         row, col = bad_pixel[0]
@@ -429,12 +433,15 @@ def features(data: Dataset, rows: np.ndarray, scale: bool) -> np.ndarray:
     return x / 255.0 if scale else x
 
 
-# How each kind of file in ``mlplab.datafiles.DATASETS`` is read: (pixels, labels).
+# How each kind of file in ``mlplab.datafiles.DATASETS`` is read, given its files and its
+# registry entry (the classes its labels may name): (pixels, labels).
 READERS = {
-    "headerless-csv": lambda files: _read_csv(files[0], label_first=False, header=False),
-    "kaggle-csv": lambda files: _read_csv(files[0], label_first=True, header=True),
-    "npz": lambda files: _read_npz(files[0]),
-    "idx": _read_idx_files,
+    "headerless-csv": lambda files, entry: _read_csv(files[0], label_first=False, header=False,
+                                                     classes=entry.classes),
+    "kaggle-csv": lambda files, entry: _read_csv(files[0], label_first=True, header=True,
+                                                 classes=entry.classes),
+    "npz": lambda files, entry: _read_npz(files[0]),
+    "idx": lambda files, entry: _read_idx_files(files),
 }
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from mlplab.datafiles import N_PIXELS
-from mlplab.params import Params
+from mlplab.params import DEFAULT_DATA, Params
+
+# Sizes when a caller gives none: the default dataset's (a registry entry), e.g. for a
+# network built before any data is loaded. Training passes the loaded data's own.
+DEFAULT_INPUTS, DEFAULT_CLASSES = DEFAULT_DATA.input_size, DEFAULT_DATA.classes
 
 
-def param_count(hidden_layers: list[int], n_inputs: int = N_PIXELS, n_classes: int = 10) -> int:
-    """Weights plus biases of a dense 784-...-10 network (no TensorFlow needed)."""
+def param_count(hidden_layers: list[int], n_inputs: int = DEFAULT_INPUTS,
+                n_classes: int = DEFAULT_CLASSES) -> int:
+    """Weights plus biases of a dense inputs-...-classes network (no TensorFlow needed)."""
     sizes = [n_inputs, *hidden_layers, n_classes]
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
-def build(params: Params, n_classes: int = 10, seed: int | None = None,
-          n_inputs: int = N_PIXELS):
+def build(params: Params, n_classes: int = DEFAULT_CLASSES, seed: int | None = None,
+          n_inputs: int = DEFAULT_INPUTS):
     """An uncompiled Keras MLP: Dense(ReLU...) hidden layers, each with the run's L2 penalty
     and followed by its dropout, and a softmax output.
 

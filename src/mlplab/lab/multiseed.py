@@ -47,7 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlplab import outcomes
-from mlplab.lab import models, train
+from mlplab.lab import models
+from mlplab.lab.fitting import PENALTY, Prepared, SeedResult, SeedSplits, compile_model
 from mlplab.lab.seeding import seed_training
 from mlplab.params import EPOCH_PROGRESS_ENV, Params
 
@@ -128,8 +129,7 @@ class _Stopper:
 class _Graph:
     """The compiled functions for one architecture, optimizer and data set."""
 
-    def __init__(self, params: Params, data: train.SeedSplits, seeds: list[int],
-                 n_classes: int):
+    def __init__(self, params: Params, data: SeedSplits, seeds: list[int]):
         import keras
         import tensorflow as tf
 
@@ -151,8 +151,7 @@ class _Graph:
                           and np.array_equal(s.test, splits[0].test) for s in splits)
         # The seed dimension is left free: one trace serves every number of seeds still
         # training, so a seed that stops early costs no new compilation.
-        n_inputs = int(data.x.shape[1])
-        sizes = [n_inputs, *params.hidden_layers, n_classes]
+        sizes = [data.n_inputs, *params.hidden_layers, data.n_classes]
         weights = []
         for a, b in zip(sizes, sizes[1:], strict=False):
             weights += [tf.TensorSpec([None, a, b]), tf.TensorSpec([None, b])]
@@ -161,8 +160,8 @@ class _Graph:
         rows = tf.TensorSpec([None, None], tf.int32)  # (K, n): each seed's rows of x
         # Every example once (x, y); each seed's batches, validation and test sets are rows
         # of it. They are arguments, not constants, so runs on other data reuse the trace.
-        x = tf.TensorSpec([None, n_inputs], tf.float32)
-        y = tf.TensorSpec([None, n_classes], tf.float32)
+        x = tf.TensorSpec([None, data.n_inputs], tf.float32)
+        y = tf.TensorSpec([None, data.n_classes], tf.float32)
         self.epoch = tf.function(self._epoch, autograph=False, input_signature=[
             weights, slots, tf.TensorSpec([], tf.int64), rows, rows,
             tf.TensorSpec([None, n_dropout, 2], tf.int64), x, y])
@@ -334,8 +333,7 @@ GRAPHS_KEPT = 8
 _GRAPHS: OrderedDict[tuple, _Graph] = OrderedDict()
 
 
-def _graph(params: Params, data: train.SeedSplits, seeds: list[int],
-           n_classes: int) -> _Graph:
+def _graph(params: Params, data: SeedSplits, seeds: list[int]) -> _Graph:
     """The ``_Graph`` for these settings and data, traced once per process.
 
     The key is everything a trace depends on: the architecture, loss, optimizer and its
@@ -346,12 +344,12 @@ def _graph(params: Params, data: train.SeedSplits, seeds: list[int],
                  for s in splits)
     key = (tuple(params.hidden_layers), params.activation, params.loss, params.optimizer,
            float(params.learning_rate), float(params.l2), float(params.dropout),
-           int(params.batch_size), int(data.x.shape[1]), n_classes, len(splits[0].train),
+           int(params.batch_size), data.n_inputs, data.n_classes, len(splits[0].train),
            shared)
     if key in _GRAPHS:
         _GRAPHS.move_to_end(key)
         return _GRAPHS[key]
-    graph = _GRAPHS[key] = _Graph(params, data, seeds, n_classes)
+    graph = _GRAPHS[key] = _Graph(params, data, seeds)
     while len(_GRAPHS) > GRAPHS_KEPT:
         _GRAPHS.popitem(last=False)
     return graph
@@ -388,15 +386,15 @@ def _take(tensors, rows: list[int]):
     return tf.gather(tensors, rows)
 
 
-def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: list[int],
-              n_classes: int = 10) -> list[train.SeedResult]:
+def fit_seeds(params: Params, data: Prepared | SeedSplits,
+              seeds: list[int]) -> list[SeedResult]:
     """Train one network per seed, all together, and evaluate each on its test set.
 
     ``data``: one prepared split that every seed shares, or each seed's own split
-    (``train.SeedSplits``), in which case each seed trains on its own split exactly as
+    (``fitting.SeedSplits``), in which case each seed trains on its own split exactly as
     ``train.fit_seed`` does on that seed's ``data.prepared(seed)``.
 
-    Returns one ``train.SeedResult`` per seed, in order, with a compiled Keras model (built
+    Returns one ``fitting.SeedResult`` per seed, in order, with a compiled Keras model (built
     by ``models.build``) holding that seed's final weights, or its best epoch's with
     ``restore_best_weights``. Timing: the seeds share every step, so a seed's
     ``epoch_seconds`` is its share of the batched epoch (wall time / seeds still training),
@@ -406,18 +404,18 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected distinct values, got {seeds}")
     start = time.perf_counter()
-    if isinstance(data, train.Prepared):
-        data = train.SeedSplits.shared(data, seeds)
+    if isinstance(data, Prepared):
+        data = SeedSplits.shared(data, seeds)
     keras_models, order_list = [], []
     for seed in seeds:
         # Keras visits the seed's training set in this order: these rows of the data.
         rows = data.splits[seed].train
         order_list.append(rows[batch_order(seed, len(rows))])
         seed_training(seed)
-        model = models.build(params, n_classes, n_inputs=data.x.shape[1])
-        train.compile_model(model, params)
+        model = models.build(params, data.n_classes, n_inputs=data.n_inputs)
+        compile_model(model, params)
         keras_models.append(model)
-    graph = _graph(params, data, seeds, n_classes)
+    graph = _graph(params, data, seeds)
     tf = graph.tf
     x_all, y_all = tf.constant(data.x, tf.float32), tf.constant(data.y, tf.float32)
     weights = _stack([m.get_weights() for m in keras_models])
@@ -434,7 +432,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
     history: list[dict[str, list[float]]] = [
         {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "epoch_seconds": [],
          **{key: [] for key in outcomes.MISCLASSIFIED_KEYS},
-         **({train.PENALTY: []} if params.l2 > 0 else {})}
+         **({PENALTY: []} if params.l2 > 0 else {})}
         for _ in seeds]
     final: list[list[np.ndarray] | None] = [None] * k_all
     best: list[list[np.ndarray] | None] = [None] * k_all
@@ -460,7 +458,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
             for key, values in wrong.items():
                 h[key].append(float(values[row]))
             if penalty is not None:
-                h[train.PENALTY].append(float(penalty[row]))
+                h[PENALTY].append(float(penalty[row]))
             improved, stop = stoppers[i].update(epoch, float(val_loss[row]))
             if restore and improved:
                 best[i] = [w[row].numpy() for w in weights]
@@ -503,7 +501,7 @@ def fit_seeds(params: Params, data: train.Prepared | train.SeedSplits, seeds: li
             "val_accuracy": h["val_accuracy"][at], "val_loss": h["val_loss"][at],
             "train_accuracy": h["accuracy"][at], "train_loss": h["loss"][at],
         }
-        results.append(train.SeedResult(
+        results.append(SeedResult(
             seed=seed, metrics=metrics, history=h, epochs_run=epochs_run,
             best_epoch=best_epoch, train_seconds=train_seconds,
             seconds_per_epoch=train_seconds / epochs_run, model=keras_models[i]))

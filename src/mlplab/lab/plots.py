@@ -94,20 +94,24 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
 
 def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int = 10,
                colours: Sequence[str] | None = None):
-    """Small multiples of 28x28 images, each captioned (e.g. 'true 3 / predicted 5')."""
+    """Small multiples of square images (rows of flattened pixels: 784 are 28x28), each
+    captioned (e.g. 'true 3 / predicted 5')."""
     n = len(images)
+    side = int(np.sqrt(images.shape[1]))
+    if side * side != images.shape[1]:
+        raise ValueError(f"digit_grid: {images.shape[1]} pixels per image are no square image")
     nrows = max(1, int(np.ceil(n / ncols)))
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.55 * nrows + 0.5),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
+            ax.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0, vmax=255)
             ax.set_title(labels[i], fontsize=10,
                          color=colours[i] if colours is not None else "black")
     fig.suptitle(title)
     fig.tight_layout()
-    return show(fig, alt_text.digit_grid(labels, title))
+    return show(fig, alt_text.digit_grid(labels, title, side))
 
 
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
@@ -281,7 +285,7 @@ def fit_curves(groups: dict[str, list[dict[str, list[float]]]], key: str = "loss
     them: the space between the two lines is the generalisation gap. ``groups`` maps a
     variant's label to its seeds' histories; ``key`` is "loss" or "accuracy". Losses are
     drawn without the L2 penalty Keras adds to them, so every panel shows the data loss."""
-    from mlplab.lab.train import PENALTY
+    from mlplab.outcomes import PENALTY
 
     scale, unit = (100, " (%)") if key == "accuracy" else (1, "")
     ncols = min(4, len(groups))

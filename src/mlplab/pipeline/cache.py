@@ -34,7 +34,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/mlplab
 LOCK_FILE = Path("requirements.lock")
 # The kernel's training code (load, split, train, write the record) and every package
 # module it imports: the code that decides the trained networks and the results record.
-TRAINING_ENTRIES = ("lab/train.py", "lab/record.py")
+TRAINING_ENTRIES = ("lab/experiment.py", "lab/record.py")
 RESULT_MODULES = imported_closure(*TRAINING_ENTRIES)
 # What only turns an executed notebook into a page.
 RENDER_ONLY = ("pipeline/html.py", "pipeline/templates/")

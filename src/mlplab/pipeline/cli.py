@@ -22,7 +22,6 @@ from mlplab import params, results
 from mlplab.datafiles import DataError
 from mlplab.pipeline import experiments, runner
 from mlplab.results import Status
-from mlplab.wording import layers_label
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
 BENCH_FILE = "bench.json"  # written by `mlplab bench`; shown in the index when present
@@ -117,10 +116,12 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from mlplab.summary.records import architecture
+
     specs = experiments.load(args.experiments, allow_large=True)  # listing costs nothing
     for spec in specs:
         p = spec.params
-        print(f"{spec.name:24} {layers_label(p.hidden_layers):16} epochs={p.epochs:<3}"
+        print(f"{spec.name:24} {architecture({'params': p.as_dict()}):16} epochs={p.epochs:<3}"
               f" seeds={p.seeds} loss={p.loss} scaled={p.scale_inputs}")
     print(f"{len(specs):,} runs, {experiments.count_trainings(specs):,} trainings (one per run "
           "and seed)")

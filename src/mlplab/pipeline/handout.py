@@ -43,6 +43,7 @@ from pathlib import Path
 
 import nbformat
 
+from mlplab.pipeline.handout_grade import TEMPLATES_DIR
 from mlplab.results import write_bytes_atomic
 
 SOURCE = Path("notebooks/handout.ipynb")
@@ -53,7 +54,6 @@ REQUIREMENTS = Path("requirements.lock")  # pinned versions, shipped as install/
 GRADING_MODULE = "handout_grading.py"  # the hidden checks (handout_templates/), never in the wheel
 RUBRIC = "rubric.md"  # how to mark the ungraded "My predictions" cell
 PAPER_SIZES = ("A4", "Letter")
-TEMPLATES_DIR = Path(__file__).parent / "handout_templates"
 REVEAL_FILES = ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/theme/white.css",
                 "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
 CHROMIUM = "chromium"

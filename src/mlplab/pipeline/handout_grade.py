@@ -43,6 +43,8 @@ from mlplab.results import write_bytes_atomic
 
 BWRAP = "bwrap"
 GRADING_MODULE = "handout_grading.py"  # the hidden checks, in autograder.zip's files/
+# The hidden checks' source folder (``handout`` builds the kit from it); a sandbox hides it.
+TEMPLATES_DIR = Path(__file__).parent / "handout_templates"
 BUNDLE = "answers.json"
 MAX_BUNDLE_BYTES = 64 * 2**20
 TIMEOUT = 600  # seconds for one submission, all cells
@@ -128,8 +130,6 @@ def _readonly_roots() -> list[Path]:
 def sandbox_command(work: Path, out: Path, argv: list[str]) -> list[str]:
     """bwrap running ``argv`` with ``work`` (the notebook's copy) as its only writable folder
     and ``out`` for the answers; no network, a private /tmp and home."""
-    from mlplab.pipeline.handout import TEMPLATES_DIR
-
     cmd = [shutil.which(BWRAP) or BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",

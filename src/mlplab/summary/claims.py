@@ -22,9 +22,9 @@ from mlplab.summary.records import (
     seed_outcomes,
     split_per_seed,
 )
-from mlplab.summary.registry import BY_NAME, COMPARISONS, E20, ES, Page, net
+from mlplab.summary.registry import BY_NAME, COMPARISONS, E20, ES, Page, net, net_label
 from mlplab.summary.stats import Method, diff_fmt, fmt, interval_fmt, sentence, verdict
-from mlplab.wording import layers_label, pct, points, span
+from mlplab.wording import pct, points, span
 
 # The assignment's data: 42,000 Kaggle digits, 30% held out for testing; `fit` then kept
 # the last 30% of the remaining 29,400 rows for validation (validation_split=0.3) ...
@@ -285,7 +285,7 @@ def _early_stopping_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
                              family: Page) -> list[str]:
     out = []
     for layers in ([50], [50, 50]):
-        label = layers_label(layers)
+        label = net_label(layers)
         stop = find_run(df, **net(layers, **ES))
         full = find_run(df, **net(layers, **E20))
         if not stop:

@@ -9,22 +9,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab import outcomes, params, results
+from mlplab import datafiles, outcomes, params, results
 from mlplab.results import ManifestEntry
 from mlplab.wording import layers_label
 
 MANIFEST = "manifest.json"
 RESULTS_CSV = "results.csv"
-# What a run was trained and tested on: runs that differ here saw other images, so the index
-# compares runs of one data setting only (``main_setting``) and lists the others apart.
-DATA = params.DATA
 # Parameters a comparison holds at their defaults unless it names them, so a run added with
 # another optimizer, loss, regulariser or any parameter declared later is never compared by
 # mistake: every parameter but the network's shape and length (which a comparison always
 # names), the data setting, the seeds it averages over, the runner's own and
 # ``fast_training`` (Keras' own updates either way).
 MATCHED = tuple(p.name for p in params.PARAMS
-                if p.name not in {*params.RUNNER_ONLY, *DATA, "seeds", "fast_training",
+                if p.name not in {*params.RUNNER_ONLY, *params.DATA, "seeds", "fast_training",
                                   "hidden_layers", "epochs"})
 
 
@@ -68,7 +65,7 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
         p = {k: v for k, v in record["params"].items()
              if k not in params.RUNNER_ONLY | {"seeds"}}
         base = {"run": record["name"], "status": record["status"], **p,
-                "architecture": layers_label(p["hidden_layers"]),
+                "architecture": architecture(record),
                 "hidden_layers": "x".join(map(str, p["hidden_layers"])),
                 "depth": len(p["hidden_layers"]), "width": p["hidden_layers"][0],
                 "param_count": record.get("param_count")}
@@ -85,6 +82,28 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sizes(record: dict[str, Any]) -> tuple[int, int]:
+    """A run's (inputs, classes): read from its data, or, for a run that has none (never run,
+    failed) or a record from before the data said its input size, the ones its dataset
+    declares (``datafiles.declared``: what loading it would have given)."""
+    data = record.get("data") or {}
+    if "n_inputs" in data and "class_names" in data:
+        return int(data["n_inputs"]), len(data["class_names"])
+    entry = datafiles.declared(record["params"]["dataset"])
+    return (int(data.get("n_inputs", entry.input_size)),
+            len(data.get("class_names", entry.class_names)))
+
+
+def architecture(record: dict[str, Any]) -> str:
+    """'784-50-50-10': the run's inputs, hidden layers and classes ('?' for sizes unknown:
+    a run that never read its data, from a path that does not exist)."""
+    hidden = record["params"]["hidden_layers"]
+    try:
+        return layers_label(hidden, *sizes(record))
+    except datafiles.DataError:
+        return "-".join(map(str, ["?", *hidden, "?"]))
+
+
 def _penalty(seed: dict[str, Any]) -> float:
     """The L2 penalty in the tested network's reported losses (0 without L2)."""
     penalties = seed["history"].get(outcomes.PENALTY)  # Keras adds it to every loss
@@ -94,11 +113,11 @@ def _penalty(seed: dict[str, Any]) -> float:
 
 
 def gaps(metrics: dict[str, float]) -> dict[str, float]:
-    """The generalisation gap of the tested network: training minus validation accuracy,
-    and validation minus training loss (both positive when it fits its training images
-    better than unseen ones). Both losses carry the same L2 penalty, which cancels."""
-    return {"gap_accuracy": metrics["train_accuracy"] - metrics["val_accuracy"],
-            "gap_loss": metrics["val_loss"] - metrics["train_loss"]}
+    """The generalisation gap (``outcomes.generalisation_gap``) of the tested network, as
+    the columns ``gap_accuracy`` and ``gap_loss``."""
+    gap = outcomes.generalisation_gap(metrics["train_accuracy"], metrics["val_accuracy"],
+                                      metrics["train_loss"], metrics["val_loss"])
+    return {f"gap_{k}": float(v) for k, v in gap.items()}
 
 
 def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
@@ -119,11 +138,25 @@ def summarise(df: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
                                        "train_seconds", "param_count"])
 
 
+# A record from before a data parameter existed trained with this value of it: one split
+# for every seed, drawn as 'fixed' draws it. Any other missing data parameter is None.
+BEFORE_PARAMETER = {"data_split": "fixed"}
+
+
+def _data_value(name: str, value: Any) -> Any:
+    """A data parameter's value as a record or tidy row holds it; missing (None, or NaN in
+    a table) means the value before the parameter existed."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return BEFORE_PARAMETER.get(name)
+    return value
+
+
 def data_key(setting: Any) -> tuple[Any, ...]:
-    """A run's data setting (the ``DATA`` parameters) from its params or a tidy row, with
-    a missing ``max_samples`` as None whether it reads None or NaN."""
-    return tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                 for v in (setting.get(k) for k in DATA))
+    """A run's data setting (the parameters of role "data", ``params.DATA``: runs that
+    differ there saw other images, so the index compares runs of one data setting only and
+    lists the others apart) from its params or a tidy row (``_data_value`` for a missing
+    one)."""
+    return tuple(_data_value(k, setting.get(k)) for k in params.DATA)
 
 
 def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
@@ -135,13 +168,15 @@ def main_setting(df: pd.DataFrame) -> tuple[Any, ...] | None:
 
 
 def _keys(df: pd.DataFrame) -> list[tuple[Any, ...]]:
-    return [data_key(row) for row in df.reindex(columns=list(DATA)).to_dict("records")]
+    return [data_key(row) for row in df.reindex(columns=list(params.DATA)).to_dict("records")]
 
 
 def split_per_seed(records: list[dict[str, Any]]) -> bool:
     """Whether every one of ``records`` let each seed draw its own split (records from
-    before the ``data_split`` parameter split once)."""
-    return bool(records) and all(r["params"].get("data_split") == "per_seed" for r in records)
+    before the ``data_split`` parameter split once: ``BEFORE_PARAMETER``)."""
+    return bool(records) and all(
+        _data_value("data_split", r["params"].get("data_split")) == "per_seed"
+        for r in records)
 
 
 def in_main_setting(df: pd.DataFrame) -> pd.Series:
@@ -199,12 +234,13 @@ def main_records(df: pd.DataFrame, records: list[dict[str, Any]]) -> list[dict[s
 
 def seed_outcomes(record: dict[str, Any]) -> list[outcomes.Outcome]:
     """What happened to each seed of a successful run (learned, collapsed, ...)."""
-    return outcomes.of_seeds(record["seeds"], len(record["data"]["class_names"]))
+    data = record["data"]
+    return outcomes.of_seeds(record["seeds"], len(data["class_names"]), data["n_train"])
 
 
 def is_digits(record: dict[str, Any]) -> bool:
     """Whether a run's classes are the ten digits (MNIST, the assignment's Kaggle digits)."""
-    return list(record["data"]["class_names"]) == [str(d) for d in range(10)]
+    return tuple(record["data"]["class_names"]) == datafiles.DIGITS
 
 
 def describe_data(record: dict[str, Any]) -> str:

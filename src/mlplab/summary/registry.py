@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab import params
+from mlplab import datafiles, params
 from mlplab.summary.records import ANY, find_run, plain_runs, run_value
 from mlplab.summary.stats import Family, FamilyName
 from mlplab.wording import layers_label
@@ -116,6 +116,16 @@ def net(layers: list[int], **extra: Any) -> dict[str, Any]:
     return {"hidden_layers": layers, **extra}
 
 
+# The claims the comparisons test are the assignment's, about its networks on MNIST's digits:
+# the questions name those networks with that dataset's inputs and classes (the registry's).
+ASSIGNMENT_DATA = datafiles.DATASETS["mnist"]
+
+
+def net_label(layers: list[int]) -> str:
+    """'784-50-50-10': the assignment's network with these hidden layers."""
+    return layers_label(layers, ASSIGNMENT_DATA.input_size, ASSIGNMENT_DATA.classes)
+
+
 E1, E20, ES = {"epochs": 1}, {"epochs": 20}, {"epochs": 50, "early_stopping_patience": 2}
 # The unregularised network every regulariser is measured against (mlp50x50-e20).
 BASELINE = net([50, 50], **E20)
@@ -133,7 +143,9 @@ def width_questions(df: pd.DataFrame) -> list[Question]:
         widths = sorted(plain.loc[plain["depth"] == depth, "width"].unique())
         for narrow, wide in zip(widths, widths[1:], strict=False):
             a, b = [int(wide)] * int(depth), [int(narrow)] * int(depth)
-            out.append(Question(net(a, **E20), net(b, **E20), layers_label(a), layers_label(b)))
+            label = {w: plain.loc[(plain["depth"] == depth) & (plain["width"] == w),
+                                  "architecture"].iloc[0] for w in (wide, narrow)}
+            out.append(Question(net(a, **E20), net(b, **E20), label[wide], label[narrow]))
     return out
 
 
@@ -157,68 +169,69 @@ _AES, _BES = 0.9123809337615967, 0.9171428680419922  # both with early stopping
 
 COMPARISONS: tuple[Entry, ...] = (
     Entry("depth-1-epoch", "depth-epochs", "Do two hidden layers beat one after 1 epoch?",
-          Question(net([50, 50], **E1), net([50], **E1), "784-50-50-10 after 1 epoch",
-                   "784-50-10 after 1 epoch"), CLAIMS,
+          Question(net([50, 50], **E1), net([50], **E1), f"{net_label([50, 50])} after 1 epoch",
+                   f"{net_label([50])} after 1 epoch"), CLAIMS,
           Claim("Two hidden layers beat one after 1 epoch", _A1, _B1)),
     Entry("depth-20-epochs", "depth-epochs", "Do two hidden layers beat one after 20 epochs?",
-          Question(net([50, 50], **E20), net([50], **E20), "784-50-50-10 after 20 epochs",
-                   "784-50-10 after 20 epochs"), CLAIMS,
+          Question(net([50, 50], **E20), net([50], **E20), f"{net_label([50, 50])} after 20 epochs",
+                   f"{net_label([50])} after 20 epochs"), CLAIMS,
           Claim("Two hidden layers beat one after 20 epochs", _A20, _B20,
                 note=_CONFOUNDED)),
-    Entry("epochs-two-layers", "depth-epochs", "Do 20 epochs beat 1 (784-50-50-10)?",
-          Question(net([50, 50], **E20), net([50, 50], **E1), "784-50-50-10 after 20 epochs",
-                   "after 1 epoch"), CLAIMS,
+    Entry("epochs-two-layers", "depth-epochs", f"Do 20 epochs beat 1 ({net_label([50, 50])})?",
+          Question(net([50, 50], **E20), net([50, 50], **E1),
+                   f"{net_label([50, 50])} after 20 epochs", "after 1 epoch"), CLAIMS,
           Claim("20 epochs beat 1 (784-50-50-10)", _A20, _A1)),
-    Entry("epochs-one-layer", "depth-epochs", "Do 20 epochs beat 1 (784-50-10)?",
-          Question(net([50], **E20), net([50], **E1), "784-50-10 after 20 epochs",
+    Entry("epochs-one-layer", "depth-epochs", f"Do 20 epochs beat 1 ({net_label([50])})?",
+          Question(net([50], **E20), net([50], **E1), f"{net_label([50])} after 20 epochs",
                    "after 1 epoch"), CLAIMS,
           Claim("20 epochs beat 1 (784-50-10)", _B20, _B1)),
     Entry("stopping-cost-two-layers", "early-stopping",
-          "Do 20 full epochs beat early stopping (784-50-50-10)?",
+          f"Do 20 full epochs beat early stopping ({net_label([50, 50])})?",
           Question(net([50, 50], **E20), net([50, 50], **ES),
-                   "784-50-50-10 with 20 full epochs", "with early stopping"), CLAIMS,
+                   f"{net_label([50, 50])} with 20 full epochs", "with early stopping"), CLAIMS,
           Claim("20 full epochs beat early stopping with patience 2 (784-50-50-10)",
                 _A20, _AES)),
     Entry("stopping-quicker", "early-stopping",
           "With early stopping, does the deeper network stop after fewer epochs?",
-          Question(net([50, 50], **ES), net([50], **ES), "784-50-50-10", "784-50-10",
+          Question(net([50, 50], **ES), net([50], **ES), net_label([50, 50]), net_label([50]),
                    "epochs_run"), CLAIMS,
           Claim("With early stopping, two hidden layers converge quicker than one (fewer "
                 "epochs)", 8, 12, a_greater=False)),
     Entry("stopping-better", "early-stopping",
           "With early stopping, does the deeper network end more accurate?",
-          Question(net([50, 50], **ES), net([50], **ES), "784-50-50-10 with early stopping",
-                   "784-50-10 with early stopping"), CLAIMS,
+          Question(net([50, 50], **ES), net([50], **ES),
+                   f"{net_label([50, 50])} with early stopping",
+                   f"{net_label([50])} with early stopping"), CLAIMS,
           Claim("… and to a better accuracy", _AES, _BES, note=_BEAT)),
     Entry("width-50-30-two-layers", "width", "Do 50 units per layer beat 30 (two layers)?",
-          Question(net([50, 50], **E20), net([30, 30], **E20), "784-50-50-10",
-                   "784-30-30-10"), CLAIMS,
+          Question(net([50, 50], **E20), net([30, 30], **E20), net_label([50, 50]),
+                   net_label([30, 30])), CLAIMS,
           Claim("50 units per layer beat 30 (784-50-50-10 vs 784-30-30-10)", _A20,
                 0.9082539677619934)),
     Entry("width-50-30-one-layer", "width", "Do 50 units beat 30 (one layer)?",
-          Question(net([50], **E20), net([30], **E20), "784-50-10", "784-30-10"), CLAIMS,
+          Question(net([50], **E20), net([30], **E20), net_label([50]), net_label([30])), CLAIMS,
           Claim("50 units beat 30 (784-50-10 vs 784-30-10)", _B20, 0.8876984119415283)),
     Entry("width-70-50-two-layers", "width", "Do 70 units per layer beat 50 (two layers)?",
-          Question(net([70, 70], **E20), net([50, 50], **E20), "784-70-70-10",
-                   "784-50-50-10"), CLAIMS,
+          Question(net([70, 70], **E20), net([50, 50], **E20), net_label([70, 70]),
+                   net_label([50, 50])), CLAIMS,
           Claim("70 units per layer beat 50 (784-70-70-10 vs 784-50-50-10)",
                 0.9526190757751465, _A20)),
     Entry("width-70-50-one-layer", "width", "Do 70 units beat 50 (one layer)?",
-          Question(net([70], **E20), net([50], **E20), "784-70-10", "784-50-10"), CLAIMS,
+          Question(net([70], **E20), net([50], **E20), net_label([70]), net_label([50])), CLAIMS,
           Claim("70 units beat 50 (784-70-10 vs 784-50-10)", 0.9276190400123596, _B20)),
     Entry("raw-pixels", "mistakes", "What do unscaled 0–255 pixels cost?",
           Question(net([50, 50], **E20), net([50, 50], **E20, scale_inputs=False),
-                   "784-50-50-10 on pixels scaled to [0, 1]", "on raw 0–255 pixels")),
+                   f"{net_label([50, 50])} on pixels scaled to [0, 1]", "on raw 0–255 pixels")),
     Entry("width", "width", "How does accuracy change from one width to the next?",
           width_questions),
     Entry("stopping-cost-one-layer", "early-stopping",
-          "Do 20 full epochs beat early stopping (784-50-10)?",
-          Question(net([50], **E20), net([50], **ES), "784-50-10 with 20 full epochs",
+          f"Do 20 full epochs beat early stopping ({net_label([50])})?",
+          Question(net([50], **E20), net([50], **ES), f"{net_label([50])} with 20 full epochs",
                    "with early stopping")),
     *(Entry(f"restore-{len(layers)}", "early-stopping",
             "Does restoring the best epoch's weights beat keeping the last?",
             Question(net(layers, **ES, restore_best_weights=True), net(layers, **ES),
-                     f"{layers_label(layers)} restoring the best epoch", "keeping the last"))
+                     f"{net_label(layers)} restoring the best epoch", "keeping the last"))
       for layers in ([50], [50, 50])),
     Entry("loss-adam", "loss", "Does the loss matter on scaled pixels (Adam)?",
           Question(BASELINE, {**BASELINE, "loss": "mean_squared_error"}, "Cross-entropy",

@@ -17,6 +17,7 @@ import pandas as pd
 from mlplab import outcomes, params
 from mlplab.results import Status
 from mlplab.summary.records import (
+    architecture,
     data_key,
     describe_data,
     find_run,
@@ -28,6 +29,7 @@ from mlplab.summary.records import (
     split_per_seed,
 )
 from mlplab.summary.registry import (
+    BASELINE,
     BY_NAME,
     COMPARISONS,
     E20,
@@ -37,6 +39,7 @@ from mlplab.summary.registry import (
     Page,
     Section,
     net,
+    net_label,
 )
 from mlplab.summary.stats import (
     ALPHA,
@@ -366,7 +369,8 @@ def converge_words(family: Page, records: list[dict[str, Any]]) -> str:
              "mean validation-loss curve over seeds")
     return text + (
         f" Over 20 full epochs, the {curve} is lowest at epoch {e2} ({v2:.3f}) for "
-        f"784-50-50-10 and at epoch {e1} ({v1:.3f}) for 784-50-10: the deeper network's "
+        f"{architecture(by_name[full[0]])} and at epoch {e1} ({v1:.3f}) for "
+        f"{architecture(by_name[full[1]])}: the deeper network's "
         f"minimum comes {order} and is {level} (curves' minima, without intervals).")
 
 
@@ -434,7 +438,8 @@ def _optimisers(family: Page, adam: tuple[str, str] | None,
 def loss_intro(variants: dict[str, str]) -> str:
     """What the loss section shows, naming only the variants this suite has."""
     mse = any(label.startswith("MSE") for label in variants)
-    return (f"The same network (784-50-50-10, 20 epochs), trained "
+    return (f"The same network ({net_label(BASELINE['hidden_layers'])}, "
+            f"{plural(BASELINE['epochs'], 'epoch')}), trained "
             f"{'with ' if len(variants) == 1 else 'in each of these ways: '}"
             f"{join([f'*{label}*' for label in variants])}."
             + (" The master notebook explains why MSE on a saturated softmax gets almost no "
@@ -532,35 +537,54 @@ def sentence_case(text: str) -> str:
 
 def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
     """What the section compares and how the gap is measured, naming only the regularisers
-    this suite has, and why a dropout run's gap reads differently."""
-    variants = list(dict.fromkeys(s.question.label_a
-                                  for s in family.plan.in_section("regularisation")))
+    this suite has, why a dropout run's gap reads differently, and what a cell holds for
+    the comparisons this suite could make (paired, Welch, or one seed with no interval)."""
+    stated = family.plan.in_section("regularisation")
+    variants = list(dict.fromkeys(s.question.label_a for s in stated))
     names = {r["name"]: r for r in records}
-    runs = {s.runs[0] for s in family.plan.in_section("regularisation")}
+    runs = {s.runs[0] for s in stated}
     dropout = any(names[r]["params"].get("dropout") for r in runs if r in names)
-    tests = {c.family_size for s in family.plan.in_section("regularisation")
-             if (c := family.get(*s.key)).family_size}
+    found = [family.get(*s.key) for s in stated]
+    tests = {c.family_size for c in found if c.family_size}
+    methods = {c.method for c in found}
+    baseline = names.get(stated[0].runs[1]) if stated else None
+    network = (f"{architecture(baseline)}, {plural(baseline['params']['epochs'], 'epoch')}"
+               if baseline else "20 epochs")
+    tested = [kind for method, kind in ((Method.PAIRED, "paired, seed by seed"),
+                                        (Method.WELCH, "Welch's, where the seeds differ"))
+              if method in methods]
+    cells = []
+    if tested:
+        cells.append(
+            ("where both runs have several seeds, " if Method.SINGLE in methods else "")
+            + f"a cell gives the variant's mean over seeds, its change against the "
+            f"unregularised network with the 95% interval ({join(tested)}), P(A > B) (the "
+            f"probability that the variant's value is the higher on a fresh seed) and whether "
+            f"the change is resolved"
+            + (f"; all belong to {FamilyName.EXPLORATORY}, Holm-adjusted over its "
+               f"{plural(max(tests), 'test')}" if tests and max(tests) > 1 else
+               f"; all belong to {FamilyName.EXPLORATORY}" if tests else ""))
+    if Method.SINGLE in methods:
+        cells.append("where a run has one seed, its cell gives that seed's value and says "
+                     "there is no interval: one seed shows no seed-to-seed spread to judge a "
+                     "change against")
+    how = ("compared seed by seed with it" if methods == {Method.PAIRED}
+           else "compared with it")
     return (
         f"Each variant ({join([f'*{v}*' for v in variants])}) is the unregularised network "
-        f"(784-50-50-10, 20 epochs) changed in one way, and is compared seed by seed with "
-        f"it (as in TensorFlow's *Overfit and underfit* tutorial, "
-        f"but over seeds, with intervals). Early stopping is a regulariser too (Goodfellow "
-        f"et al., *Deep Learning*, §7.8): it limits how far training moves the weights, as "
-        f"an L2 penalty does (§7.1; dropout: §7.12). The **generalisation gap** is training "
-        f"minus validation accuracy, and validation minus training loss, of the network "
-        f"that is tested, at the end of training: it is what overfitting widens. Training "
-        f"accuracy and loss are Keras' means over the last epoch's batches, taken while the "
-        f"weights still change"
+        f"({network}) changed in one way, and is {how} (as in TensorFlow's *Overfit and "
+        f"underfit* tutorial" + (", but over seeds, with intervals" if tested else "")
+        + "). Early stopping is a regulariser too (Goodfellow "
+        "et al., *Deep Learning*, §7.8): it limits how far training moves the weights, as "
+        "an L2 penalty does (§7.1; dropout: §7.12). The **generalisation gap** is training "
+        "minus validation accuracy, and validation minus training loss, of the network "
+        "that is tested, at the end of training: it is what overfitting widens. Training "
+        "accuracy and loss are Keras' means over the last epoch's batches, taken while the "
+        "weights still change"
         + (", and with dropout switched on in the dropout runs, so their gap compares a "
            "thinned network on training images with the whole network on validation images"
            if dropout else "")
-        + ". Each cell gives the variant's mean over seeds, its change against the "
-        "unregularised network with the paired 95% interval, P(A > B) (the probability that "
-        "the variant's value is the higher on a fresh seed) and whether the change is "
-        "resolved"
-        + (f"; all belong to {FamilyName.EXPLORATORY}, Holm-adjusted over its "
-           f"{plural(max(tests), 'test')}." if tests and max(tests) > 1 else
-           f"; all belong to {FamilyName.EXPLORATORY}." if tests else ".")
+        + (". " + sentence_case("; ".join(cells)) if cells else "") + "."
     )
 
 

@@ -12,8 +12,15 @@ import pandas as pd
 from mlplab import params
 from mlplab.outcomes import VERDICTS, Kind
 from mlplab.results import ManifestEntry, Status
-from mlplab.summary.records import MATCHED, data_key, main_setting, seed_outcomes, summarise
-from mlplab.wording import layers_label, plural, points
+from mlplab.summary.records import (
+    MATCHED,
+    architecture,
+    data_key,
+    main_setting,
+    seed_outcomes,
+    summarise,
+)
+from mlplab.wording import plural, points
 
 # Names joined by hyphens (784-50-50-10, mlp30x30-e20, Holm-adjusted): a browser may break
 # a line after any hyphen, which splits a run or network name in two.
@@ -101,7 +108,8 @@ def runs_table_html(manifest: list[ManifestEntry], df: pd.DataFrame,
                         and data_key(p.as_dict()) != main)
             cells.append(_cell(p.dataset) + sizes
                          + (" <b>(other data: not compared)</b>" if left_out else ""))
-        cells += [_cell(layers_label(p.hidden_layers)), p.loss.replace("_", " "),
+        cells += [_cell(architecture(by_name.get(entry.name) or {"params": p.as_dict()})),
+                  p.loss.replace("_", " "),
                   "scaled [0,1]" if p.scale_inputs else "raw 0–255", str(p.epochs), stop,
                   _cell(other_settings(p.as_dict())), str(len(p.seeds))]
         if entry.status == Status.OK and summary is not None and entry.name in summary.index:
@@ -213,7 +221,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
                       for k, v in bench["overheads_seconds"].items() if round(v, 1) > 0)
     return "\n".join(rows) + (
         f"\n\nOn {bench['n_train']:,} training images of `{bench['dataset']}` "
-        f"({layers_label(bench['hidden_layers'])}, batch {bench['batch_size']}, "
+        f"({architecture({'params': bench})}, batch {bench['batch_size']}, "
         f"{bench['epochs']} epochs, seeds {', '.join(map(str, bench['seeds']))}), training "
         f"the seeds together is **{bench['speedup_total']:.1f}× faster over the whole fit**"
         f"{met('speedup_total', 'graph building included')} and "
