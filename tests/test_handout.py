@@ -469,6 +469,29 @@ def test_otters_standard_grading_scores_as_make_grade_does(graded, kit, tmp_path
     assert otter == pytest.approx({q: float(erin[q]) for q in QUESTIONS})
 
 
+def test_a_cell_past_the_time_limit_is_stopped_and_the_answers_so_far_count(tmp_path):
+    """The sandbox's side of grading, run here without the sandbox: cells run in one process,
+    a failing cell is noted and the next still runs, a cell still running at the time limit
+    is interrupted, and the answers given so far are handed over."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# title"),
+        nbformat.v4.new_code_cell("n_params = 24380"),
+        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell("ce_uniform = 2.302585092994046"),
+        nbformat.v4.new_code_cell("while True:\n    pass"),
+        nbformat.v4.new_code_cell("best_epoch = 3")])
+    nbformat.write(nb, tmp_path / "s.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "mlplab.pipeline.handout_grade", "execute",
+                           str(tmp_path / "s.ipynb"), str(tmp_path / "a.json"), "3"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stdout.splitlines() if line.startswith("NOTE ")]
+    assert notes[0].startswith("NOTE cell 3: ZeroDivisionError")
+    assert notes[1].startswith("NOTE cell 5: ") and "time limit" in notes[1]
+    answers = json.loads((tmp_path / "a.json").read_text())["answers"]
+    assert set(answers) == {"n_params", "ce_uniform"}  # the cell after the limit did not run
+
+
 @pytest.mark.parametrize("ename, evalue, escaped", [
     ("FileNotFoundError", "[Errno 2] No such file or directory: '/work/x/alice.ipynb'", True),
     ("OSError", "[Errno 30] Read-only file system: '/usr/lib/x'", True),
@@ -713,6 +736,17 @@ def figure_outputs() -> list:
             for o in captured.outputs]
 
 
+def test_no_figure_is_rendered_while_grading(monkeypatch):
+    """The sandbox sets NO_FIGURES_ENV: figures are built (a broken plot still fails its
+    cell) but not rendered or displayed."""
+    from mlplab.params import NO_FIGURES_ENV
+
+    monkeypatch.setenv(NO_FIGURES_ENV, "1")
+    assert figure_outputs() == []
+    monkeypatch.delenv(NO_FIGURES_ENV)
+    assert len(figure_outputs()) >= 2
+
+
 def image_alts(page: Path) -> list[str | None]:
     parser = handout._ImageAlts()
     parser.feed(page.read_text(encoding="utf-8"))
@@ -745,35 +779,72 @@ def test_no_kit_page_has_an_undescribed_image(kit, page):
 
 # --- A student installs from the kit alone ------------------------------------------------------
 
-@pytest.mark.slow
-def test_the_kit_installs_into_a_fresh_venv_and_self_checks(kit, tmp_path):
-    """The kit's wheel installs offline into a fresh virtual environment and its self-check
-    runs there. Its dependencies come from this environment (same pinned versions, checked
-    against the kit's requirements.txt): there is no offline wheelhouse of TensorFlow here."""
-    import venv
-    from importlib import metadata
+WHEELHOUSE = ROOT / ".venv" / "wheelhouse"  # the build's wheel cache, kept between runs
+SELF_CHECK = """\
+import json, sys
+nb = json.load(open(sys.argv[1]))
+code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+g = {"__name__": "__main__"}
+exec(code[0], g)  # the student notebook's first cell: imports, the digits, the settings
+import mlplab
+print("mlplab", mlplab.__file__)
+print(g["check"]("q1", {"n_params": ...}))
+print("form ok", g["check"]("q1", {"n_params": 7}).passed)
+one = g["run"](hidden_layers=[3], seeds=[0], epochs=1)  # TensorFlow and Keras train
+print("trained", one.first.epochs_run, "epoch")
+"""
 
+
+@pytest.mark.slow
+def test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files(kit, tmp_path):
+    """docs/teaching.md's install, offline: a fresh virtual environment, pip with no index
+    and no configuration, the kit's install/ (the mlplab wheel and the pinned requirements)
+    and the wheels of those pins (``mlplab.pipeline.wheelhouse``, repacked from this
+    environment, kept in .venv/wheelhouse); then the student notebook's first cell, its
+    self-check and one epoch of training run there."""
+    import venv
+
+    from mlplab.pipeline import wheelhouse
+
+    wheelhouse.build(kit / "install" / "requirements.txt", WHEELHOUSE)
     env = tmp_path / "venv"
-    venv.create(env, with_pip=False)
+    venv.create(env, with_pip=True)
     py = env / "bin" / "python"
-    site = next(env.glob("lib/python*/site-packages"))
-    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_dir())
-    (site / "deps.pth").write_text(f"{deps}\n")
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull,
+             "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "MPLBACKEND": "Agg",
+             "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     wheel = next((kit / "install").glob("mlplab-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps",
-                    "--quiet", "--target", str(site), str(wheel)], check=True, timeout=300)
-    pins = [line.split("==") for line in (kit / "install" / "requirements.txt")
-            .read_text().splitlines() if "==" in line and not line.startswith("#")]
-    assert pins and all(metadata.version(name) == version.split(";")[0].strip()
-                        for name, version in pins if name.lower() != "mlplab")
-    code = ("import mlplab, importlib.util; from mlplab.lab.handout_lab import check; "
-            f"assert mlplab.__file__.startswith({str(site)!r}), mlplab.__file__; "
-            "print(check('q1', {'n_params': ...})); print(check('q1', {'n_params': 7}).passed)")
-    out = subprocess.run([str(py), "-I", "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "not answered yet" in out.stdout and out.stdout.strip().endswith("True")
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-compile", "--no-index",
+         "--find-links", str(WHEELHOUSE), "--find-links", str(kit / "install"),
+         "-r", str(kit / "install" / "requirements.txt"), str(wheel)],
+        capture_output=True, text=True, env=clean, timeout=1500)
+    assert install.returncode == 0, install.stderr[-2000:]
+    site = next(env.glob("lib/python*/site-packages"))
+    out = subprocess.run([str(py), "-I", "-c", SELF_CHECK, str(kit / handout.NOTEBOOK_NAME)],
+                         capture_output=True, text=True, env=clean, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"mlplab {site}" in out.stdout
+    assert "not answered yet" in out.stdout and "form ok True" in out.stdout
+    assert "trained 1 epoch" in out.stdout
     assert not list(site.rglob("handout_grading.py"))
+    frozen = tmp_path / "frozen.txt"
+    frozen.write_text(subprocess.run([str(py), "-m", "pip", "freeze"], capture_output=True,
+                                     text=True, env=clean).stdout)
+    installed = {wheelhouse._canonical(n): v for n, v in wheelhouse.pins(frozen)}
+    pinned = {wheelhouse._canonical(n): v
+              for n, v in wheelhouse.pins(kit / "install" / "requirements.txt")}
+    assert pinned and {n: installed.get(n) for n in pinned} == pinned
+
+
+def test_the_wheelhouse_reads_pins_and_compresses_tags(tmp_path):
+    from mlplab.pipeline import wheelhouse
+
+    req = tmp_path / "r.txt"
+    req.write_text("# comment\nnumpy==2.4.6\nfoo == 1.0 ; python_version < '3'\n-e .\n")
+    assert wheelhouse.pins(req) == [("numpy", "2.4.6"), ("foo", "1.0")]
+    assert wheelhouse._tags("Tag: cp311-cp311-a\nTag: cp311-cp311-b\n") == "cp311-cp311-a.b"
+    assert wheelhouse._tags("Tag: py2-none-any\nTag: py3-none-any\n") == "py2.py3-none-any"
 
 
 # --- The checks' own arithmetic, without a kit: each rule fails its own test -------------

@@ -17,6 +17,7 @@ import base64
 import functools
 import html
 import io
+import os
 from collections.abc import Sequence
 
 import matplotlib
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 
 from mlplab import outcomes
 from mlplab.lab import alt_text
+from mlplab.params import NO_FIGURES_ENV
 
 # Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
 # white), then orange and sky blue (about 2.3:1: used only with a marker and line style).
@@ -77,6 +79,9 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     from IPython.display import HTML, display
 
     if not InteractiveShell.initialized():
+        return fig
+    if os.environ.get(NO_FIGURES_ENV):
+        plt.close(fig)
         return fig
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from mlplab.params import NO_FIGURES_ENV
 from mlplab.results import write_bytes_atomic
 
 BWRAP = "bwrap"
@@ -168,7 +169,8 @@ def execute_in_sandbox(submission: Path, threads: int, timeout: int = TIMEOUT,
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/home/student",
                "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
-               "OMP_NUM_THREADS": str(threads), "CUDA_VISIBLE_DEVICES": ""}
+               "OMP_NUM_THREADS": str(threads), "CUDA_VISIBLE_DEVICES": "",
+               NO_FIGURES_ENV: "1"}
         try:
             proc = subprocess.run(sandbox_command(work, out, argv), env=env, text=True,
                                   stdin=subprocess.DEVNULL,
@@ -196,15 +198,6 @@ class _TimeUp(BaseException):
     """The submission's time limit, raised inside the cell that was running."""
 
 
-def _close_figure(fig, alt="", table=None, about="this figure"):
-    """``mlplab.lab.plots.show`` while grading: nobody looks at the figures, so none is
-    rendered to PNG (~0.2 CPU-s each); the figure is built as the notebook asks."""
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return fig
-
-
 def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
     """Inside the sandbox: run every code cell (errors allowed), then write the answers.
 
@@ -221,8 +214,6 @@ def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
     matplotlib.use("Agg")
     from IPython.core.interactiveshell import InteractiveShell
 
-    from mlplab.lab import plots
-
     cells = code_cells(notebook)
     os.chdir(notebook.parent)
     from traitlets.config import Config
@@ -230,7 +221,6 @@ def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
     config = Config()
     config.HistoryManager.enabled = False  # no history database to write
     shell = InteractiveShell.instance(config=config)
-    plots.show = _close_figure
     notes: list[str] = []
 
     def time_up(signum, frame):

@@ -109,14 +109,50 @@ def repack(dist: metadata.Distribution, dest: Path) -> Path:
     return target
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def unpinned_dependencies(names: list[str]) -> list[tuple[str, str]]:
+    """(name, installed version) of what the named packages need, directly or not, that a
+    freeze leaves out of the pins (``wheel``, ``setuptools``): offline, pip needs them too."""
+    from packaging.requirements import Requirement
+
+    pinned, seen, extra = {_canonical(n) for n in names}, set(), []
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if _canonical(name) in seen:
+            continue
+        seen.add(_canonical(name))
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            if _canonical(req.name) not in pinned | seen:
+                try:
+                    version = metadata.version(req.name)
+                except metadata.PackageNotFoundError:
+                    continue
+                extra.append((req.name, version))
+                pinned.add(_canonical(req.name))
+                todo.append(req.name)
+            elif _canonical(req.name) not in seen:
+                todo.append(req.name)
+    return extra
+
+
 def build(requirements: Path, dest: Path, skip: tuple[str, ...] = ("mlplab",)) -> list[Path]:
     """A wheel per pin of ``requirements`` in ``dest``, each checked against the installed
-    version; wheels already there are kept."""
+    version, and of the unpinned packages they need; wheels already there are kept."""
     dest.mkdir(parents=True, exist_ok=True)
     wheels = []
-    for name, version in pins(requirements):
-        if name.lower() in skip:
-            continue
+    wanted = [(n, v) for n, v in pins(requirements) if n.lower() not in skip]
+    for name, version in wanted + unpinned_dependencies([n for n, _ in wanted]):
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
