@@ -737,8 +737,7 @@ def figure_outputs() -> list:
 
 
 def test_no_figure_is_rendered_while_grading(monkeypatch):
-    """The sandbox sets NO_FIGURES_ENV: figures are built (a broken plot still fails its
-    cell) but not rendered or displayed."""
+    """The sandbox sets NO_FIGURES_ENV: the handout's figures are neither built nor shown."""
     from mlplab.params import NO_FIGURES_ENV
 
     monkeypatch.setenv(NO_FIGURES_ENV, "1")

@@ -97,6 +97,16 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     return fig
 
 
+def _unless_no_figures(fn):
+    """Build nothing where ``NO_FIGURES_ENV`` is set (grading: nobody looks at the figures,
+    and building one costs ~0.1 CPU-s, the first ~0.8 with matplotlib's set-up); None then."""
+    @functools.wraps(fn)
+    def figure(*args, **kwargs):
+        return None if os.environ.get(NO_FIGURES_ENV) else fn(*args, **kwargs)
+    return figure
+
+
+@_unless_no_figures
 def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int = 10,
                colours: Sequence[str] | None = None):
     """Small multiples of square images (rows of flattened pixels: 784 are 28x28), each
@@ -119,6 +129,7 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
     return show(fig, alt_text.digit_grid(labels, title, side))
 
 
+@_unless_no_figures
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
                     loss_name: str, max_epochs: int | None = None):
     """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed,

@@ -203,8 +203,9 @@ def execute_here(notebook: Path, bundle: Path, timeout: int) -> None:
 
     The cells run in this process, in an IPython shell: no Jupyter kernel, no messaging,
     no second Python to start (that saved ~2 CPU-s per submission); what the cells print is
-    discarded and figures are not rendered. After ``timeout`` seconds the running cell is
-    interrupted and the remaining cells are skipped; the answers so far are still written.
+    discarded and figures are not drawn (``NO_FIGURES_ENV``). After ``timeout`` seconds the
+    running cell is interrupted and the remaining cells are skipped; the answers so far are
+    still written.
     Prints one ``NOTE`` line per cell that failed, naming a refused write outside the folder.
     """
     import signal
