@@ -24,7 +24,8 @@ endif
 SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
-.PHONY: env report test test-quick lint lab data bench clean help handout grade mutate wheelhouse
+.PHONY: env report test test-quick lint lab data bench clean help handout grade mutate \
+  mutate-survivors wheelhouse
 # A build interrupted at its very end must not make `make` delete a finished index.
 .PRECIOUS: $(REPORT_DIR)/index.html
 
@@ -32,7 +33,8 @@ help:
 	@echo "make report   build report/index.html and one page per run (one run per core; JOBS=1 for one at a time)"
 	@echo "make test     lint and run the tests (the full suite, as CI runs it)"
 	@echo "make test-quick  lint and the fast tests: no notebook runs, no browser"
-	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~15 min)"
+	@echo "make mutate   mutation testing of the modules where a silent bug costs most (~1 h here)"
+	@echo "make mutate-survivors  run again only the mutants the last make mutate left alive"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
@@ -87,8 +89,8 @@ MUTATE_TARGETS ?= \
   'mlplab.lab.data.x__data_lines__*' 'mlplab.lab.data.x__check_*' \
   'mlplab.lab.data.x__is_number__*' 'mlplab.lab.data.x__non_numeric__*' \
   'mlplab.lab.multiseed.x*_Stopper*update__*' 'mlplab.lab.multiseed.x_keras_best_epoch__*' \
-  'mlplab.pipeline.runner.x_land__*' 'mlplab.pipeline.runner.x_replace_together__*' \
-  'mlplab.pipeline.runner.x_report_lock__*' 'mlplab.pipeline.runner.x__remove_stale_*' \
+  'mlplab.pipeline.landing.x_land__*' 'mlplab.pipeline.landing.x_replace_together__*' \
+  'mlplab.pipeline.landing.x_report_lock__*' 'mlplab.pipeline.landing.x__remove_stale_*' \
   'mlplab.results.x_write_bytes_atomic__*' 'mlplab.results.x_write_json_atomic__*' \
   'mlplab.pipeline.handout_templates.handout_grading.x_close__*' \
   'mlplab.pipeline.handout_templates.handout_grading.x_t95__*' \
@@ -108,6 +110,14 @@ $(MUTATE_STAMP): $(STAMP) requirements-mutate.lock
 mutate: $(MUTATE_STAMP)
 	rm -rf mutants
 	nice $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTATE_TARGETS) > $(VENV)/mutmut.log 2>&1 \
+	  || { tail -c 3000 $(VENV)/mutmut.log; exit 1; }
+	$(BIN)/python tests/mutation_score.py --min 90 $(MUTATE_TARGETS)
+
+# After adding tests: run again only what the last `make mutate` left alive or did not
+# reach, against the tests as they are now (mutmut measures the new tests first), and score.
+mutate-survivors: $(MUTATE_STAMP)
+	names=$$($(BIN)/python tests/mutation_score.py --list $(MUTATE_TARGETS)) && \
+	  nice $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $$names > $(VENV)/mutmut.log 2>&1 \
 	  || { tail -c 3000 $(VENV)/mutmut.log; exit 1; }
 	$(BIN)/python tests/mutation_score.py --min 90 $(MUTATE_TARGETS)
 

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("patterns", nargs="+", help="mutant name patterns that are scored")
     parser.add_argument("--min", type=float, default=90.0, help="lowest passing score, %%")
+    parser.add_argument("--list", action="store_true",
+                        help="print the names of the mutants not killed or not checked")
     args = parser.parse_args(argv)
     codes: dict[str, int | None] = {}
     for meta in sorted(Path("mutants").rglob("*.py.meta")):
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     unchecked = [name for name, code in scored.items() if code is None]  # an interrupted run
     scored = {name: code for name, code in scored.items() if code is not None}
     survivors = sorted(name for name, code in scored.items() if code not in DETECTED)
+    if args.list:
+        print("\n".join(survivors + unchecked))
+        return 0
     for name in survivors:
         diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name],
                               capture_output=True, text=True).stdout

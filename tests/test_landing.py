@@ -141,6 +141,45 @@ def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
         assert (tmp_path / runner.LOCK_NAME).read_text().startswith(f"{os.getpid()}\n")
 
 
+def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
+        tmp_path: Path):
+    """The lock file outlives its builds: a new holder replaces what an earlier one wrote,
+    however long, so a refused build names the running one, not 'PID unknown'."""
+    (tmp_path / runner.LOCK_NAME).write_text("4242\n01:02:03\nmlplab report " + "x" * 300
+                                             + "\nleft over\n")
+    refused: list[BaseException] = []
+
+    def second():
+        try:
+            with runner.report_lock(tmp_path):
+                pass
+        except runner.ReportBusy as err:
+            refused.append(err)
+
+    with runner.report_lock(tmp_path):
+        attempt = threading.Thread(target=second, daemon=True)
+        attempt.start()
+        attempt.join(timeout=10)
+    assert len(refused) == 1
+    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+
+
+def test_a_full_disk_is_found_when_the_lock_is_taken_before_anything_changed(
+        tmp_path: Path, monkeypatch):
+    """Taking the lock writes a probe file into runs/: a folder that takes no new file
+    fails there, naming the folder and the cause, before any run starts."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner.tempfile, "mkstemp", full)
+    with pytest.raises(runner.ReportNotWritable) as err:
+        with runner.report_lock(tmp_path):
+            pytest.fail("the build started")
+    assert str(err.value).startswith(
+        f"cannot write to {tmp_path} (No space left on device): the report there was left as "
+        "it was")
+
+
 def test_waiting_starts_when_the_holder_ends(tmp_path: Path, capsys):
     held, order = threading.Event(), []
 

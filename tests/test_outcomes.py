@@ -242,9 +242,11 @@ def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
         h[outcomes.PENALTY] = [0.1, 0.0, h["val_loss"][2] - 0.3]
     g = outcomes.generalisation(histories)
     assert g.penalised and g.loss_best_epoch == 2 and not g.loss_rose
-    assert outcomes.loss_sentence(g).startswith(
+    assert outcomes.loss_sentence(g) == (
         "**Validation loss** (mean over 3 seeds), without the L2 penalty Keras adds to it, was "
-        "lowest at epoch 2 (0.300) and is 0.300 at epoch 3 (0%; ")
+        "lowest at epoch 2 (0.300) and is 0.300 at epoch 3 (0%; 95% interval of the mean "
+        "change over seeds 0.00 to 0.00): within seed-to-seed noise. Each seed's own lowest "
+        "validation loss came at epoch 2; its last value is 0% above that.")
     assert outcomes.generalisation(seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41]])).loss_rose
 
 

@@ -443,3 +443,82 @@ def test_why_loss_and_accuracy_part_is_said_only_where_they_part(histories, max_
     g = outcomes.generalisation(histories, max_epochs=max_epochs)
     why = outcomes.why_sentence(g)
     assert why.startswith("Why loss and accuracy part ways: ") if explained else why == ""
+
+
+def test_two_seeds_are_several_and_a_flat_confidence_is_said_not_to_grow():
+    """Two seeds get means, intervals (t on 1 degree of freedom) and a verdict like three;
+    the misclassified images' confidence stays at 0.700, so it 'did not grow'. Own rises by
+    hand: 0.68 / 0.40 and 0.66 / 0.40, +70% and +65%."""
+    hs = [history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.50, last], [0.8, 0.9, 0.95, 0.99],
+                  [0.80, 0.85, 0.86, 0.85 + d], [2.0, 2.5, 2.8, 3.0], [0.7, 0.7, 0.7, 0.7])
+          for last, d in ((0.68, 0.01), (0.66, -0.01))]
+    lo, hi = t_interval([0.28, 0.26])
+    alo, ahi = t_interval([0.01, -0.01])
+    assert lo > 0  # a rise beyond noise even on two seeds
+    assert outcomes.describe(outcomes.generalisation(hs)) == [
+        "**Generalisation gap** (training minus validation): at the last epoch, training "
+        "accuracy is 99.0% against 84.0%–86.0% on validation, a gap of 13.0–15.0 points; in "
+        "loss, validation minus training is 0.560–0.580. The network does better on the "
+        "images it trains on than on images it has not seen: the gap is what overfitting "
+        "means (Goodfellow et al., §5.2). At epoch 2, where the mean validation loss was "
+        "lowest, the accuracy gap was +5.0 points (mean over seeds); at epoch 4, +14.0 points.",
+        "**Validation loss** (mean over 2 seeds) was lowest at epoch 2 (0.400) and is 0.670 "
+        f"at epoch 4 ({signed(100 * 0.27 / 0.4, 0)}%; 95% interval of the mean change over "
+        f"seeds {signed(lo, 2)} to {signed(hi, 2)}): a rise beyond seed-to-seed noise. Each "
+        "seed's own lowest validation loss came at epoch 2; its last value is 65%–70% above "
+        "that.",
+        "**Validation accuracy** went from 85.00% at epoch 2 to 85.00% at epoch 4 (0.0 "
+        f"points; 95% interval of the mean change over seeds {signed(100 * alo, 1)} to "
+        f"{signed(100 * ahi, 1)} points: within seed-to-seed noise); it was highest at epoch "
+        "3 (86.00%).",
+        "**Overfitting in loss, not in accuracy**: after epoch 2 validation loss rose, but "
+        "validation accuracy did not fall; the network that trained longer classifies "
+        "validation images no worse.",
+        "Why loss and accuracy part ways: validation loss averages every image's loss, "
+        "accuracy only counts right answers. From epoch 2 to epoch 4 the share of validation "
+        "images misclassified went from 15.00% to 15.00%, while the mean loss on those images "
+        "went from 2.50 to 3.00 and the mean top probability the network gave them from 0.700 "
+        "to 0.700: it did not grow more confident in its wrong answers. The misclassified "
+        f"images contribute {0.15 * 2.5:.3f} and {0.15 * 3.0:.3f} to the mean validation "
+        f"loss, the correctly classified ones {0.4 - 0.15 * 2.5:.3f} and "
+        f"{0.67 - 0.15 * 3.0:.3f} (means over seeds)."]
+
+
+def test_a_fall_in_accuracy_beyond_the_noise_is_said_with_its_interval_in_points():
+    """Validation accuracy down 10, 12 and 14 points after epoch 2."""
+    changes = [-0.10, -0.12, -0.14]
+    hs = [history([0.6, 0.3, 0.2, 0.1], [0.50, 0.40, 0.45, 0.40 + 0.01 * (s - 1)],
+                  [0.8, 0.9, 0.95, 0.99], [0.80, 0.85, 0.86, 0.85 + d])
+          for s, d in enumerate(changes)]
+    lo, hi = (100 * x for x in t_interval(changes))
+    assert outcomes.accuracy_sentence(outcomes.generalisation(hs)) == (
+        "**Validation accuracy** went from 85.00% at epoch 2 to 73.00% at epoch 4 (−12.0 "
+        f"points; 95% interval of the mean change over seeds {signed(lo, 1)} to "
+        f"{signed(hi, 1)} points: a fall beyond seed-to-seed noise); it was highest at epoch "
+        "3 (86.00%).")
+
+
+def test_a_gap_while_the_loss_still_falls_is_not_compared_with_an_earlier_minimum():
+    """Validation loss lowest at the last epoch: no earlier epoch to restate the gap at."""
+    hs = [history([0.5, 0.4, 0.3], [0.6, 0.5, 0.4 - 0.01 * s], [0.8, 0.9, 0.99],
+                  [0.8, 0.86, 0.9 + 0.01 * (s - 1)]) for s in range(3)]
+    assert outcomes.gap_sentence(outcomes.generalisation(hs)) == (
+        "**Generalisation gap** (training minus validation): at the last epoch, training "
+        "accuracy is 99.0% against 89.0%–91.0% on validation, a gap of 8.0–10.0 points; in "
+        f"loss, validation minus training is {0.38 - 0.3:.3f}–{0.4 - 0.3:.3f}. The network "
+        "does better on the images it trains on than on images it has not seen: the gap is "
+        "what overfitting means (Goodfellow et al., §5.2).")
+
+
+def test_a_gap_that_opened_only_after_the_minimum_is_not_restated_there():
+    """Training and validation accuracy level (85%) at epoch 2, where validation loss was
+    lowest: the sentence gives the gap at the last epoch only."""
+    hs = three_seeds(wrong=False)
+    for h in hs:
+        h["accuracy"][1] = 0.85
+    assert "where the mean validation loss was lowest" not in outcomes.gap_sentence(
+        outcomes.generalisation(hs))
+    hs[0]["accuracy"][1] = 0.88
+    assert ("At epoch 2, where the mean validation loss was lowest, the accuracy gap was +1.0 "
+            "points (mean over seeds); at epoch 4, ") in outcomes.gap_sentence(
+        outcomes.generalisation(hs))

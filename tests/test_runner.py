@@ -114,7 +114,9 @@ def test_timeout_fails_the_run_not_the_others(tmp_path: Path):
     runner.run_jobs(jobs, 1, None, outcomes.append)
     status = {o.name: o.status for o in outcomes}
     assert status == {"a": "ok", "b": "failed"}
-    assert "Timeout" in next(o.error for o in outcomes if o.name == "b")
+    timed_out = next(o for o in outcomes if o.name == "b")
+    assert "Timeout" in timed_out.error
+    assert "sleep" in timed_out.files[".html"].decode()  # its page, as far as it ran
 
 
 def test_killed_build_leaves_no_partial_files(tmp_path: Path):

@@ -28,14 +28,23 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+_initialised = False
+
+
 def tensorflow():
-    """The tensorflow module, initialised with its start-up chatter silenced."""
-    if "tensorflow" not in sys.modules:
+    """The tensorflow module, initialised once with its start-up chatter silenced (also when
+    something imported it before, as a warm kernel's ``mlplab.lab.fresh.warm_up`` does)."""
+    global _initialised
+    if not _initialised:
         with native_stderr_silenced():
             import keras  # noqa: F401
             import tensorflow as tf
 
             tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notices
+            # Deterministic ops from the start, for the page's own fit too: TensorFlow has no
+            # public switch back, so a warm kernel's runs must all begin with it on.
+            tf.config.experimental.enable_op_determinism()
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0  # first op: device initialisation logs here
+        _initialised = True
     return sys.modules["tensorflow"]

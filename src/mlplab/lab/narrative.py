@@ -645,7 +645,7 @@ def gradient_table_view(table):
     """``theory.gradient_table`` as the page shows it: readable headers, and every number
     written by ``magnitude``, as in the paragraph beside it."""
     view = table.rename(columns=GRADIENT_HEADERS)
-    return (view.style.hide(axis="index")
+    return (view.style.set_uuid("gradients").hide(axis="index")  # fixed ids: same page twice
             .format(lambda v: f"{v:g}", subset=[GRADIENT_HEADERS["gap"]])
             .format(magnitude, subset=[c for c in view.columns if c != GRADIENT_HEADERS["gap"]]))
 
@@ -800,7 +800,8 @@ def layer_table(model):
                 "weights + biases": layer.count_params()}
 
     rows = [row(layer) for layer in model.layers]
-    return pd.DataFrame(rows).style.hide(axis="index").format(thousands=",")
+    # A fixed id, not a random one: the same run gives the same page.
+    return pd.DataFrame(rows).style.set_uuid("layers").hide(axis="index").format(thousands=",")
 
 
 def record_sentence(results_path: str | None, record: dict[str, Any]) -> str:

@@ -84,7 +84,9 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
         plt.close(fig)
         return fig
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    # Drawn once, at its size: every figure here was fitted by tight_layout already, and a
+    # "tight" bounding box would draw it a second time to measure it.
+    fig.savefig(buf, format="png")
     png = base64.b64encode(buf.getvalue()).decode("ascii")
     described = functools.partial(display, {"image/png": png, "text/plain": alt}, raw=True,
                                   metadata={"image/png": {"alt": alt}})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import results
+from mlplab.lab.fresh import peak_memory_mb
 from mlplab.params import SCRATCH_PATHS, Params
 from mlplab.results import RECORD_SCHEMA, Status
 
@@ -92,7 +92,7 @@ def build_record(params: Params, data: dict[str, Any], param_count: int,
         "seeds": seed_records,
         "test_accuracy": results.seed_summary(accuracies),
         "train_seconds_total": sum(s["train_seconds"] for s in seed_records),
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_memory_mb": peak_memory_mb(),
         "env": environment(),
         "git_commit": git_commit(),
         "started": started,

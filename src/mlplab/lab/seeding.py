@@ -10,14 +10,11 @@ SPLIT_SEED = 0
 
 
 def seed_training(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow's CPU ops deterministic."""
+    """Seed Python, NumPy and TensorFlow (whose ops ``backend.tensorflow`` made
+    deterministic)."""
     from mlplab.lab.backend import tensorflow
 
-    tf = tensorflow()
+    tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)
-    try:
-        tf.config.experimental.enable_op_determinism()
-    except RuntimeError:  # already enabled after the first call in this process
-        pass

@@ -85,7 +85,7 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
         runner.land(outcome, runs_dir)
         progress.update(outcome)
 
-    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done)
+    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done, fresh_kernels=args.fresh_kernels)
     manifest = runner.manifest(specs, keys, runs_dir, report_dir)
     # One benchmark per checkout (`make bench`), shown by every report built from it.
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a parameter in every run, e.g. --set dataset=fashion-mnist")
     p.add_argument("--timeout", type=float, default=900,
                    help="seconds one notebook cell may run before the run fails")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a new kernel for every run instead of keeping one warm per "
+                        "worker (slower; the pages and records are the same)")
     p.add_argument("--wait", action="store_true",
                    help="if another build holds the report folder, wait for it instead of "
                         "exiting")

@@ -184,7 +184,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from mlplab.pipeline.runner import ipc_kernel_manager
+    from mlplab.pipeline.kernels import ipc_kernel_manager
 
     with _kernel_sockets() as sockets:
         client = NotebookClient(nb, kernel_name="python3", timeout=timeout,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 import filecmp
+import functools
 import importlib.util
 import re
+import threading
 from collections.abc import Set
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
-from traitlets.config import Config
 
 from mlplab.results import write_bytes_atomic
 
@@ -87,26 +88,90 @@ def render(
     ``exclude_tags`` are removed (e.g. {"solution"} for a student edition). ``title`` is
     the page's ``<title>`` (default: the notebook's metadata title, else ``page_title``).
     """
-    html_path = Path(html_path)
+    render_editions(notebook, {Path(html_path): exclude_tags}, assets_href=assets_href,
+                    hide_input=hide_input, title=title)
+
+
+def render_editions(
+    notebook: Path | nbformat.NotebookNode,
+    pages: dict[Path, Set[str]],
+    *,
+    assets_href: str,
+    hide_input: bool = False,
+    title: str | None = None,
+) -> None:
+    """Render editions of one notebook in one pass: each page in ``pages`` leaves out the
+    cells tagged with its set of tags (see ``render``). The editions share one exporter and
+    convert each cell's markdown and highlight each cell's code once, which is most of the
+    work (a run's page and its student edition differ only by the solution cells)."""
     if isinstance(notebook, nbformat.NotebookNode):
         nb = notebook
     else:
         nb = nbformat.read(notebook, as_version=4)
-    if title is not None and "title" in nb.metadata:  # the template prefers the metadata's
-        nb = copy.deepcopy(nb)
-        del nb.metadata["title"]
-    title = title or nb.metadata.get("title") or page_title(nb, html_path)
+    mathjax_url = f"{assets_href.rstrip('/')}/mathjax/{MATHJAX_FILE}"
+    with _exporter_lock:
+        exporter = _exporter(mathjax_url, hide_input)
+        exporter.memo.clear()
+        try:
+            for html_path, exclude_tags in pages.items():
+                html_path = Path(html_path)
+                edition = copy.copy(nb)
+                edition.cells = [c for c in nb.cells
+                                 if not set(exclude_tags) & set(c.get("metadata", {})
+                                                                 .get("tags", []))]
+                if title is not None and "title" in nb.metadata:  # the template prefers it
+                    edition.metadata = copy.deepcopy(nb.metadata)
+                    del edition.metadata["title"]
+                name = title or edition.metadata.get("title") or page_title(edition, html_path)
+                resources = {"metadata": {"name": name, "path": str(html_path.parent)}}
+                body, _ = exporter.from_notebook_node(edition, resources=resources)
+                write_bytes_atomic(html_path, body.encode("utf-8"))
+        finally:
+            exporter.memo.clear()
 
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = set(exclude_tags)
-    exporter = HTMLExporter(
-        config=c,
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATES_DIR)],
-        mathjax_url=f"{assets_href.rstrip('/')}/mathjax/{MATHJAX_FILE}",
-        exclude_input=hide_input,
-    )
-    resources = {"metadata": {"name": title, "path": str(html_path.parent)}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    write_bytes_atomic(html_path, body.encode("utf-8"))
+
+# Filters whose result depends only on their arguments: kept for the next edition.
+MEMO_FILTERS = ("markdown2html", "highlight_code", "clean_html")
+_exporter_lock = threading.Lock()  # one exporter serves the threads of a process in turn
+
+
+@functools.cache
+def _exporter(mathjax_url: str, hide_input: bool) -> HTMLExporter:
+    """One exporter per setting and process: its templates are compiled once."""
+
+    class Exporter(HTMLExporter):
+        memo: dict = {}
+
+        def register_filter(self, name, jinja_filter):
+            if name in MEMO_FILTERS:
+                jinja_filter = _memoized(name, jinja_filter, self.memo)
+            return super().register_filter(name, jinja_filter)
+
+    exporter = Exporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES_DIR)],
+                        mathjax_url=mathjax_url, exclude_input=hide_input)
+    exporter.memo = {}
+    filters = exporter.environment.filters
+    for name in MEMO_FILTERS:
+        if name in filters:
+            filters[name] = _memoized(name, filters[name], exporter.memo)
+    return exporter
+
+
+def _memoized(name: str, jinja_filter, memo: dict):
+    """``jinja_filter`` remembering its results in ``memo`` (cleared around each notebook).
+    A filter that takes Jinja's context (markdown2html) is keyed by the cell's attachments,
+    the only thing it reads from the context."""
+    pass_arg = getattr(jinja_filter, "jinja_pass_arg", None)
+
+    def memoized(*args, **kwargs):
+        shown = args
+        if pass_arg is not None:
+            shown = (args[0].get("cell", {}).get("attachments"), *args[1:])
+        key = (name, repr(shown), repr(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = jinja_filter(*args, **kwargs)
+        return memo[key]
+
+    if pass_arg is not None:
+        memoized.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
+    return memoized

@@ -11,6 +11,7 @@ import nbformat
 from mlplab.params import BY_NAME, SCRATCH_PATHS, parameters_cell_source
 
 INJECTED_TAG = "injected-parameters"  # papermill's cell with a run's parameters
+ERROR_MARKER_TAG = "papermill-error-cell-tag"  # papermill's cells pointing at a failed cell
 INJECTED_HEADER = ("# This run's parameters: `make report` put them here, in place of the "
                    "notebook's defaults.")
 _ASSIGNMENT = re.compile(r"^(\w+) = ")
@@ -26,7 +27,14 @@ def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def present_injected_parameters(nb: nbformat.NotebookNode) -> None:
     """Rewrite papermill's injected cell, after execution, for a reader: each parameter under
     its meaning from the declaration, and without the paths of the runner's scratch files
-    (deleted when the build ends, and not parameters of the experiment)."""
+    (deleted when the build ends, and not parameters of the experiment). The cells papermill
+    adds (this one, and a failed run's error markers) get ids from their tags instead of
+    random ones, so the same run gives the same page."""
+    added = [c for c in nb.cells
+             if {INJECTED_TAG, ERROR_MARKER_TAG} & set(c.metadata.get("tags", []))]
+    for number, cell in enumerate(added):
+        if "id" in cell:
+            cell.id = f"{cell.metadata.tags[0]}-{number}"
     for cell in nb.cells:
         if INJECTED_TAG not in cell.metadata.get("tags", []):
             continue

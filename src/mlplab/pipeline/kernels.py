@@ -1,0 +1,198 @@
+"""Warm kernels: each process that executes runs keeps its kernels between runs.
+
+A new kernel costs a process start and TensorFlow's import (seconds) in every run; a warm
+one pays them once per worker. ``borrow`` lends a kernel made fresh for the next run
+(``mlplab.lab.fresh``: new namespace, execution count 1, Keras state cleared, ...) and takes
+it back afterwards; a run that fails, times out or kills its kernel discards it, so the
+next run starts a new one. Kernels belong to one build (its token): a kernel left from an
+earlier build, which has that build's code imported, is never lent. ``close_all`` shuts a
+process's kernels down; the runner calls it when a build ends, here and on every worker.
+Kernels talk over Unix sockets (see ``ipc_kernel_manager``) in their own folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+KERNEL_NAME = "python3"
+START_TIMEOUT = 60.0  # seconds for a kernel to start, as papermill's default
+# Code the runner sends: the kernel imports mlplab itself (the driver never imports lab).
+WARM_UP = "__import__('mlplab.lab.fresh', fromlist=['warm_up']).warm_up({imports!r})"
+FRESH_RUN = "__import__('mlplab.lab.fresh', fromlist=['fresh_run']).fresh_run({cwd!r}, {env!r})"
+# A new kernel's IPython keeps no history file, as under papermill.
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+
+
+class KernelSetupFailed(RuntimeError):
+    """The kernel could not be started, warmed up or made fresh."""
+
+
+class WarmKernel:
+    """One started kernel and the folder of its sockets."""
+
+    def __init__(self, build: str, imports: str, parent: Path | None) -> None:
+        from jupyter_core.utils import run_sync
+
+        self.build, self.imports = build, imports
+        # Short path: a Unix socket's path is limited to about 100 characters.
+        self.folder = Path(tempfile.mkdtemp(prefix="mlk", dir=parent))
+        self.manager = ipc_kernel_manager(self.folder)(kernel_name=KERNEL_NAME)
+        try:
+            run_sync(self.manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
+            self.execute(WARM_UP.format(imports=imports), timeout=300)
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, code: str, timeout: float) -> None:
+        """Run ``code`` outside the notebook: no history, no execution count, output dropped."""
+        client = self.manager.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=START_TIMEOUT)
+            reply = client.execute_interactive(code, store_history=False, allow_stdin=False,
+                                               timeout=timeout, output_hook=lambda msg: None)
+        except (RuntimeError, TimeoutError) as err:
+            raise KernelSetupFailed(f"kernel set-up failed: {err}") from None
+        finally:
+            client.stop_channels()
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise KernelSetupFailed(f"kernel set-up failed: {content.get('ename')}: "
+                                    f"{content.get('evalue')}")
+
+    def fresh(self, cwd: str, env: dict[str, str]) -> None:
+        """Make the kernel as a new one would be for the next run (``mlplab.lab.fresh``)."""
+        self.execute(FRESH_RUN.format(cwd=str(cwd), env=dict(env)), timeout=60)
+
+    def alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        try:
+            return bool(run_sync(self.manager.is_alive)())
+        except Exception:
+            return False
+
+    def release_clients(self) -> None:
+        """Stop the channels of the clients nbclient made: it leaves them open when it does
+        not own the kernel."""
+        self.manager.release_clients()
+
+    def close(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            self.manager.release_clients()
+        with contextlib.suppress(Exception):
+            if self.manager.has_kernel:
+                run_sync(self.manager.shutdown_kernel)(now=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_lock = threading.Lock()
+_idle: list[WarmKernel] = []  # started, fresh-able, lent to nobody
+
+
+def notebook_imports(notebook_text: str) -> str:
+    """The notebook's top-level import statements, one a line, in order: what a warm kernel
+    imports before its first run."""
+    import ast
+    import json
+
+    lines = []
+    for cell in json.loads(notebook_text)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # IPython magics: not plain Python
+            continue
+        lines += [ast.unparse(node) for node in tree.body
+                  if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0)
+                  and getattr(node, "module", None) != "__future__"]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def borrow(build: str, notebook_text: str, parent: Path | None, cwd: str,
+           env: dict[str, str]) -> Iterator[WarmKernel]:
+    """A warm kernel of build ``build`` for the notebook ``notebook_text``, made fresh for a
+    run in ``cwd`` with ``env`` added to the kernel's environment. Returned after the run;
+    discarded when the run raised (a failed cell, a timeout, a dead kernel) or the kernel
+    died."""
+    imports = notebook_imports(notebook_text)
+    with _lock:
+        fits = [k for k in _idle if (k.build, k.imports) == (build, imports)]
+        stale = [k for k in _idle if k not in fits]
+        _idle[:] = fits
+        kernel = _idle.pop() if _idle else None
+    for old in stale:
+        old.close()
+    if kernel is not None and not kernel.alive():
+        kernel.close()
+        kernel = None
+    if kernel is None:
+        kernel = WarmKernel(build, imports, parent)
+    try:
+        kernel.fresh(cwd, env)
+        yield kernel
+    except BaseException:
+        kernel.close()
+        raise
+    kernel.release_clients()
+    if kernel.alive():
+        with _lock:
+            _idle.append(kernel)
+    else:
+        kernel.close()
+
+
+def close_all() -> int:
+    """Shut down this process's idle kernels; return how many."""
+    with _lock:
+        kernels, _idle[:] = list(_idle), []
+    for kernel in kernels:
+        kernel.close()
+    return len(kernels)
+
+
+atexit.register(close_all)
+
+
+def ipc_kernel_manager(sockets: Path) -> type:
+    """A kernel manager that talks over Unix sockets in the folder ``sockets``, not TCP.
+
+    Kernels started at once each pick free TCP ports, and can race for the same one;
+    sockets in a private folder cannot collide (and are not open to other users). The
+    connection file goes there too, so removing the folder leaves nothing behind. The
+    folder's path must be short: a socket path has a limit of about 100 characters. It
+    remembers the clients it makes, so a kernel kept for the next run can close them.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(transport="ipc", ip=str(sockets / "s"),
+                             connection_file=str(sockets / "kernel.json"), **kwargs)
+            self.clients: list[Any] = []
+
+        def client(self, **kwargs: Any) -> Any:
+            client = super().client(**kwargs)
+            self.clients.append(client)
+            return client
+
+        def release_clients(self) -> None:
+            clients, self.clients = self.clients, []
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    client.stop_channels()
+
+    return IPCKernelManager
