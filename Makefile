@@ -64,13 +64,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks
 	$(BIN)/mlplab params --check
 
+# Tests run on one pytest-xdist worker per core (TEST_JOBS=0: all in one process); the
+# tests that share an expensive fixture stay on one worker (tests/conftest.py).
+TEST_JOBS ?= $(JOBS)
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS)
+
 test: lint
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The author's inner loop: everything but the tests marked slow (notebook executions,
 # builds, training) or browser.
 test-quick: lint
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 # Mutation testing (docs/testing.md): mutmut changes these functions one small edit at a
 # time and runs the fast tests that reach each one; a change no test notices survives.

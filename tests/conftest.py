@@ -21,6 +21,37 @@ ROOT = Path(__file__).resolve().parents[1]
 SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report"}
 
 
+# `make test` runs the tests on one pytest-xdist worker per core, and each worker builds its
+# own copy of a fixture shared by module or session. So the tests that share an expensive
+# one go to one worker together: the classroom kit and its runs (test_handout), the small
+# report (test_a11y and test_report_e2e), the stand-in project (test_reliability), and each
+# truth case's execution (test_truth, by case). Every other test goes wherever a worker is
+# free. (xdist's own --dist loadgroup cannot do this under pytest 9: it renames node ids by
+# an attribute pytest 9 no longer reads.)
+WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
+                 "test_report_e2e.py": "small-report", "test_reliability.py": "reliability"}
+
+
+def worker_group(nodeid: str) -> str:
+    """The tests that must share a worker with this one, by name: its own id if none."""
+    path, _, name = nodeid.partition("::")
+    module = Path(path).name
+    if module == "test_truth.py" and name.endswith("]"):
+        return "truth" + name[name.index("["):]  # the case
+    return WORKER_GROUPS.get(module, nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return SharedFixtures(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):

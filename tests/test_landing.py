@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -120,7 +121,8 @@ def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path):
 # --- One build at a time per report folder --------------------------------------------------
 
 def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
-        tmp_path: Path):
+        tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["mlplab", "report", "--jobs", "2"])  # as a build is
     refused: list[BaseException] = []
 
     def second():
@@ -136,17 +138,19 @@ def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
         attempt.join(timeout=10)
         assert not attempt.is_alive(), "a second build waited instead of being refused"
     assert len(refused) == 1
-    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+    assert str(refused[0]).startswith(
+        f"{tmp_path} is being built by PID {os.getpid()} (mlplab report --jobs 2, started ")
     with runner.report_lock(tmp_path):  # released when the first one ended
         assert (tmp_path / runner.LOCK_NAME).read_text().startswith(f"{os.getpid()}\n")
 
 
 def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
-        tmp_path: Path):
+        tmp_path: Path, monkeypatch):
     """The lock file outlives its builds: a new holder replaces what an earlier one wrote,
     however long, so a refused build names the running one, not 'PID unknown'."""
     (tmp_path / runner.LOCK_NAME).write_text("4242\n01:02:03\nmlplab report " + "x" * 300
                                              + "\nleft over\n")
+    monkeypatch.setattr(sys, "argv", ["mlplab", "report"])  # as a build is started
     refused: list[BaseException] = []
 
     def second():
@@ -161,7 +165,8 @@ def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
         attempt.start()
         attempt.join(timeout=10)
     assert len(refused) == 1
-    assert str(refused[0]).startswith(f"{tmp_path} is being built by PID {os.getpid()} (mlplab ")
+    assert str(refused[0]).startswith(
+        f"{tmp_path} is being built by PID {os.getpid()} (mlplab report, started ")
 
 
 def test_a_full_disk_is_found_when_the_lock_is_taken_before_anything_changed(

@@ -77,19 +77,33 @@ def test_each_seed_takes_the_steps_of_its_keras_fit(prepared, setting):
                                                           abs=1e-7)
 
 
+# Of seeds 0-9 on these settings, the four whose stops differ most (after 8, 9, 10 and 11
+# epochs): 3 and 5 improve again after an epoch without improvement (patience starts over;
+# 3 by 0.0005), and 6's last epoch misses its best by 0.0009 (a near tie). Each Keras fit
+# costs seconds, so these four stand for the ten.
+STOPPING_SEEDS = [3, 4, 5, 6]
+
+
 @pytest.mark.slow
-def test_ten_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
-    """Over ten seeds: each stops after the same epoch and tests within one image of its
-    Keras fit. (Rounding differences grow with epochs; if a change of rounding ever flips
-    a near-tie in validation loss, the distributions would still have to agree.)"""
+def test_seeds_with_early_stopping_end_as_their_keras_fits(prepared):
+    """Each seed stops after the same epoch and tests within one image of its Keras fit, on
+    seeds that stop at different epochs, some after patience started over. (Rounding
+    differences grow with epochs; if a change of rounding ever flips a near-tie in
+    validation loss, the distributions would still have to agree.)"""
     p = params.validate({"epochs": 20, "early_stopping_patience": 2, "learning_rate": 0.003,
                          "fast_training": False})
-    seeds = list(range(10))
+    seeds = STOPPING_SEEDS
     ours = multiseed.fit_seeds(p, prepared, seeds)
     theirs = [train.fit_seed(p, prepared, seed) for seed in seeds]
     assert [r.epochs_run for r in ours] == [r.epochs_run for r in theirs]
     assert [r.best_epoch for r in ours] == [r.best_epoch for r in theirs]
-    assert len({r.epochs_run for r in ours}) > 1 and max(r.epochs_run for r in ours) < 20
+    assert len({r.epochs_run for r in ours}) >= 3 and max(r.epochs_run for r in ours) < 20
+
+    def restarted(val_loss: list[float]) -> bool:  # a worse epoch, then a new best
+        best = int(np.argmin(val_loss))
+        return any(b >= a for a, b in zip(val_loss[:best], val_loss[1:best + 1], strict=True))
+
+    assert sum(restarted(r.history["val_loss"]) for r in ours) >= 2  # still the cases above
     one_image = 1 / len(prepared.y_test)
     for a, b in zip(ours, theirs, strict=True):
         assert abs(a.metrics["test_accuracy"] - b.metrics["test_accuracy"]) <= one_image
