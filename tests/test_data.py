@@ -87,6 +87,16 @@ PIXELS = ",".join(f"pixel{i}" for i in range(784))
     (lambda h, r: (h.replace("pixel6,", "pixel5,"), r),
      "column 'pixel5' appears twice (columns 7 and 8); expected the Kaggle 'Digit Recognizer' "
      "header label,pixel0,...,pixel783"),
+    (lambda h, r: (h.replace("label,pixel0,pixel1,", "label,pixel1,pixel0,"), r),
+     "expected the Kaggle 'Digit Recognizer' header label,pixel0,...,pixel783 "
+     "(columns out of order)"),
+    # pandas' to_csv of a frame whose columns are numbered: a header, not a line of data
+    (lambda h, r: ("label," + ",".join(map(str, range(784))), r),
+     "expected the Kaggle 'Digit Recognizer' header label,pixel0,...,pixel783 "
+     "(missing pixel0, pixel1, pixel2 and 781 more; unexpected 0, 1, 2 and 781 more)"),
+    (lambda h, r: (h + ",", r),  # a trailing comma: a column without a name, shown quoted
+     "expected the Kaggle 'Digit Recognizer' header label,pixel0,...,pixel783 "
+     "(unexpected '')"),
     (lambda h, r: (PIXELS, [x[1:] for x in r]),
      "no label column: this looks like Kaggle's test.csv (pixel0..pixel783 only), whose labels "
      "are not published; train on train.csv, whose first column is the label"),

@@ -1158,3 +1158,31 @@ def test_a_record_from_before_data_split_shares_the_fixed_runs_data_setting():
     per_seed = record("new", [0.9, 0.91, 0.92], hidden_layers=[50], epochs=20,
                       data_split="per_seed")
     assert records.split_per_seed([per_seed]) and not records.split_per_seed([per_seed, old])
+
+
+def _comparison(metric: str, method: stats.Method, wins: int, ties: int) -> stats.Comparison:
+    """5 seeds against 5 (or, unpaired, 3 against 4): A higher on a share 0.9 of them."""
+    n_a, n_b = (5, 5) if method != stats.Method.WELCH else (3, 4)
+    return stats.Comparison("a", "b", metric, 10, 8, 2, 1, 3, n_a, n_b, method, 0.01, None,
+                            0.9, 0.55 if method == stats.Method.PAIRED else float("nan"),
+                            1.0 if method == stats.Method.PAIRED else float("nan"), wins, ties)
+
+
+@pytest.mark.parametrize("metric, method, wins, ties, text", [
+    ("epochs_run", stats.Method.PAIRED, 4, 1,
+     " A runs longer on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about 0.90 (95% "
+     "interval 0.55 to 1.00)."),
+    ("test_accuracy", stats.Method.PAIRED, 4, 1,
+     " A is higher on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about 0.90 (95% "
+     "interval 0.55 to 1.00)."),
+    ("test_accuracy", stats.Method.PAIRED, 4, 0,  # no tie, no mention of one
+     " A is higher on 4 of 5 seeds: P(A > B) on a fresh seed is about 0.90 (95% interval "
+     "0.55 to 1.00)."),
+    ("test_accuracy", stats.Method.WELCH, 0, 0,
+     " A is higher in a share 0.90 of all 3 × 4 pairs of seeds: P(A > B) on fresh seeds is "
+     "about 0.90 (unpaired seeds: no interval)."),
+    ("test_accuracy", stats.Method.SINGLE, 0, 0, ""),  # one seed: no share to state
+])
+def test_how_often_a_is_higher_names_the_metric_the_seeds_and_the_ties(metric, method, wins,
+                                                                       ties, text):
+    assert _comparison(metric, method, wins, ties).often("A") == text
