@@ -651,7 +651,7 @@ def test_kit_pages_meet_wcag_aa(kit, page):
     assert violations == [], describe(violations)
 
 
-# --- The handout's rule of thumb, and what it says of the report --------------------------
+# --- Section 4's rule: the report's definition of overfitting, the handout's underfitting bar
 
 def history(val_loss: list[float], train_accuracy: float = 0.99,
             val_accuracy: list[float] | None = None) -> dict[str, list[float]]:
