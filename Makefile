@@ -25,7 +25,7 @@ SOURCES := $(shell find src/mlplab -type f -not -path '*/__pycache__/*' 2>/dev/n
 NOTEBOOKS := notebooks/mlp_lab.ipynb notebooks/summary.ipynb
 
 .PHONY: env report test test-quick lint lab data bench clean help handout grade mutate \
-  mutate-survivors
+  mutate-survivors wheelhouse
 # A build interrupted at its very end must not make `make` delete a finished index.
 .PRECIOUS: $(REPORT_DIR)/index.html
 
@@ -39,6 +39,7 @@ help:
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
 	@echo "make handout  classroom kit in report/handout/: student notebook, key, slides, PDF"
+	@echo "make wheelhouse  after make handout: install/wheels/ for installing the kit offline (2.6 GB)"
 	@echo "make grade SUBMISSIONS=DIR  grade DIR/*.ipynb, each in a sandbox -> DIR/scores.csv, feedback/, canvas.csv"
 	@echo "make clean    delete generated reports"
 
@@ -148,6 +149,12 @@ $(HANDOUT_DIR)/handout.ipynb: $(STAMP) $(SOURCES) notebooks/handout.ipynb notebo
 	$(BIN)/python -m mlplab.pipeline.handout build --out $(HANDOUT_DIR)
 
 handout: $(HANDOUT_DIR)/handout.ipynb
+
+# Offline install (docs/teaching.md): every pinned package's wheel, repacked from .venv.
+# Rebuilding the kit replaces report/handout/ whole, so run this again after `make handout`.
+wheelhouse: $(HANDOUT_DIR)/handout.ipynb
+	$(BIN)/python -m mlplab.pipeline.wheelhouse $(HANDOUT_DIR)/install/wheels \
+	  --requirements $(HANDOUT_DIR)/install/requirements.txt
 
 grade: $(HANDOUT_DIR)/handout.ipynb
 	$(BIN)/python -m mlplab.pipeline.handout grade \

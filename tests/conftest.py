@@ -18,18 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 # nbconvert/otter build, ~30 s), its grading run (every submission executed, ~1 min), the
 # key executed once, and a whole report (notebook executions). A test that uses one is slow
 # by construction, so it is marked here rather than by hand; `make test-quick` leaves it out.
-SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report"}
+SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 
 
 # `make test` runs the tests on one pytest-xdist worker per core, and each worker builds its
 # own copy of a fixture shared by module or session. So the tests that share an expensive
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
-# report (test_a11y and test_report_e2e), the stand-in project (test_reliability), and each
-# truth case's execution (test_truth, by case). Every other test goes wherever a worker is
-# free. (xdist's own --dist loadgroup cannot do this under pytest 9: it renames node ids by
-# an attribute pytest 9 no longer reads.)
+# report (test_a11y and test_report_e2e), the stand-in project (test_reliability), the warm
+# and fresh builds (test_warm_kernel), and each truth case's execution (test_truth, by case).
+# Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
+# this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
-                 "test_report_e2e.py": "small-report", "test_reliability.py": "reliability"}
+                 "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
+                 "test_warm_kernel.py": "warm-kernel"}
 
 
 def worker_group(nodeid: str) -> str:

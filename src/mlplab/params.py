@@ -267,6 +267,10 @@ SCRATCH_PATHS = frozenset(with_role("runner"))
 # Set by the runner for a single run: the kernel then reports its epochs on the terminal
 # running `make report` (its own stdout), not in the notebook.
 EPOCH_PROGRESS_ENV = "MLPLAB_EPOCH_PROGRESS"
+# Set (to anything) where nobody looks at the figures, as when grading a class: no figure
+# is rendered (~0.2 CPU-s each), and the handout's (digit grid, learning curves) are not
+# even built.
+NO_FIGURES_ENV = "MLPLAB_NO_FIGURES"
 
 
 # The Python type of each kind of parameter, as a Params field holds it.

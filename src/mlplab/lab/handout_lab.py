@@ -28,6 +28,7 @@ from mlplab.handout_answers import QUESTIONS, encode, form_problem
 from mlplab.wording import join, pct, points
 
 MINUS = "\u2212"
+CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")  # each seed's, for Questions 4-5
 UNANSWERED = "(not answered yet)"
 
 
@@ -91,6 +92,8 @@ def _run_facts(ns: dict[str, Any]) -> dict[str, Any]:
             "test_accuracy": _plain([s.metrics["test_accuracy"] for s in experiment.seeds]),
             "test_loss": _plain([s.metrics["test_loss"] for s in experiment.seeds]),
             "history": _plain(experiment.first.history),
+            "histories": [_plain({k: s.history[k] for k in CURVES if k in s.history})
+                          for s in experiment.seeds],
             "epochs_run": int(experiment.first.epochs_run),
             "best_epoch": int(experiment.first.best_epoch)}
 

@@ -37,9 +37,11 @@ Results are reproducible from the seeds on CPU.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +92,14 @@ def batch_order(seed: int, n: int) -> np.ndarray:
     RESHUFFLE_GAIN_SEEDS seeds, RESHUFFLE_GAIN_SE standard errors, on mnist-5k; so this is
     not a detail, and the run pages teach it.)
     """
+    return _batch_order(seed, n).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _batch_order(seed: int, n: int) -> np.ndarray:
+    """``batch_order``, computed once per process: the permutation depends on (seed, n)
+    alone, and each tf.data pipeline costs ~0.05 CPU-s (a notebook of several runs over the
+    same seeds asks again and again)."""
     from mlplab.lab.backend import tensorflow
 
     tf = tensorflow()
@@ -131,9 +141,6 @@ class _Graph:
         self.lr = float(params.learning_rate)
         self.l2 = float(params.l2)
         self.dropout = float(params.dropout)
-        # Every example once; each seed's batches, validation and test sets are rows of it.
-        self.x = tf.constant(data.x, tf.float32)
-        self.y = tf.constant(data.y, tf.float32)
         splits = [data.splits[seed] for seed in seeds]
         sizes = {(len(s.train), len(s.val), len(s.test)) for s in splits}
         if len(sizes) != 1:
@@ -151,13 +158,15 @@ class _Graph:
         slots = [tuple(w for _ in range(SLOTS[self.optimizer])) for w in weights]
         n_dropout = len(params.hidden_layers) if self.dropout > 0 else 0
         rows = tf.TensorSpec([None, None], tf.int32)  # (K, n): each seed's rows of x
+        # Every example once (x, y); each seed's batches, validation and test sets are rows
+        # of it. They are arguments, not constants, so runs on other data reuse the trace.
+        x = tf.TensorSpec([None, data.n_inputs], tf.float32)
+        y = tf.TensorSpec([None, data.n_classes], tf.float32)
         self.epoch = tf.function(self._epoch, autograph=False, input_signature=[
             weights, slots, tf.TensorSpec([], tf.int64), rows, rows,
-            tf.TensorSpec([None, n_dropout, 2], tf.int64)])
+            tf.TensorSpec([None, n_dropout, 2], tf.int64), x, y])
         self.evaluate = tf.function(self._evaluate, autograph=False,
-                                    input_signature=[weights, rows])
-        self.misclassified = tf.function(self._misclassified, autograph=False,
-                                         input_signature=[weights, rows])
+                                    input_signature=[weights, rows, x, y])
 
     # -- the network -------------------------------------------------------------------
     def _logits(self, weights, x, shared: bool, dropout_seeds=None):
@@ -215,34 +224,37 @@ class _Graph:
                           tf.float32)
         return losses, correct
 
-    def _evaluate(self, weights, rows):
+    def _evaluate(self, weights, rows, x, y):
         """Mean loss (with the L2 penalty, as Keras' ``evaluate``) and accuracy per seed over
-        its ``rows`` (K, n) of the data."""
-        losses, correct, _ = self._scored(weights, rows)
+        its ``rows`` (K, n) of the data (``x``, ``y``)."""
+        losses, correct, _ = self._scored(weights, rows, x, y)
         return (self._total(self.tf.reduce_mean(losses, axis=1), weights),
                 self.tf.reduce_mean(correct, axis=1))
 
-    def _scored(self, weights, rows):
+    def _scored(self, weights, rows, x_all, y_all):
         """Per-sample losses, correct predictions and logits of each seed on its ``rows``
         (K, n) of the data."""
         tf = self.tf
         if self.shared:  # the same rows for every seed: one copy, broadcast
-            x, y = tf.gather(self.x, rows[0]), tf.gather(self.y, rows[0])
+            x, y = tf.gather(x_all, rows[0]), tf.gather(y_all, rows[0])
         else:
-            x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
+            x, y = tf.gather(x_all, rows), tf.gather(y_all, rows)
         logits = self._logits(weights, x, shared=self.shared)
         losses, correct = self._losses(tf.broadcast_to(y, tf.shape(logits)), logits)
         return losses, correct, logits
 
-    def _misclassified(self, weights, rows):
-        """Per seed, over the validation images (``rows``) it gets wrong: their mean loss and
-        mean top probability (``outcomes.misclassified``, computed here in the graph)."""
+    def _validation(self, weights, rows, x, y):
+        """Validation loss and accuracy per seed (as ``_evaluate``) and, over the images
+        (``rows``) each seed gets wrong, their mean loss and mean top probability
+        (``outcomes.misclassified``, computed here in the graph): one forward pass."""
         tf = self.tf
-        losses, correct, logits = self._scored(weights, rows)
+        losses, correct, logits = self._scored(weights, rows, x, y)
         wrong = 1 - correct
         count = tf.reduce_sum(wrong, axis=1)  # 0/0 gives NaN, as outcomes.misclassified
         top = tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
-        return (tf.reduce_sum(losses * wrong, axis=1) / count,
+        return (self._total(tf.reduce_mean(losses, axis=1), weights),
+                tf.reduce_mean(correct, axis=1),
+                tf.reduce_sum(losses * wrong, axis=1) / count,
                 tf.reduce_sum(top * wrong, axis=1) / count)
 
     # -- the optimizers, Keras' update_step formulas -------------------------------------
@@ -269,16 +281,17 @@ class _Graph:
             new_s = slots
         return new_w, new_s
 
-    def _epoch(self, weights, slots, step, perm, val_rows, dropout_seeds):
+    def _epoch(self, weights, slots, step, perm, val_rows, dropout_seeds, x_all, y_all):
         """One epoch for the seeds in the batch: every step, then validation.
 
         perm: (K, n) each seed's training rows of the data in the order of its batches;
         val_rows: (K, n_val) each seed's validation rows; dropout_seeds: (K, hidden layers,
         2), each Dropout layer's initial Keras seed state (its step part advances with
         ``step``). Returns the new weights, optimizer slots and step count, the epoch's
-        training loss and accuracy (Keras' running means) and the validation loss and
-        accuracy after the epoch, each (K,). Written as an explicit while loop: autograph's
-        source conversion would cost ~1 s per run.
+        training loss and accuracy (Keras' running means), the validation loss and
+        accuracy after the epoch and its misclassified images' mean loss and confidence,
+        each (K,), from one pass over the validation images. Written as an explicit while
+        loop: autograph's source conversion would cost ~1 s per run.
         """
         tf = self.tf
         n, bs = self.n_train, self.batch_size
@@ -286,7 +299,7 @@ class _Graph:
 
         def body(start, weights, slots, step, loss_sum, correct_sum):
             idx = perm[:, start:tf.minimum(start + bs, n)]
-            x, y = tf.gather(self.x, idx), tf.gather(self.y, idx)
+            x, y = tf.gather(x_all, idx), tf.gather(y_all, idx)
             size = tf.cast(tf.shape(idx)[1], tf.float32)
             # Keras' SeedGenerator: state [seed, calls so far], one call per training step.
             seeds = (dropout_seeds + tf.stack([tf.zeros_like(step), step])
@@ -308,8 +321,38 @@ class _Graph:
         _, weights, slots, step, loss_sum, correct_sum = tf.while_loop(
             lambda start, *_: start < n, body,
             (tf.constant(0), weights, slots, step, zeros, zeros))
-        val_loss, val_acc = self._evaluate(weights, val_rows)
-        return weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc
+        val_loss, val_acc, wrong_loss, wrong_confidence = self._validation(
+            weights, val_rows, x_all, y_all)
+        return (weights, slots, step, loss_sum / n, correct_sum / n, val_loss, val_acc,
+                wrong_loss, wrong_confidence)
+
+
+# Compiled graphs kept per process: tracing one costs ~0.4 CPU-s, and a notebook that trains
+# several runs of one architecture (a baseline, with early stopping, on raw pixels) reuses it.
+GRAPHS_KEPT = 8
+_GRAPHS: OrderedDict[tuple, _Graph] = OrderedDict()
+
+
+def _graph(params: Params, data: SeedSplits, seeds: list[int]) -> _Graph:
+    """The ``_Graph`` for these settings and data, traced once per process.
+
+    The key is everything a trace depends on: the architecture, loss, optimizer and its
+    step, regularisation, batch size, the inputs' and training set's sizes, and whether the
+    seeds share their validation and test rows (the data itself is an argument)."""
+    splits = [data.splits[seed] for seed in seeds]
+    shared = all(np.array_equal(s.val, splits[0].val) and np.array_equal(s.test, splits[0].test)
+                 for s in splits)
+    key = (tuple(params.hidden_layers), params.activation, params.loss, params.optimizer,
+           float(params.learning_rate), float(params.l2), float(params.dropout),
+           int(params.batch_size), data.n_inputs, data.n_classes, len(splits[0].train),
+           shared)
+    if key in _GRAPHS:
+        _GRAPHS.move_to_end(key)
+        return _GRAPHS[key]
+    graph = _GRAPHS[key] = _Graph(params, data, seeds)
+    while len(_GRAPHS) > GRAPHS_KEPT:
+        _GRAPHS.popitem(last=False)
+    return graph
 
 
 def dropout_states(model) -> np.ndarray:
@@ -372,8 +415,9 @@ def fit_seeds(params: Params, data: Prepared | SeedSplits,
         model = models.build(params, data.n_classes, n_inputs=data.n_inputs)
         compile_model(model, params)
         keras_models.append(model)
-    graph = _Graph(params, data, seeds)
+    graph = _graph(params, data, seeds)
     tf = graph.tf
+    x_all, y_all = tf.constant(data.x, tf.float32), tf.constant(data.y, tf.float32)
     weights = _stack([m.get_weights() for m in keras_models])
     slots = _zero_slots(weights, params.optimizer)
     dropout_seeds = tf.constant(np.stack([dropout_states(m) for m in keras_models]))
@@ -398,12 +442,11 @@ def fit_seeds(params: Params, data: Prepared | SeedSplits,
 
     for epoch in range(params.epochs):
         epoch_start = time.perf_counter()
-        weights, slots, step, loss, acc, val_loss, val_acc = graph.epoch(
-            weights, slots, step, tf.constant(orders[active]), val_rows, dropout_seeds)
-        loss, acc, val_loss, val_acc = (t.numpy() for t in (loss, acc, val_loss, val_acc))
-        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS,
-                         (t.numpy() for t in graph.misclassified(weights, val_rows)),
-                         strict=True))
+        weights, slots, step, *measured = graph.epoch(
+            weights, slots, step, tf.constant(orders[active]), val_rows, dropout_seeds,
+            x_all, y_all)
+        loss, acc, val_loss, val_acc, *wrong_values = (t.numpy() for t in measured)
+        wrong = dict(zip(outcomes.MISCLASSIFIED_KEYS, wrong_values, strict=True))
         penalty = tf.add_n(graph._penalty(weights)).numpy() if params.l2 > 0 else None
         keep = []
         for row, i in enumerate(active):
@@ -442,8 +485,8 @@ def fit_seeds(params: Params, data: Prepared | SeedSplits,
     for model, w in zip(keras_models, chosen, strict=True):
         model.set_weights(w)
     test_rows = np.stack([data.splits[s].test for s in seeds]).astype(np.int32)
-    test_loss, test_acc = (t.numpy() for t in graph.evaluate(_stack(chosen),
-                                                              tf.constant(test_rows)))
+    test_loss, test_acc = (t.numpy() for t in graph.evaluate(
+        _stack(chosen), tf.constant(test_rows), x_all, y_all))
     shared_seconds = setup_seconds + time.perf_counter() - end_start
 
     results = []

@@ -17,6 +17,7 @@ import base64
 import functools
 import html
 import io
+import os
 from collections.abc import Sequence
 
 import matplotlib
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 
 from mlplab import outcomes
 from mlplab.lab import alt_text
+from mlplab.params import NO_FIGURES_ENV
 
 # Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, black (each >= 3:1 on
 # white), then orange and sky blue (about 2.3:1: used only with a marker and line style).
@@ -78,6 +80,9 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
 
     if not InteractiveShell.initialized():
         return fig
+    if os.environ.get(NO_FIGURES_ENV):
+        plt.close(fig)
+        return fig
     buf = io.BytesIO()
     # Drawn once, at its size: every figure here was fitted by tight_layout already, and a
     # "tight" bounding box would draw it a second time to measure it.
@@ -94,6 +99,16 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     return fig
 
 
+def _unless_no_figures(fn):
+    """Build nothing where ``NO_FIGURES_ENV`` is set (grading: nobody looks at the figures,
+    and building one costs ~0.1 CPU-s, the first ~0.8 with matplotlib's set-up); None then."""
+    @functools.wraps(fn)
+    def figure(*args, **kwargs):
+        return None if os.environ.get(NO_FIGURES_ENV) else fn(*args, **kwargs)
+    return figure
+
+
+@_unless_no_figures
 def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int = 10,
                colours: Sequence[str] | None = None):
     """Small multiples of square images (rows of flattened pixels: 784 are 28x28), each
@@ -116,6 +131,7 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
     return show(fig, alt_text.digit_grid(labels, title, side))
 
 
+@_unless_no_figures
 def learning_curves(histories: Sequence[dict[str, list[float]]], seeds: Sequence[int],
                     loss_name: str, max_epochs: int | None = None):
     """Loss and accuracy per epoch, training (solid) and validation (dashed), every seed,
