@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # nbconvert/otter build, ~30 s), its grading run (every submission executed, ~1 min), the
 # key executed once, and a whole report (notebook executions). A test that uses one is slow
 # by construction, so it is marked here rather than by hand; `make test-quick` leaves it out.
-SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report"}
+SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 
 
 # `make test` runs the tests on one pytest-xdist worker per core, and each worker builds its

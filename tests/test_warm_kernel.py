@@ -17,8 +17,6 @@ from conftest import ROOT, kaggle_rows, write_kaggle_csv
 
 from mlplab.pipeline import experiments, runner
 
-pytestmark = pytest.mark.slow
-
 SUITE = """\
 defaults:
   max_samples: 300

@@ -3,8 +3,9 @@ together in one compiled graph (`multiseed`), side by side in one process.
 
 Same data, network, seeds, initial weights, batches and updates: a seed's test accuracy
 should agree between the paths up to float rounding, which the output shows. Also
-measures the fixed costs of a report run (TensorFlow import, kernel start, HTML export)
-so the time of `make report` can be accounted for.
+measures the start-up costs of a report's workers (TensorFlow import, kernel start, HTML
+export, each paid once per worker: its kernel and exporter stay warm from run to run) so
+the time of `make report` can be accounted for.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _timed(cmd: list[str]) -> float:
 
 
 def overheads() -> dict[str, float]:
-    """Seconds of each fixed cost of one report run, each in a fresh process."""
+    """Seconds of each start-up cost of a report's worker, each in a fresh process."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 

@@ -208,14 +208,22 @@ def model_logits(model, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
     are applied in float64 without its softmax. From these logits a log-softmax needs no
     clip: a probability far below 1e-7, which float32 rounds to 0, keeps its true log.
     """
+    import keras
+
     last = model.layers[-1]
     kernel = np.asarray(last.kernel, dtype=np.float64)
     bias = np.asarray(last.bias, dtype=np.float64)
+    dtype = model.layers[0].compute_dtype
+    width = model.inputs[0].shape[-1] if getattr(model, "inputs", None) else None
+    if width is not None and np.shape(x)[-1] != width:  # as calling the layers would say
+        raise ValueError(f"expected {width} input features, got {np.shape(x)[-1]}")
     out = []
     for i in range(0, len(x), batch_size):
-        h = x[i:i + batch_size]
+        # The layers' own computation, without the bookkeeping of calling a layer (which
+        # casts the input to this dtype first): the same numbers, in half the time.
+        h = keras.ops.convert_to_tensor(x[i:i + batch_size], dtype=dtype)
         for layer in model.layers[:-1]:
-            h = layer(h, training=False)
+            h = layer.call(h, training=False)
         out.append(np.asarray(h, dtype=np.float64) @ kernel + bias)
     return np.concatenate(out) if out else np.zeros((0, kernel.shape[1]))
 

@@ -239,6 +239,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         f"{100 * bench['paths']['keras_default']['fraction_of_peak']:.1f}% of that and the "
         f"batched one {100 * bench['paths']['mlplab_fast']['fraction_of_peak']:.1f}%. Peak "
         f"memory {bench['peak_memory_mb']:.0f} MB."
-        + (f" Fixed costs of one report run, which no training loop removes: {costs}."
-           if costs else "")
+        + (f" Start-up costs, each measured in a new process, which a build pays once per "
+           f"worker, not once per run (each worker keeps a warm kernel and an HTML exporter "
+           f"from run to run): {costs}." if costs else "")
     )
