@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 DETECTED = {1, 3, 36, -24, 24, 152, 255}  # killed by a failing test, or timed out (a hang)
+TIMED_OUT = {36, -24, 24, 152, 255}  # run again by --list: a hang may be the harness's
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     scored = {name: code for name, code in scored.items() if code is not None}
     survivors = sorted(name for name, code in scored.items() if code not in DETECTED)
     if args.list:
-        print("\n".join(survivors + unchecked))
+        print("\n".join(survivors + unchecked
+                         + sorted(n for n, code in scored.items() if code in TIMED_OUT)))
         return 0
     for name in survivors:
         diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name],

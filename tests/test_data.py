@@ -36,6 +36,51 @@ def test_idx_folder(tmp_path: Path):
     assert np.array_equal(ds.x[: len(labels)], pixels.astype(np.uint8))
 
 
+def test_an_idx_label_outside_the_classes_is_named_with_the_range_found(tmp_path: Path):
+    """IDX files hold any byte as a label: 10 in a ten-class set (0-9) is refused in one
+    line."""
+    labels, pixels = kaggle_rows(n_per_class=4)
+    labels[5] = 10
+    write_idx(tmp_path / "idx", pixels, labels, "train")
+    write_idx(tmp_path / "idx", pixels[:20], labels[:20] % 10, "t10k")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(tmp_path / "idx"))
+    assert str(err.value).startswith(str(tmp_path / "idx"))
+    assert str(err.value).endswith(": labels must be 0-9, found 0..10")
+
+
+def test_a_header_without_rows_says_so(tmp_path: Path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("label," + PIXELS + "\n\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: no data rows"
+
+
+def test_a_quoted_decimal_comma_is_one_field_named_as_not_a_number(tmp_path: Path):
+    """Excel in a comma-decimal locale quotes "0,5" in a comma-separated file: one field (as
+    a CSV reader counts it), which is then named as not a number, not a row too wide."""
+    labels, pixels = kaggle_rows()
+    lines = _lines(labels, pixels)
+    fields = lines[2].split(",")
+    fields[4] = '"0,5"'
+    lines[2] = ",".join(fields)
+    path = tmp_path / "quoted_decimal.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataError) as err:
+        data.load(str(path))
+    assert str(err.value) == f"{path}: non-numeric value '0,5' in data row 2 (line 3), column 5"
+
+
+def test_two_classes_are_enough_to_classify(tmp_path: Path):
+    """A two-digit subset (3s and 8s, three of each) loads: two classes are the fewest that
+    classification needs, and the split has one of each for every part."""
+    labels, pixels = kaggle_rows()
+    keep = np.isin(labels, [3, 8])
+    path = write_kaggle_csv(tmp_path / "threes_and_eights.csv", labels[keep], pixels[keep])
+    assert sorted(set(data.load(str(path)).y.tolist())) == [3, 8]
+
+
 def _csv_with(tmp_path: Path, mutate) -> Path:
     labels, pixels = kaggle_rows()
     rows = [[str(v) for v in [lab, *row]] for lab, row in zip(labels, pixels, strict=True)]
@@ -492,3 +537,20 @@ def test_a_decimal_comma_is_a_number_not_the_value_named(tmp_path: Path):
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'x7' in data row 2 (line 3), column 8"
+
+
+def test_a_quoted_semicolon_file_loads_like_the_plain_one(tmp_path: Path):
+    """LibreOffice with ';' and every field quoted: the fields are counted with the file's
+    own separator."""
+    labels, pixels = kaggle_rows()
+    path = tmp_path / "quoted_semicolons.csv"
+    path.write_text("\n".join(_lines(labels, pixels, sep=";", quote="all")) + "\n")
+    ds = data.load(str(path))
+    assert np.array_equal(ds.y, labels) and np.array_equal(ds.x, pixels.astype(np.uint8))
+
+
+def test_no_labels_at_all_are_refused_by_name():
+    with pytest.raises(data.DataError) as err:
+        data._check_classes("empty.npz", np.array([], dtype=np.int64))
+    assert str(err.value) == ("empty.npz: all 0 examples have no labels; classification needs "
+                              "at least two classes")

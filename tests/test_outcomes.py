@@ -259,3 +259,27 @@ def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
 ])
 def test_a_span_that_reaches_zero_or_below_signs_its_ends(values, digits, text):
     assert outcomes._signed_span(values, digits) == text
+
+
+@pytest.mark.parametrize("successes, n", [(3, 10), (0, 12), (1, 1), (16, 16), (40, 40), (7, 9)])
+def test_the_share_interval_is_wilsons_as_scipy_computes_it(successes, n):
+    """scipy's Wilson interval is the oracle; at n of n the upper end is 1, never above it
+    (16 of 16 rounds to just over 1 before the clip)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
+    low, high = outcomes.wilson_interval(successes, n)
+    assert (low, high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert 0.0 <= low <= high <= 1.0
+
+
+def test_no_trials_give_the_whole_unit_interval():
+    assert outcomes.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_each_seed_is_judged_on_its_own_training_set_size():
+    """A record's own n_train wins over the run's default (seeds can draw their own split)."""
+    seed = {"seed": 0, "metrics": {"test_accuracy": 0.9}, "history": curves([0.5, 0.4, 0.3]),
+            "test_predicted_counts": [150] * 10}
+    got = outcomes.of_seeds([{**seed, "n_train": 4321}, seed], 10, n_train=1234)
+    assert [o.n_train for o in got] == [4321, 1234]

@@ -1186,3 +1186,20 @@ def _comparison(metric: str, method: stats.Method, wins: int, ties: int) -> stat
 def test_how_often_a_is_higher_names_the_metric_the_seeds_and_the_ties(metric, method, wins,
                                                                        ties, text):
     assert _comparison(metric, method, wins, ties).often("A") == text
+
+
+def test_two_seeds_against_two_are_tested_paired_and_two_tests_are_corrected():
+    """Two seeds a side are the fewest with a spread: a paired t (scipy's ttest_rel), not
+    'one seed'; and two tested comparisons on a page form a family Holm adjusts."""
+    a, b, c = [0.91, 0.95], [0.90, 0.92], [0.80, 0.83]
+    df = records.tidy([record("a", a, seeds=[0, 1]), record("b", b, seeds=[0, 1]),
+                       record("c", c, seeds=[0, 1])])
+    ab = stats.compare(df, "a", "b")
+    assert ab.method == stats.Method.PAIRED
+    assert ab.p == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
+    family = stats.Family(df, [("a", "b", "test_accuracy"), ("a", "c", "test_accuracy")])
+    ps = [family.get(x, y).p for x, y in (("a", "b"), ("a", "c"))]
+    low, high = sorted(ps)
+    expected = {low: min(1.0, 2 * low), high: max(min(1.0, 2 * low), high)}
+    assert [family.get(x, y).p_adjusted for x, y in (("a", "b"), ("a", "c"))] == \
+        pytest.approx([expected[p] for p in ps])
