@@ -12,9 +12,8 @@ from mlplab.lab import bench, data, fitting, multiseed, train
 from mlplab.pipeline import cli
 from mlplab.summary import tables
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
     out = tmp_path / "bench.json"
     seeds = [0, 1]

@@ -8,8 +8,6 @@ import pytest
 from mlplab import params
 from mlplab.lab import data, experiment, fitting, models, train
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def small():
@@ -24,6 +22,7 @@ def test_keras_parameter_count(layers, count):
     assert model.count_params() == count == models.param_count(layers)
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_differs(small):
     ds, split = small
     p = params.validate({"epochs": 3, "seeds": [0]})
@@ -38,6 +37,7 @@ def test_same_seed_same_result_other_seed_differs(small):
     assert a.history["loss"] != c.history["loss"]
 
 
+@pytest.mark.slow
 def test_fast_path_takes_the_same_steps_as_keras_default(small):
     ds, split = small
     prepared = fitting.prepare(ds, split, scale=True)
@@ -48,6 +48,7 @@ def test_fast_path_takes_the_same_steps_as_keras_default(small):
                                                           abs=1e-6)
 
 
+@pytest.mark.slow
 def test_early_stopping_records_best_epoch_and_restores(small):
     ds, split = small
     prepared = fitting.prepare(ds, split, scale=True)
@@ -68,6 +69,7 @@ def test_early_stopping_records_best_epoch_and_restores(small):
     assert r.metrics["val_loss"] == best and r.metrics["tested_epoch"] == r.best_epoch
 
 
+@pytest.mark.slow
 def test_kept_networks_rebuild_the_experiment_without_training(tmp_path, monkeypatch):
     """The runner's networks file: the first run trains and keeps its networks; a rerun
     loads them (training would fail here) and gives the same records and predictions."""
@@ -93,6 +95,7 @@ def test_kept_networks_rebuild_the_experiment_without_training(tmp_path, monkeyp
         experiment.run_experiment(p.replace(epochs=3))
 
 
+@pytest.mark.slow
 def test_a_dataset_of_other_inputs_and_classes_trains_on_its_own_sizes(tmp_path):
     """Nothing assumes 784 pixels or ten classes: 64 inputs and 3 classes give 64-8-3
     networks on both paths, counts over 3 classes, a record whose label and verdicts say
