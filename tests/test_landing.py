@@ -120,23 +120,30 @@ def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path):
 
 # --- One build at a time per report folder --------------------------------------------------
 
-def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
-        tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["mlplab", "report", "--jobs", "2"])  # as a build is
+def _second_build_while_held(report_dir: Path) -> list[BaseException]:
+    """Take the report lock, try a second build from another thread while it is held, and
+    return what that build was refused with (it must be refused, not wait)."""
     refused: list[BaseException] = []
 
     def second():
         try:
-            with runner.report_lock(tmp_path):
+            with runner.report_lock(report_dir):
                 pass
         except runner.ReportBusy as err:
             refused.append(err)
 
-    with runner.report_lock(tmp_path):
+    with runner.report_lock(report_dir):
         attempt = threading.Thread(target=second, daemon=True)
         attempt.start()
         attempt.join(timeout=10)
         assert not attempt.is_alive(), "a second build waited instead of being refused"
+    return refused
+
+
+def test_a_second_build_is_refused_naming_the_first_and_may_start_once_it_ends(
+        tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["mlplab", "report", "--jobs", "2"])  # as a build is started
+    refused = _second_build_while_held(tmp_path)
     assert len(refused) == 1
     assert str(refused[0]).startswith(
         f"{tmp_path} is being built by PID {os.getpid()} (mlplab report --jobs 2, started ")
@@ -151,19 +158,7 @@ def test_a_holder_is_named_even_after_a_longer_line_was_left_in_the_lock_file(
     (tmp_path / runner.LOCK_NAME).write_text("4242\n01:02:03\nmlplab report " + "x" * 300
                                              + "\nleft over\n")
     monkeypatch.setattr(sys, "argv", ["mlplab", "report"])  # as a build is started
-    refused: list[BaseException] = []
-
-    def second():
-        try:
-            with runner.report_lock(tmp_path):
-                pass
-        except runner.ReportBusy as err:
-            refused.append(err)
-
-    with runner.report_lock(tmp_path):
-        attempt = threading.Thread(target=second, daemon=True)
-        attempt.start()
-        attempt.join(timeout=10)
+    refused = _second_build_while_held(tmp_path)
     assert len(refused) == 1
     assert str(refused[0]).startswith(
         f"{tmp_path} is being built by PID {os.getpid()} (mlplab report, started ")
