@@ -60,13 +60,7 @@ def test_a_header_without_rows_says_so(tmp_path: Path):
 def test_a_quoted_decimal_comma_is_one_field_named_as_not_a_number(tmp_path: Path):
     """Excel in a comma-decimal locale quotes "0,5" in a comma-separated file: one field (as
     a CSV reader counts it), which is then named as not a number, not a row too wide."""
-    labels, pixels = kaggle_rows()
-    lines = _lines(labels, pixels)
-    fields = lines[2].split(",")
-    fields[4] = '"0,5"'
-    lines[2] = ",".join(fields)
-    path = tmp_path / "quoted_decimal.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path = _edited_csv(tmp_path / "quoted_decimal.csv", ",", {(2, 4): '"0,5"'})
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value '0,5' in data row 2 (line 3), column 5"
@@ -184,6 +178,18 @@ def _lines(labels, pixels, sep=",", quote="", index=None, fmt=str):
         first = [index[1](i)] if index else []
         out.append(sep.join(first + [q(fmt(v), "data") for v in [lab, *row]]))
     return out
+
+
+def _edited_csv(path: Path, sep: str, edits: dict[tuple[int, int], str]) -> Path:
+    """A Kaggle-layout file with ``sep`` between fields, where ``edits`` maps (line, field)
+    to the text written there instead."""
+    lines = _lines(*kaggle_rows(), sep=sep)
+    for (line, field), text in edits.items():
+        fields = lines[line].split(sep)
+        fields[field] = text
+        lines[line] = sep.join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -509,13 +515,7 @@ def test_pixels_up_to_one_look_scaled_but_one_pixel_of_two_does_not(tmp_path: Pa
 
 def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: Path):
     """Spreadsheets in comma-decimal locales save with ';' and often a space after it."""
-    labels, pixels = kaggle_rows()
-    lines = _lines(labels, pixels, sep=";")
-    fields = lines[3].split(";")
-    fields[11] = " abc"
-    lines[3] = ";".join(fields)
-    path = tmp_path / "semicolons.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path = _edited_csv(tmp_path / "semicolons.csv", ";", {(3, 11): " abc"})
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'abc' in data row 3 (line 4), column 12"
@@ -524,16 +524,7 @@ def test_a_non_numeric_value_is_found_in_a_semicolon_file_as_written(tmp_path: P
 def test_a_decimal_comma_is_a_number_not_the_value_named(tmp_path: Path):
     """In a semicolon file written with decimal commas, '12,0' is a number: the error names
     the value that is not one, after it."""
-    labels, pixels = kaggle_rows()
-    lines = _lines(labels, pixels, sep=";")
-    fields = lines[1].split(";")
-    fields[5] = "12,0"
-    lines[1] = ";".join(fields)
-    fields = lines[2].split(";")
-    fields[7] = "x7"
-    lines[2] = ";".join(fields)
-    path = tmp_path / "decimal_commas.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path = _edited_csv(tmp_path / "decimal_commas.csv", ";", {(1, 5): "12,0", (2, 7): "x7"})
     with pytest.raises(data.DataError) as err:
         data.load(str(path))
     assert str(err.value) == f"{path}: non-numeric value 'x7' in data row 2 (line 3), column 8"
