@@ -1203,3 +1203,56 @@ def test_two_seeds_against_two_are_tested_paired_and_two_tests_are_corrected():
     expected = {low: min(1.0, 2 * low), high: max(min(1.0, 2 * low), high)}
     assert [family.get(x, y).p_adjusted for x, y in (("a", "b"), ("a", "c"))] == \
         pytest.approx([expected[p] for p in ps])
+
+
+def test_timings_sum_the_records_times_and_training_share(tmp_path, capsys):
+    """`mlplab timings` adds up what the runs' records say; a run never executed counts
+    for nothing, a failed one's times count (its wall time was spent)."""
+    from mlplab.pipeline import cli
+
+    times = {"a": (30.0, 9.0, 12.0, {"kernel": 0.5, "notebook": 27.0, "pages": 2.0}),
+             "b": (50.0, 14.0, 20.0, {"kernel": 4.0, "notebook": 43.0, "pages": 2.5}),
+             "c": (7.0, None, 0.0, {"kernel": 0.5, "notebook": 6.0, "pages": 0.4})}
+    recs = {"a": record("a", [0.9]), "b": record("b", [0.91]), "not-run": record("not-run", [0.9]),
+            "c": {"name": "c", "status": "failed", "error": "boom",
+                  "params": params.validate({"run_name": "c"}).as_dict()}}
+    (tmp_path / "runs").mkdir()
+    entries = []
+    for name, rec in recs.items():
+        status = Status(rec["status"]) if name != "not-run" else Status.NOT_RUN
+        if name in times:
+            wall, train, shown, parts = times[name]
+            rec.update(wall_seconds=wall, shown_fit_seconds=shown, wall_parts=parts)
+            if train is not None:
+                rec["train_seconds_total"] = train
+        if status != Status.NOT_RUN:
+            (tmp_path / "runs" / f"{name}.json").write_text(json.dumps(rec))
+        entries.append(ManifestEntry(name, params.validate(rec["params"]), status,
+                                     f"runs/{name}.json", None, None, "key").to_json())
+    (tmp_path / records.MANIFEST).write_text(json.dumps(entries))
+
+    assert cli.main(["timings", "--report-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    wall = sum(t[0] for t in times.values())
+    training = sum((t[1] or 0) + t[2] for t in times.values())
+    assert out.splitlines()[0] == "runs with times: 3 of 4"
+
+    def shown(label: str) -> tuple[float, float]:
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(label))
+        seconds, percent = re.search(r"([\d.]+) s +([\d.]+)%$", line).groups()
+        return float(seconds), float(percent)
+
+    assert shown("summed run wall time") == (wall, 100.0)
+    assert shown("training:") == (training, round(100 * training / wall, 1))
+    for part in ("kernel", "notebook", "pages"):
+        assert shown(part)[0] == pytest.approx(sum(t[3][part] for t in times.values()), abs=0.05)
+    rest = sum(t[3]["notebook"] - (t[1] or 0) - t[2] for t in times.values())
+    assert shown("the rest")[0] == pytest.approx(rest, abs=0.05)
+
+
+def test_timings_of_a_folder_without_a_report_is_one_line(tmp_path, capsys):
+    from mlplab.pipeline import cli
+
+    assert cli.main(["timings", "--report-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(tmp_path / records.MANIFEST) in err

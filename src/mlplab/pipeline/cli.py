@@ -128,6 +128,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timings(args: argparse.Namespace) -> int:
+    from mlplab.summary.timings import report_timings
+
+    print(report_timings(args.report_dir))
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from mlplab.pipeline import download
 
@@ -185,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiments", type=Path, default=DEFAULT_EXPERIMENTS)
     p.set_defaults(func=cmd_list)
 
+    p = sub.add_parser("timings", help="where the runs' wall time went, summed from the "
+                       "records of a built report (training's share: issue 24)")
+    p.add_argument("--report-dir", type=Path, default=Path("report"))
+    p.set_defaults(func=cmd_timings)
+
     p = sub.add_parser("data", help="download a dataset into data/ (checksum verified)")
     p.add_argument("action", choices=["fetch"])
     p.add_argument("name", choices=["mnist"])
@@ -203,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (experiments.ExperimentError, params.ParamError, DataError) as err:
+    except (experiments.ExperimentError, params.ParamError, DataError,
+            results.RecordError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
