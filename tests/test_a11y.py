@@ -315,6 +315,32 @@ def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
     assert again[0].data == again[1].data and again[0].metadata == again[1].metadata
 
 
+def test_a_digit_grid_is_the_picture_its_axes_would_draw_with_their_ticks(ipython):
+    """digit_grid takes the ticks off its hidden axes (measuring tick labels was most of its
+    time); the PNG must be the one drawn with the default ticks, as the grid was before."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    images = np.random.default_rng(1).integers(0, 256, size=(13, 784))
+    labels = [f"true {i % 10}\npred {(i + 3) % 10}" for i in range(13)]
+    plots.digit_grid(images, labels, "Misclassified: 13 of 1,050 test images (seed 0)")
+    drawn = base64.b64decode(ipython.outputs[-1].data["image/png"])
+    fig, axes = plt.subplots(2, 10, figsize=(1.3 * 10, 1.55 * 2 + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
+            ax.set_title(labels[i], fontsize=10, color="black")
+    fig.suptitle("Misclassified: 13 of 1,050 test images (seed 0)")
+    fig.tight_layout()
+    with_ticks = io.BytesIO()
+    fig.savefig(with_ticks, format="png")
+    plt.close(fig)
+    assert drawn == with_ticks.getvalue()
+
+
 def test_outside_ipython_a_plot_just_returns_its_open_figure():
     import matplotlib
 

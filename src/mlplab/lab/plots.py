@@ -121,6 +121,9 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.55 * nrows + 0.5),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
+        # No ticks on the hidden axes: the same picture, but the layout no longer measures
+        # tick labels nobody sees (most of a grid's time).
+        ax.set(xticks=[], yticks=[])
         ax.axis("off")
         if i < n:
             ax.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0, vmax=255)
