@@ -341,6 +341,30 @@ def test_a_digit_grid_is_the_picture_its_axes_would_draw_with_their_ticks(ipytho
     assert drawn == with_ticks.getvalue()
 
 
+def test_a_figure_drawn_alike_again_shows_the_same_outputs_without_drawing(ipython,
+                                                                          monkeypatch):
+    """plots.drawn_once: a warm kernel draws the loss curves (the same in every run) once;
+    other arguments or another style draw anew."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    subplots = plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: drawn.append(1) or subplots(*a, **k))
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    first = list(ipython.outputs)
+    assert len(drawn) == 1 and len(first) == 2  # the PNG and its table
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 1 and [o.data for o in ipython.outputs[2:]] == [o.data for o in first]
+    assert [o.metadata for o in ipython.outputs[2:]] == [o.metadata for o in first]
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=6))
+    assert len(drawn) == 2
+    with matplotlib.rc_context({"lines.linewidth": 4}):
+        theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 3
+    assert plt.get_fignums() == []
+
+
 def test_outside_ipython_a_plot_just_returns_its_open_figure():
     import matplotlib
 
