@@ -268,7 +268,12 @@ def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray, seed:
         d = rng.standard_normal(w.shape)
         norm = np.linalg.norm(d)
         direction.append(d * (np.linalg.norm(w) / norm) if norm > 0 else d)
-    x = np.asarray(x, dtype=np.float32)
+    import keras
+
+    # The inputs as the first layer takes them, once, not at every point (``model_logits``
+    # converts them again only when they are not a tensor of that type).
+    x = keras.ops.convert_to_tensor(np.asarray(x, dtype=np.float32),
+                                    dtype=model.layers[0].compute_dtype)
     y = np.asarray(y_onehot, dtype=np.float64)
     labels = np.argmax(y, axis=1)
     rows = []
