@@ -461,8 +461,8 @@ def test_bench_paragraph_has_one_parenthesis_and_no_zero_costs():
              "targets": {"speedup_total": 3, "speedup_per_epoch": 4}, "speedup_total": 2.5,
              "speedup_per_epoch": 5.0, "n_train": 2450, "dataset": "mnist-5k",
              "hidden_layers": [50, 50], "batch_size": 32, "epochs": 3, "seeds": [0, 1],
-             "test_accuracy_diff_max": 0, "matmul_peak_gflops": 99, "flops_per_sample": 6,
-             "peak_memory_mb": 900,
+             "keras_seeds": [0, 1], "test_accuracy_diff_max": 0, "matmul_peak_gflops": 99,
+             "flops_per_sample": 6, "peak_memory_mb": 900,
              "overheads_seconds": {"python_start": 0.02, "import_tensorflow": 6.1}}
     text = tables.bench_paragraph(bench)
     assert "(graph building included; target ≥ 3×: NOT met)" in text
