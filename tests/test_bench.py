@@ -23,10 +23,11 @@ def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
     assert len(seeds) > bench.REGULARISED_SEEDS > 1
     start = time.perf_counter()
     # In a new process, as `make bench` runs it: the bench times TensorFlow's import.
-    subprocess.run([sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--epochs", "3",
-                    "--seeds", *map(str, seeds), "--keras-seeds", str(keras_seeds),
-                    "--max-samples", "600", "--out", str(out)],
-                   check=True, capture_output=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--epochs",
+                           "3", "--seeds", *map(str, seeds), "--keras-seeds", str(keras_seeds),
+                           "--max-samples", "600", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     wall = time.perf_counter() - start
     result = json.loads(out.read_text())
     base, fast = result["paths"]["keras_default"], result["paths"]["mlplab_fast"]
@@ -144,3 +145,12 @@ def test_bench_names_the_seeds_each_path_trained_and_compares_those_both_did(ker
                 "seed 0.04 points).") in text
         assert "and test accuracy at most 0.04 points apart for seeds 0, 1 and 2." in text
     assert "identical" not in text
+
+
+def test_a_bench_file_from_before_keras_seeds_reads_as_keras_on_every_seed():
+    """Until issue 24 Keras' fit trained every seed, and bench.json had no `keras_seeds`."""
+    old = _bench([0, 1, 2, 3], [0.0] * 4)
+    del old["keras_seeds"], old["regularised"][0]["keras_seeds"]
+    text = tables.bench_paragraph(old)
+    assert "test accuracy is identical for each of seeds 0, 1, 2 and 3, trained on both" in text
+    assert "Keras' `fit` on seeds 0, 1 and 2) and identical test accuracy for seeds 0, 1" in text

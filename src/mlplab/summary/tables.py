@@ -180,26 +180,32 @@ def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _keras_seeds(compared: dict[str, Any]) -> list[int]:
+    """The seeds Keras' fit trained in one comparison of `make bench`; a bench.json from
+    before issue 24 has no such field: Keras trained every seed then."""
+    return compared.get("keras_seeds", compared["seeds"])
+
+
 def _regularised_sentence(bench: dict[str, Any]) -> str:
     """The batched path with each regulariser the suite trains it with, against Keras' fit."""
     parts = []
     for r in bench.get("regularised", []):
+        keras = _keras_seeds(r)
         setting = ", ".join(f"`{k}` {v:g}" for k, v in r["setting"].items())
         apart = points(r["test_accuracy_diff_max"], 2)
         same = ("identical test accuracy" if r["test_accuracy_diff_max"] == 0 else
-                f"test accuracy {apart} apart" if len(r["keras_seeds"]) == 1 else
+                f"test accuracy {apart} apart" if len(keras) == 1 else
                 f"test accuracy at most {apart} apart")
         parts.append(f"with {setting}, {r['speedup_per_epoch']:.1f}× faster per epoch "
                      f"({seeds_phrase(r['seeds'])} in one graph; Keras' `fit` on "
-                     f"{seeds_phrase(r['keras_seeds'])}) and {same} for "
-                     f"{seeds_phrase(r['keras_seeds'])}")
+                     f"{seeds_phrase(keras)}) and {same} for {seeds_phrase(keras)}")
     return ("The regularised runs take the same path: " + "; ".join(parts) + ". "
             if parts else "")
 
 
 def _agreement(bench: dict[str, Any]) -> str:
     """Test accuracy of the two paths, compared on the seeds both trained."""
-    both = bench["keras_seeds"]
+    both = _keras_seeds(bench)
     if bench["test_accuracy_diff_max"] == 0:
         return (f"test accuracy is identical for {'each of ' if len(both) > 1 else ''}"
                 f"{seeds_phrase(both)}, trained on both paths. ")
@@ -217,7 +223,7 @@ def _agreement(bench: dict[str, Any]) -> str:
 def bench_paragraph(bench: dict[str, Any]) -> str:
     """The benchmark's table and verdict, from report/bench.json (also what `mlplab bench`
     prints)."""
-    both = bench["keras_seeds"]  # test accuracy is compared on these (bench._path_summary)
+    both = _keras_seeds(bench)  # test accuracy is compared on these (bench._path_summary)
     accuracy = (f"test accuracy, {seeds_phrase(both)}" if len(both) == 1 else
                 f"test accuracy, mean ± sd over {seeds_phrase(both)}")
     rows = ["| training loop | whole fit per seed (s) | seconds per epoch | samples per second "
@@ -247,7 +253,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         f"\n\nOn {bench['n_train']:,} training images of `{bench['dataset']}` "
         f"({architecture({'params': bench})}, batch {bench['batch_size']}, "
         f"{bench['epochs']} epochs; {seeds_phrase(bench['seeds'])} in one graph, "
-        f"{seeds_phrase(bench['keras_seeds'])} also with Keras' `fit`), training "
+        f"{seeds_phrase(both)} also with Keras' `fit`), training "
         f"the seeds together is **{bench['speedup_total']:.1f}× faster over the whole fit**"
         f"{met('speedup_total', 'graph building included')} and "
         f"**{bench['speedup_per_epoch']:.1f}× faster per epoch**{met('speedup_per_epoch')}. "
