@@ -483,7 +483,8 @@ def fate(record: dict[str, Any]) -> str:
 def regularisation_section(family: Page) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
     """Each regulariser against the unregularised network, paired over seeds: the table
     of the four measures (with each change's interval, P(A > B) and whether it is
-    resolved), the resolved changes in words, and the runs to draw (label -> run)."""
+    resolved, and a warning where the measure is not the tested network's), the resolved
+    changes in words, and the runs to draw (label -> run)."""
     stated = family.plan.in_section("regularisation")
     if not stated:
         return pd.DataFrame(), [], {}
@@ -498,11 +499,32 @@ def regularisation_section(family: Page) -> tuple[pd.DataFrame, list[str], dict[
              **{metric_words(m): fmt(m, first[m].mean_b) for m in FIT_METRICS if m in first}}]
     for name, found in variants.items():
         rows.append({"variant": name, "run": found["run"],
-                     **{metric_words(m): _change_cell(found[m]) for m in FIT_METRICS
-                        if m in found}})
-    lines = [_resolved_changes(variants, m) for m in FIT_METRICS]
+                     **{metric_words(m): _change_cell(found[m])
+                        + (f"; {why}" if (why := skewed(family.df, found["run"], m)) else "")
+                        for m in FIT_METRICS if m in found}})
+    lines = [_resolved_changes(family.df, variants, m) for m in FIT_METRICS]
     return (pd.DataFrame(rows).fillna("—"), [line for line in lines if line],
             {label: baseline, **{name: found["run"] for name, found in variants.items()}})
+
+
+# Why a variant's value of a measure is not that of its tested network on fresh images.
+DROPOUT_ON = "training figure taken with dropout on"
+CHOSEN_ON_VALIDATION = "validation loss chose this epoch"
+
+
+def skewed(df: pd.DataFrame, run: str, metric: str) -> str:
+    """Why ``run``'s ``metric`` is not comparable with the unregularised network's, or "".
+    Keras measures a dropout network's training accuracy and loss with dropout on, so its
+    gap compares a thinned network with the whole one; an early-stopped run that restores
+    its best epoch was tested at its lowest validation loss, so every validation figure
+    (the gaps included) is favoured by that choice."""
+    if not metric.startswith(("gap_", "val_")):
+        return ""
+    if metric.startswith("gap_") and float(run_value(df, run, "dropout") or 0) > 0:
+        return DROPOUT_ON
+    stopped = not pd.isna(run_value(df, run, "early_stopping_patience"))
+    return CHOSEN_ON_VALIDATION if stopped and run_value(df, run, "restore_best_weights") \
+        else ""
 
 
 def _change_cell(c: Comparison) -> str:
@@ -516,19 +538,41 @@ def _change_cell(c: Comparison) -> str:
             f"({interval_fmt(c.metric, c.low, c.high)}), {higher}, {resolved}")
 
 
-def _resolved_changes(variants: dict[str, dict[str, Any]], metric: str) -> str:
-    """Which variants moved ``metric`` by a resolved amount, each with its change."""
+def _resolved_changes(df: pd.DataFrame, variants: dict[str, dict[str, Any]],
+                      metric: str) -> str:
+    """Which variants moved ``metric`` by a resolved amount, each with its change; those
+    whose value is not the tested network's (``skewed``) are set apart with the reason."""
     moved = {name: found[metric] for name, found in variants.items()
              if metric in found and found[metric].resolved}
     if not moved:
         return ""
+    why = {name: skewed(df, variants[name]["run"], metric) for name in moved}
+    fair = {name: c for name, c in moved.items() if not why[name]}
     families = {c.family for c in moved.values()}
-    down = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff < 0]
-    up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff > 0]
+    down = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in fair.items() if c.diff < 0]
+    up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in fair.items() if c.diff > 0]
     parts = ([f"lower with {join(down)}"] if down else []) + (
         [f"higher with {join(up)}"] if up else [])
-    return (f"**{sentence_case(metric_words(metric))}**: resolved {'; '.join(parts)} than "
-            f"without a regulariser (within {join(sorted(families))}).")
+    head = f"**{sentence_case(metric_words(metric))}**: "
+    text = (f"resolved {'; '.join(parts)} than without a regulariser (within "
+            f"{join(sorted(families))})." if parts else "")
+    reasons = {DROPOUT_ON: "the training figure is taken with dropout on, so the change "
+                           "compares a thinned network with the whole one, not the gap of "
+                           "the network that is tested",
+               CHOSEN_ON_VALIDATION: "the tested epoch is the one of lowest validation "
+                                     "loss, so the validation figure is favoured by that "
+                                     "choice (the test loss and test accuracy are not)"}
+    apart = []
+    for reason, words in reasons.items():
+        hit = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items()
+               if why[name] == reason]
+        if hit:
+            apart.append(f"{join(hit)}: {words}")
+    if apart:
+        text += (" Also resolved, but not a fair measure of the change: " if text
+                 else "Resolved, but not a fair measure of the change: ")
+        text += "; ".join(apart) + "."
+    return head + text
 
 
 def sentence_case(text: str) -> str:
@@ -544,6 +588,7 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
     names = {r["name"]: r for r in records}
     runs = {s.runs[0] for s in stated}
     dropout = any(names[r]["params"].get("dropout") for r in runs if r in names)
+    restored = any(skewed(family.df, r, "val_loss") for r in runs)
     found = [family.get(*s.key) for s in stated]
     tests = {c.family_size for c in found if c.family_size}
     methods = {c.method for c in found}
@@ -584,6 +629,12 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
         + (", and with dropout switched on in the dropout runs, so their gap compares a "
            "thinned network on training images with the whole network on validation images"
            if dropout else "")
+        + (". The early-stopping run restores the epoch of lowest validation loss, so its "
+           "validation figures, and the gaps built on them, are favoured by that choice; the "
+           "loss is therefore compared on the test images, which no run chose anything by, "
+           "and without the L2 penalty Keras adds to it" if restored else
+           ". The loss is compared on the test images, without the L2 penalty Keras adds to "
+           "it")
         + (". " + sentence_case("; ".join(cells)) if cells else "") + "."
     )
 

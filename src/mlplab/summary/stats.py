@@ -217,7 +217,8 @@ def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
 METRIC_WORDS = {"gap_accuracy": "accuracy gap (training minus validation)",
                 "gap_loss": "loss gap (validation minus training)",
                 "val_loss": "validation loss", "val_accuracy": "validation accuracy",
-                "val_data_loss": "validation loss (without the L2 penalty)"}
+                "val_data_loss": "validation loss (without the L2 penalty)",
+                "test_data_loss": "test loss (without the L2 penalty)"}
 
 
 def metric_words(metric: str) -> str:
@@ -245,17 +246,19 @@ def _diff_unit(metric: str) -> tuple[int, str]:
     return 2, " s" if metric.endswith("seconds") else ""
 
 
-def diff_fmt(metric: str, value: float, signed: bool = True) -> str:
+def diff_fmt(metric: str, value: float, signed: bool = True, digits: int | None = None) -> str:
     """A difference with its true sign, more decimals where it would round to zero."""
-    digits, unit = _diff_unit(metric)
+    shown, unit = _diff_unit(metric)
+    digits = shown if digits is None else digits
     scale = 100 if metric.endswith("accuracy") else 1
     return number(scale * value, digits, signed) + unit
 
 
-def interval_fmt(metric: str, low: float, high: float) -> str:
+def interval_fmt(metric: str, low: float, high: float, digits: int | None = None) -> str:
     """'−0.01 to +0.4 points': both ends signed and told apart, so an interval that
     includes zero never reads as one that excludes it."""
-    digits, unit = _diff_unit(metric)
+    shown, unit = _diff_unit(metric)
+    digits = shown if digits is None else digits
     scale = 100 if metric.endswith("accuracy") else 1
     return number_interval(scale * low, scale * high, digits) + unit
 
