@@ -401,31 +401,63 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             q = BY_NAME[name].pairs
             lines.append(sentence(family.get(*runs), q.label_a, q.label_b))
     if adam or sgd:
-        lines.append(_optimisers(family, adam, sgd))
+        raw_mse = variants.get(next((label for label in variants
+                                     if label.startswith("MSE, raw inputs")), ""))
+        lines.append(_optimisers(family, by_name, adam, sgd,
+                                 by_name[raw_mse] if raw_mse else None))
     return variants, lines
 
 
-def _optimisers(family: Page, adam: tuple[str, str] | None,
-                sgd: tuple[str, str] | None) -> str:
+def still_improving(record: dict[str, Any]) -> bool:
+    """Whether a run's mean validation loss over seeds is still falling at its last epoch
+    (lowest there, after more than one epoch): its accuracy then is where training was cut
+    off, not where it would settle."""
+    curves = [s["history"]["val_loss"] for s in record["seeds"]]
+    n = min(len(c) for c in curves)
+    mean = np.mean([c[:n] for c in curves], axis=0)
+    return n > 1 and int(np.argmin(mean)) == n - 1
+
+
+def _optimisers(family: Page, by_name: dict[str, dict[str, Any]],
+                adam: tuple[str, str] | None, sgd: tuple[str, str] | None,
+                raw_mse: dict[str, Any] | None = None) -> str:
     """What each optimiser shows about cross-entropy against MSE, and what the runs do not
-    measure: the vanishing-gradient argument is made for plain gradient descent, and Adam
-    rescales its steps, so it does not carry over; no cause is asserted."""
+    measure: the vanishing-gradient argument is made for plain gradient descent; Adam
+    rescales its steps, which weakens it without voiding it (a gradient far below Adam's
+    constant still gives a tiny step), and a raw-pixel MSE run that failed under Adam is
+    named. No cause is asserted; a difference is said to be one after the epochs run."""
     def outcome(runs: tuple[str, str], who: str) -> str:
         c = family.get(*runs)
         if c.method == Method.SINGLE:
             return f"with {who}, one seed cannot tell the two losses apart"
         if not c.resolved:
             return f"with {who}, the two losses are not told apart at this number of seeds"
-        better = "cross-entropy" if c.diff > 0 else "MSE"
-        return f"with {who}, {better} ends higher by {points(abs(c.diff))}"
+        order = (("cross-entropy", runs[0]), ("MSE", runs[1]))
+        better = order[0][0] if c.diff > 0 else order[1][0]
+        epochs = int(run_value(family.df, runs[0], "epochs"))
+        text = (f"with {who}, {better} is higher by {points(abs(c.diff))} after "
+                f"{plural(epochs, 'epoch')}")
+        rising = [label for label, run in order if still_improving(by_name[run])]
+        if rising:
+            text += (f" ({join(rising)} still improving then: the mean validation loss over "
+                     f"seeds is lowest at the last epoch, so this is the difference at "
+                     f"{plural(epochs, 'epoch')}, not where training would settle)")
+        return text
 
     found = [outcome(runs, who) for runs, who in ((adam, "Adam"), (sgd, "plain SGD")) if runs]
     text = (f"On scaled inputs, {', while '.join(found)}. The argument against MSE is its "
             f"vanishing gradient when the softmax saturates (Nielsen, ch. 3), made for plain "
             f"gradient descent, where a step is the learning rate times the gradient. Adam "
-            f"divides each step by a running estimate of the gradient's size, so a small "
-            f"gradient need not mean a small step, and the argument does not carry over to "
-            f"it.")
+            f"divides each step by a running estimate of the gradient's size plus a small "
+            f"constant (Keras' default is 10⁻⁷), so a small gradient need not mean a small "
+            f"step, but a gradient far below that constant still does: with Adam the "
+            f"argument is weakened, not void.")
+    if raw_mse:
+        failed = [o for o in seed_outcomes(raw_mse) if o.verdict != outcomes.Kind.LEARNED]
+        if failed:
+            text += (f" Adam did not rescue MSE on raw pixels: {len(failed)} of "
+                     f"{plural(len(raw_mse['seeds']), 'seed')} did not learn fully there "
+                     f"(its line above).")
     if not sgd:
         text += (" This suite has no plain-SGD pair of the two losses, so it cannot show "
                  "whether the loss matters where the argument applies.")
@@ -435,15 +467,24 @@ def _optimisers(family: Page, adam: tuple[str, str] | None,
             "what Keras' MSE on a softmax output does.)")
 
 
-def loss_intro(variants: dict[str, str]) -> str:
-    """What the loss section shows, naming only the variants this suite has."""
-    mse = any(label.startswith("MSE") for label in variants)
+# The master notebook's section on the losses: each run page's heading, and so its anchor.
+LOSS_SECTION = "3. What we minimise, and why"
+
+
+def loss_intro(variants: dict[str, str], pages: dict[str, str] | None = None) -> str:
+    """What the loss section shows, naming only the variants this suite has, with a link to
+    where a run page works out the losses' gradients (an MSE run's page where it has one)."""
+    mse = [run for label, run in variants.items() if label.startswith("MSE")]
+    page = next((pages[run] for run in mse if pages and pages.get(run)), None)
+    number, title = LOSS_SECTION.split(". ", 1)
+    where = (f"[Section {number} of a run's page]({page}#{LOSS_SECTION.replace(' ', '-')})"
+             if page else f"Section {number} of each run's page")
     return (f"The same network ({net_label(BASELINE['hidden_layers'])}, "
             f"{plural(BASELINE['epochs'], 'epoch')}), trained "
             f"{'with ' if len(variants) == 1 else 'in each of these ways: '}"
             f"{join([f'*{label}*' for label in variants])}."
-            + (" The master notebook explains why MSE on a saturated softmax gets almost no "
-               "gradient." if mse else ""))
+            + (f" {where} (*{title}*) works out why MSE on a saturated softmax gets almost no "
+               f"gradient." if mse else ""))
 
 
 def fate(record: dict[str, Any]) -> str:
