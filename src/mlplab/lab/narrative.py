@@ -318,13 +318,19 @@ def learning_paragraph(params: Params, seed_records: list[dict[str, Any]],
         out.append(f"{one} gives each curve a single point, so no trend can be read; after "
                    f"it, training accuracy is {span(train, '{:.1%}')} and validation accuracy "
                    f"{span(val, '{:.1%}')}."
-                   + (" The training figure is averaged over the epoch while the network was "
-                      "still improving, which is why it sits below the validation figure, "
-                      "measured at the end." if max(train) < min(val) else ""))
+                   + (" The training figure sits below the validation figure, measured at "
+                      "the end: it is averaged over the epoch while the network was still "
+                      "improving"
+                      + (f"; and {outcomes.thinned_network(params.dropout)}"
+                         if params.dropout else "") + "."
+                      if max(train) < min(val) else ""))
         return " ".join(x for x in out if x)
     stops = params.early_stopping_patience is not None
+    # With restored weights the tested network is each seed's best epoch (its record's).
+    restored = ([s["best_epoch"] for s in learned]
+                if stops and params.restore_best_weights else None)
     gen = outcomes.generalisation([s["history"] for s in learned],
-                                  params.epochs if stops else None)
+                                  params.epochs if stops else None, restored, params.dropout)
     out += outcomes.describe(gen)
     out.append(training_loss_sentence(learned))
     return " ".join(x for x in out if x)
