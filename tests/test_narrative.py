@@ -504,12 +504,17 @@ def test_weight_line_makes_no_always_downhill_claim():
 
 def test_seeds_paragraph_teaches_the_repeated_batch_order_and_the_fix():
     """Issue 21: 'each seed sets ... the order of the mini-batches' hid that seeded Keras
-    repeats epoch 1's order; the page says so, with the measured cost and a recipe."""
-    from mlplab.lab import multiseed
-
-    text = narrative.seeds_paragraph(params.validate({"seeds": [7], "epochs": 20}))
+    repeats epoch 1's order; the page says so, with where its cost was measured and a
+    recipe. Review finding 10: that cost was typed into the prose as numbers ("0.65 points
+    ... 10 seeds (2.5 standard errors)") on a page whose every number its run computes; the
+    prose now holds only this run's numbers (seed, epochs, batch size) and named sources."""
+    text = narrative.seeds_paragraph(params.validate({"seeds": [7], "epochs": 20,
+                                                      "batch_size": 64}))
     assert "**repeats it in every epoch**" in text and "one order 20 times" in text
-    assert f"{multiseed.RESHUFFLE_GAIN_POINTS:.2f} test-accuracy points" in text
+    assert "`docs/using.md`, section *Speed*" in text
+    prose = text.split("```")[0]
+    named = {"3", "26179", "5"}  # Keras 3, TensorFlow issue 26179, mnist-5k
+    assert set(re.findall(r"\d+(?:\.\d+)?", prose)) <= named | {"7", "20", "64"}
     assert ".shuffle(len(x_train), seed=7, reshuffle_each_iteration=True)" in text
     assert "never repeated" in narrative.seeds_paragraph(params.validate({"epochs": 1}))
     import nbformat

@@ -150,13 +150,9 @@ def worked_example_paragraph(worked: dict[str, Any], class_names: tuple[str, ...
 
 def seeds_paragraph(params: Params) -> str:
     """What a seed fixes, including the batch order Keras repeats under a global seed, its
-    measured cost, and the recipe that reshuffles every epoch yet stays reproducible."""
-    from mlplab.lab.multiseed import (
-        RESHUFFLE_GAIN_POINTS,
-        RESHUFFLE_GAIN_SE,
-        RESHUFFLE_GAIN_SEEDS,
-    )
-
+    measured cost, and the recipe that reshuffles every epoch yet stays reproducible. The
+    cost was measured once, not by this run: the page points to where, and states no number
+    of it (every number on a page is computed by its run)."""
     seed = params.seeds[0]
     effect = ("With this run's single epoch the order is never repeated." if params.epochs == 1
               else
@@ -168,11 +164,11 @@ def seeds_paragraph(params: Params) -> str:
         f"`keras.utils.set_random_seed`, Keras 3's `fit(shuffle=True)` on arrays draws that "
         f"order once and **repeats it in every epoch**: its seeded shuffle starts again from "
         f"the same state for each epoch (TensorFlow issue 26179 is the same class of "
-        f"problem). {effect} Over several epochs the repetition costs accuracy: in this "
-        f"project's own measurement on "
-        f"mnist-5k, reshuffling every epoch scored {RESHUFFLE_GAIN_POINTS:.2f} test-accuracy "
-        f"points higher on average over {RESHUFFLE_GAIN_SEEDS} seeds "
-        f"({RESHUFFLE_GAIN_SE:g} standard errors). To reshuffle every epoch and still "
+        f"problem). {effect} Over several epochs the repetition can cost accuracy: in a "
+        f"comparison over seeds on mnist-5k, made once for this project and not by this run, "
+        f"reshuffling every epoch reached a higher mean test accuracy, beyond seed-to-seed "
+        f"noise (its numbers are in the project's `docs/using.md`, section *Speed*). To "
+        f"reshuffle every epoch and still "
         f"reproduce the run, shuffle in a `tf.data` pipeline with its own seed:\n\n"
         "```python\n"
         "import tensorflow as tf\n\n"
