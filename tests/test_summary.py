@@ -723,6 +723,9 @@ def test_typical_accuracy_and_spreads_come_from_networks_that_learned():
     assert "median" not in mistakes.split("One run per setting")[1]
     regime = claims.regime_paragraph(df, runs)
     assert "the assignment's 8 times more data" in regime  # 20,580 / 2,450 of run b
+    # Review finding 15: no run varies data size with width or depth: said as a conjecture.
+    assert "a regime where extra capacity shows up differently" not in regime
+    assert "that is a conjecture" in regime
 
 
 def test_fate_withholds_a_verdict_a_tiny_test_set_cannot_support():
@@ -908,6 +911,21 @@ def test_seed_range_is_said_of_single_runs_and_the_interval_says_what_is_ruled_o
     note = sections.statistics_note(records.tidy(runs), runs,
                                     sections.page_family(records.tidy(runs)))
     assert "each seed draws its own stratified split" in note and "one fixed" not in note
+
+
+def test_the_converge_quicker_verdict_says_what_fewer_epochs_mean():
+    """Review finding 14: 'converge quicker ... supported' had an empty note, read as
+    'the deeper network learns faster'; fewer epochs only means validation loss stopped
+    improving sooner."""
+    runs = [record("two", [0.91, 0.90, 0.92], epochs_run=8, hidden_layers=[50, 50],
+                   epochs=50, early_stopping_patience=2),
+            record("one", [0.92, 0.93, 0.925], epochs_run=12, hidden_layers=[50],
+                   epochs=50, early_stopping_patience=2)]
+    df = records.tidy(runs)
+    table = claims.claims_table(df, sections.page_family(df)).set_index("claim")
+    note = table.loc["With early stopping, two hidden layers converge quicker than one "
+                     "(fewer epochs)", "note"]
+    assert "stopped improving sooner" in note and "not that the network learned faster" in note
 
 
 def test_what_the_interval_rules_out_follows_the_corrected_verdict():
