@@ -165,7 +165,8 @@ SECTIONS: tuple[Section, ...] = (
 CLAIMS = FamilyName.CLAIMS
 _QUICKER = ("Fewer epochs run means the validation loss stopped improving sooner (its "
             "lowest epoch plus the patience), not that the network learned faster or "
-            "reached a lower loss: see *What \"converge quicker\" measured* under *Early stopping*.")
+            "reached a lower loss: see *What \"converge quicker\" measured* under *Early "
+            "stopping*.")
 _BEAT = "Its own numbers show the opposite (91.2% vs 91.7%)."
 _CONFOUNDED = ("Its 784-50-10 run trained on 29,400 images, the 784-50-50-10 on 20,580 "
                "(see below).")
