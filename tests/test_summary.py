@@ -249,6 +249,8 @@ def test_statistics_note_names_method_correction_and_test_set_noise(df, runs):
     se = 100 * np.sqrt(typical * (1 - typical) / 1500)
     assert "one fixed test set of 1,500 images" in text and f"about {se:.1f} points" in text
     assert f"at {100 * typical:.1f}% accuracy (the median network that learned)" in text
+    # Review finding 11: "7 of 10 seeds, 1 tied" gives 0.75: a tie counts half, said once.
+    assert "the share of paired seeds on which it did (a tie counting half)" in text
 
 
 def test_statistics_note_counts_seeds_per_setting_and_phrases_small_families():
@@ -718,6 +720,8 @@ def test_typical_accuracy_and_spreads_come_from_networks_that_learned():
     text = sections.statistics_note(df, runs, family)
     typical = float(np.median([0.80, 0.94, 0.90, 0.91]))  # 51.1% learned only partly
     assert f"at {100 * typical:.1f}% accuracy (the median network that learned)" in text
+    # Review finding 11: "7 of 10 seeds, 1 tied" gives 0.75: a tie counts half, said once.
+    assert "the share of paired seeds on which it did (a tie counting half)" in text
     mistakes = "\n".join(claims.assignment_mistakes(df, runs, family))
     assert "up to 14.0 points (run `a`; 1.0 points in `b`)" in mistakes
     assert "median" not in mistakes.split("One run per setting")[1]
@@ -878,8 +882,8 @@ def test_every_stated_interval_has_its_probability_and_family_beside_it():
     df = records.tidy(runs)
     family = sections.page_family(df)
     [line] = sections.answer(family, "width")
-    assert "784-70-10 is higher on 3 of 4 seeds: P(A > B) on a fresh seed is about 0.75 " \
-           "(95% interval 0.19 to 0.99)" in line
+    assert "784-70-10 is higher than 784-50-10 on 3 of 4 seeds: P(A > B) on a fresh seed " \
+           "is about 0.75 (95% interval 0.19 to 0.99)" in line
     assert "the only test of the assignment's claims" in line
     table = claims.claims_table(df, family).set_index("claim")
     assert table.loc["70 units beat 50 (784-70-10 vs 784-50-10)",
@@ -1323,22 +1327,24 @@ def _comparison(metric: str, method: stats.Method, wins: int, ties: int) -> stat
 
 @pytest.mark.parametrize("metric, method, wins, ties, text", [
     ("epochs_run", stats.Method.PAIRED, 4, 1,
-     " A runs longer on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about 0.90 (95% "
-     "interval 0.55 to 1.00)."),
+     " A runs longer than B on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about "
+     "0.90 (95% interval 0.55 to 1.00)."),
     ("test_accuracy", stats.Method.PAIRED, 4, 1,
-     " A is higher on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about 0.90 (95% "
+     " A is higher than B on 4 of 5 seeds, tied on 1: P(A > B) on a fresh seed is about 0.90 (95% "
      "interval 0.55 to 1.00)."),
     ("test_accuracy", stats.Method.PAIRED, 4, 0,  # no tie, no mention of one
-     " A is higher on 4 of 5 seeds: P(A > B) on a fresh seed is about 0.90 (95% interval "
+     " A is higher than B on 4 of 5 seeds: P(A > B) on a fresh seed is about 0.90 (95% interval "
      "0.55 to 1.00)."),
     ("test_accuracy", stats.Method.WELCH, 0, 0,
-     " A is higher in a share 0.90 of all 3 × 4 pairs of seeds: P(A > B) on fresh seeds is "
+     " A is higher than B in a share 0.90 of all 3 × 4 pairs of seeds: P(A > B) on fresh seeds is "
      "about 0.90 (unpaired seeds: no interval)."),
     ("test_accuracy", stats.Method.SINGLE, 0, 0, ""),  # one seed: no share to state
 ])
 def test_how_often_a_is_higher_names_the_metric_the_seeds_and_the_ties(metric, method, wins,
                                                                        ties, text):
-    assert _comparison(metric, method, wins, ties).often("A") == text
+    # Review finding 13: "784-50-10 runs longer by 5.2 epochs ... 784-50-50-10 runs longer
+    # on 0 of 10 seeds" switched subject unannounced: both sides are now named.
+    assert _comparison(metric, method, wins, ties).often("A", "B") == text
 
 
 def test_two_seeds_against_two_are_tested_paired_and_two_tests_are_corrected():

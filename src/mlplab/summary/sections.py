@@ -151,9 +151,9 @@ def _correction(family: Page) -> str:
         f"{ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
         f"difference. Beside each interval, **P(A > B)** (Bouthillier et al., 2021) is the "
         f"probability that the first setting comes out higher than the second on a fresh "
-        f"seed: the share of paired seeds on which it did, with an exact binomial 95% "
-        f"interval. A difference can be resolved while P(A > B) stays well below 1: the "
-        f"mean moved, yet on one seed either may win.")
+        f"seed: the share of paired seeds on which it did (a tie counting half), with an "
+        f"exact binomial 95% interval. A difference can be resolved while P(A > B) stays "
+        f"well below 1: the mean moved, yet on one seed either may win.")
 
 
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Page) -> str:
