@@ -110,9 +110,11 @@ def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
         own = max(_train_sizes([r for r in compared if r["name"] in set(e20["run"])]))
         fitted = (f" Our 20-epoch networks (default settings) end with a training accuracy of "
                   f"{span([acc.min(), acc.max()], '{:.1%}')}"
-                  + (f": they fit their training images almost perfectly, a regime where "
-                     f"extra capacity shows up differently than with the assignment's "
-                     f"{ASSIGNMENT_TRAIN / own:.0f} times more data."
+                  + (f": they fit their training images almost perfectly. Extra capacity may "
+                     f"show up differently there than with the assignment's "
+                     f"{ASSIGNMENT_TRAIN / own:.0f} times more data, but that is a conjecture: "
+                     f"no comparison on this page varies the data size together with width "
+                     f"or depth."
                      if acc.median() > 0.99 and own < ASSIGNMENT_TRAIN else "."))
     task = ("" if on_digits(df, records) else
             f" Above all, the assignment's numbers were measured on handwritten digits; ours "

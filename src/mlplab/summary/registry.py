@@ -163,6 +163,10 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 CLAIMS = FamilyName.CLAIMS
+_QUICKER = ("Fewer epochs run means the validation loss stopped improving sooner (its "
+            "lowest epoch plus the patience), not that the network learned faster or "
+            "reached a lower loss: see *What \"converge quicker\" measured* under *Early "
+            "stopping*.")
 _BEAT = "Its own numbers show the opposite (91.2% vs 91.7%)."
 _CONFOUNDED = ("Its 784-50-10 run trained on 29,400 images, the 784-50-50-10 on 20,580 "
                "(see below).")
@@ -199,7 +203,7 @@ COMPARISONS: tuple[Entry, ...] = (
           Question(net([50, 50], **ES), net([50], **ES), net_label([50, 50]), net_label([50]),
                    "epochs_run"), CLAIMS,
           Claim("With early stopping, two hidden layers converge quicker than one (fewer "
-                "epochs)", 8, 12, a_greater=False)),
+                "epochs)", 8, 12, a_greater=False, note=_QUICKER)),
     Entry("stopping-better", "early-stopping",
           "With early stopping, does the deeper network end more accurate?",
           Question(net([50, 50], **ES), net([50], **ES),

@@ -151,9 +151,9 @@ def _correction(family: Page) -> str:
         f"{ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
         f"difference. Beside each interval, **P(A > B)** (Bouthillier et al., 2021) is the "
         f"probability that the first setting comes out higher than the second on a fresh "
-        f"seed: the share of paired seeds on which it did, with an exact binomial 95% "
-        f"interval. A difference can be resolved while P(A > B) stays well below 1: the "
-        f"mean moved, yet on one seed either may win.")
+        f"seed: the share of paired seeds on which it did (a tie counting half), with an "
+        f"exact binomial 95% interval. A difference can be resolved while P(A > B) stays "
+        f"well below 1: the mean moved, yet on one seed either may win.")
 
 
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Page) -> str:
@@ -261,8 +261,7 @@ def width_section(df: pd.DataFrame, summary: pd.DataFrame,
 
 def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -> str:
     """Whether training time followed the parameter count, what one network's time is, and
-    (from runs that differ only in epochs) how much of it does not grow with the epochs.
-    Claims only what these numbers show."""
+    how far single timings of the same work differ. Claims only what these numbers show."""
     if len(plain_summary) < 2:
         return ""
     s = plain_summary.sort_values("param_count")
@@ -275,7 +274,7 @@ def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -
     # one network trains faster than another of similar size; no order is claimed.
     order = (". Each run's time is measured once, without repeats that would show its spread, "
              "so this page claims no order between networks by training time.")
-    return head + order + ("" if df is None else _time_share(df, s) + _fixed_cost(df))
+    return head + order + ("" if df is None else _time_share(df, s) + _same_work(df))
 
 
 def _time_share(df: pd.DataFrame, summary: pd.DataFrame) -> str:
@@ -289,33 +288,32 @@ def _time_share(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     return " Each time is one network's own Keras fit." if fast == {False} else ""
 
 
-def _fixed_cost(df: pd.DataFrame) -> str:
-    """Runs that differ only in epochs (1 and 20) split a network's time into a part per
-    epoch and a part paid once, whatever the epochs: (t20 − t1) / 19 and t1 minus that."""
-    same = [c for c in params.defaults() if c in df.columns and c != "epochs"] + ["seed"]
-    long_ = plain_runs(df, epochs=20)
-    parts = []
-    for _, a in plain_runs(df, epochs=1).groupby("run", sort=False):
-        key = a[same].sort_values("seed").astype(str).to_numpy().tolist()
-        match = [b for _, b in long_.groupby("run", sort=False)
-                 if b[same].sort_values("seed").astype(str).to_numpy().tolist() == key]
-        if len(match) != 1:
-            continue
-        t1, t20 = float(a["train_seconds"].mean()), float(match[0]["train_seconds"].mean())
-        per_epoch = (t20 - t1) / 19
-        fixed = t1 - per_epoch
-        if per_epoch > 0 and fixed > 0:
-            parts.append((a["architecture"].iloc[0], t1, t20, per_epoch, fixed))
-    if not parts:
+# Settings that change neither a network's size nor its number of steps: runs that differ
+# only in these do the same work, so their times show how far one timing can be trusted.
+SAME_WORK = ("loss", "scale_inputs", "optimizer", "learning_rate")
+
+
+def _same_work(df: pd.DataFrame) -> str:
+    """How far single timings of the same work differ: runs from the same seeds that
+    differ only in ``SAME_WORK``. (Two single timings, of 1 and 20 epochs, were once split
+    into a part per epoch and a part paid once: this spread is why no longer.)"""
+    ok = df[df["status"] == Status.OK]
+    same = [c for c in params.defaults() if c in ok.columns and c not in SAME_WORK]
+    groups: dict[str, list[tuple[str, float, str]]] = {}
+    for run, g in ok.groupby("run", sort=False):
+        key = str(g[same].iloc[0].astype(str).tolist()) + str(sorted(g["seed"]))
+        groups.setdefault(key, []).append(
+            (run, float(g["train_seconds"].mean()),
+             f"{g['architecture'].iloc[0]}, {plural(int(g['epochs'].iloc[0]), 'epoch')}"))
+    spread = [g for g in groups.values() if len(g) > 1]
+    if not spread:
         return ""
-    each = "; ".join(f"{name} took {t1:.2f} s per network for 1 epoch and {t20:.2f} s for "
-                     f"20, so about {per_epoch:.3f} s per epoch and {fixed:.2f} s paid once"
-                     for name, t1, t20, per_epoch, fixed in parts)
-    shares = [round(100 * fixed / t20) for _, _, t20, _, fixed in parts]
-    return (f" Runs that differ only in epochs split that time into a part per epoch and a "
-            f"part paid once: {each}. The part paid "
-            f"once (the time that does not grow with the epochs) is "
-            f"{span(shares)}% of a 20-epoch network's time here.")
+    widest = max(spread, key=lambda g: max(t for _, t, _ in g) / min(t for _, t, _ in g))
+    times = [t for _, t, _ in widest]
+    return (f" How far one timing can be trusted: the same network, trained for the same "
+            f"steps from the same seeds ({widest[0][2]}) in runs that differ only in the loss, "
+            f"the input scaling or the optimiser ({join([f'`{r}`' for r, _, _ in widest])}), "
+            f"took from {min(times):.2f} to {max(times):.2f} s per network.")
 
 
 def early_stopping_section(df: pd.DataFrame, records: list[dict[str, Any]],

@@ -85,20 +85,22 @@ class Comparison:
                   if self.family_size > 1 else f"; the only test of {self.family}")
         return f"{self.method} over {seeds}, {p}{family}"
 
-    def often(self, label_a: str) -> str:
-        """How often a comes out higher: 'X is higher on 9 of 10 seeds: P(A > B) on a
-        fresh seed is about 0.90 (95% interval 0.55 to 1.00).'"""
+    def often(self, label_a: str, label_b: str) -> str:
+        """How often a comes out higher than b, both named (a sentence that first says b
+        wins must not then read as if a did): 'X is higher than Y on 9 of 10 seeds: P(A > B)
+        on a fresh seed is about 0.90 (95% interval 0.55 to 1.00).'"""
         verb = "runs longer" if self.metric.startswith("epochs") else "is higher"
         if self.method == Method.SINGLE:
             return ""
         if self.method == Method.WELCH:
-            return (f" {label_a} {verb} in a share {self.higher:.2f} of all {self.n_a} × "
-                    f"{self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
+            return (f" {label_a} {verb} than {label_b} in a share {self.higher:.2f} of all "
+                    f"{self.n_a} × {self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
                     f"{self.higher:.2f} (unpaired seeds: no interval).")
         tied = f", tied on {self.ties}" if self.ties else ""
-        return (f" {label_a} {verb} on {self.wins} of {plural(self.n_a, 'seed')}{tied}: "
-                f"P(A > B) on a fresh seed is about {self.higher:.2f} (95% interval "
-                f"{self.higher_low:.2f} to {self.higher_high:.2f}).")
+        return (f" {label_a} {verb} than {label_b} on {self.wins} of "
+                f"{plural(self.n_a, 'seed')}{tied}: P(A > B) on a fresh seed is about "
+                f"{self.higher:.2f} (95% interval {self.higher_low:.2f} to "
+                f"{self.higher_high:.2f}).")
 
 
 def _p(p: float) -> str:
@@ -272,7 +274,7 @@ def sentence(c: Comparison, label_a: str, label_b: str) -> str:
             f"{fmt(c.metric, c.mean_b)} (means over {seeds})")
     if c.method == Method.SINGLE:
         return head + ". With a single seed the difference cannot be judged."
-    often = c.often(label_a)
+    often = c.often(label_a, label_b)
     if c.resolved:  # the difference as winner minus loser, interval included
         winner, sign = (label_a, 1) if c.diff > 0 else (label_b, -1)
         low, high = sorted((sign * c.low, sign * c.high))
