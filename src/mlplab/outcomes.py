@@ -2,9 +2,10 @@
 
 Shared by the run pages (kernel side) and the index (summary side), so both name the same
 cases the same way: a network that learned (or learned only partly: less than halfway from
-chance to perfect), one that collapsed to predicting a single class, one that never got past
-chance, one whose loss became NaN; and, for a network that learned, whether its curves show
-overfitting. Pure NumPy on plain lists: no TensorFlow, no pandas.
+chance to perfect), one that collapsed (nearly all its answers one class or a few:
+``collapse_rule``), one that never got past chance, one whose loss became NaN; and, for a
+network that learned, whether its curves show overfitting. Pure NumPy on plain lists: no
+TensorFlow, no pandas.
 
 "Learned", "did not learn", "learned only partly" and "collapsed" are claims about a
 proportion measured on a finite test set: 2 right of 15 images is 13%, but the network's
@@ -31,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.wording import number, number_interval, pct, pct_span, points, span
+from mlplab.wording import (
+    join,
+    number,
+    number_interval,
+    pct,
+    pct_span,
+    points,
+    seeds_phrase,
+    span,
+)
 
 # A network "collapsed" when this share of the test images fall into very few predicted
 # classes (one, or up to a fifth of the classes: 2 of 10), whatever the true class.
@@ -207,6 +217,28 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
     if interval[0] >= bar:
         return Outcome(Kind.LEARNED, **common)
     return Outcome(Kind.UNJUDGED, **common)
+
+
+def collapse_rule(n_classes: int) -> str:
+    """``classify``'s line between "collapsed" and the accuracy verdicts, in words, so that
+    run pages and the index state the same rule: a reader sees why 22% on two classes is
+    "collapsed" while 27% on three is "learned only partly"."""
+    few = max(1, n_classes // 5)
+    to = ("one class" if few == 1 else
+          f"one class or {few} classes (a fifth of the {n_classes})")
+    return (f"at least {COLLAPSE_SHARE:.0%} of its test images go to {to}, even at the low "
+            f"end of the 95% interval of that share; a network whose answers spread wider "
+            f"is judged by its test accuracy instead")
+
+
+def collapsed_to(found: list[tuple[int, Outcome]]) -> str:
+    """'one class (seeds 0 and 3) or 2 classes (seed 4)': how many classes each collapsed
+    seed gives at least ``COLLAPSE_SHARE`` of its test images to (not all it ever predicts)."""
+    sizes = sorted({len(o.collapsed_to) for _, o in found})
+    if len(sizes) == 1:
+        return "one class" if sizes[0] == 1 else f"{sizes[0]} classes"
+    return join([("one class" if n == 1 else f"{n} classes") + " (" + seeds_phrase(
+        [sd for sd, o in found if len(o.collapsed_to) == n]) + ")" for n in sizes], "or")
 
 
 def of_seeds(seed_records: list[dict], n_classes: int, n_train: int = 0) -> list[Outcome]:

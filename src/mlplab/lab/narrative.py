@@ -419,25 +419,25 @@ def _fate_sentence(params: Params, seed_records: list[dict[str, Any]],
         who = seeds_phrase([s["seed"] for s, _ in hit])
         if kind == Kind.COLLAPSED:
             each = join([f"seed {s['seed']} predicts "
-                         + (f"*{class_names[o.collapsed_to[0]]}*" if len(o.collapsed_to) == 1
-                            else "nothing but " + join(
-                                [f"*{class_names[c]}*" for c in o.collapsed_to], "or"))
+                         + ("nothing but " if o.predicted_share == 1
+                            and len(o.collapsed_to) > 1 else "")
+                         + join([f"*{class_names[c]}*" for c in o.collapsed_to], "or")
                          + " for "
                          + (f"every one of the {o.n_test:,} test images"
                             if o.predicted_share == 1
                             else f"{o.predicted_share:.1%} of the {o.n_test:,} test images")
                          for s, o in hit])
-            single = all(len(o.collapsed_to) == 1 for _, o in hit)
             accuracy = span([o.test_accuracy for _, o in hit], '{:.1%}')
-            if len(hit) == 1:
-                share = ("is about the share of that class" if single else
-                         "is at most about the share of those classes")
-                text = f"so the accuracy ({accuracy}) {share} in the test set."
+            # Only a network that gives one class to every image is right on exactly that
+            # class's images; with any other answer its accuracy has no such bound here.
+            if all(o.predicted_share == 1 and len(o.collapsed_to) == 1 for _, o in hit):
+                whose = ("the", "that") if len(hit) == 1 else ("each seed's", "its")
+                text = (f"so {whose[0]} accuracy ({accuracy}) is the share of {whose[1]} "
+                        f"class in the test set.")
             else:
-                share = ("is about the share of its class" if single else
-                         "is at most about the share of the classes it predicts")
-                text = f"so each seed's accuracy ({accuracy}) {share} in the test set."
-            text = f"**Collapsed** ({who}): {each}, whatever the image shows, {text}"
+                text = f"with test accuracy {accuracy}."
+            text = (f"**Collapsed** ({who}): {each}, whatever the image shows, {text} A network "
+                    f"counts as collapsed when {outcomes.collapse_rule(k)}.")
             early = [(s["seed"], o) for s, o in hit if o.learned_then_fell_back]
             if early:
                 text += (f" {seeds_phrase([sd for sd, _ in early]).capitalize()} learned a "

@@ -500,9 +500,8 @@ def fate(record: dict[str, Any]) -> str:
             who = "every seed" if len(hit) == len(seeds) else seeds_phrase([s for s, _ in hit])
             to = ""
             if hit[0][1].kind == outcomes.Kind.COLLAPSED:
-                sizes = sorted({len(o.collapsed_to) for _, o in hit})
-                to = " to predicting " + join(
-                    ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
+                to = (f", giving at least {outcomes.COLLAPSE_SHARE:.0%} of each seed's test "
+                      f"images to {outcomes.collapsed_to(hit)}")
             elif verdict == outcomes.Kind.UNJUDGED:
                 to = (f" (test accuracy {pct_span([o.test_accuracy for _, o in hit])} on "
                       f"{hit[0][1].n_test:,} test images, too few to tell whether it learned)")
