@@ -308,7 +308,7 @@ def _same_work(df: pd.DataFrame) -> str:
     spread = [g for g in groups.values() if len(g) > 1]
     if not spread:
         return ""
-    widest = max(spread, key=lambda g: max(t for _, t, _ in g) / min(t for _, t, _ in g))
+    widest = max(spread, key=lambda g: max(t for _, t, _ in g) - min(t for _, t, _ in g))
     times = [t for _, t, _ in widest]
     return (f" How far one timing can be trusted: the same network, trained for the same "
             f"steps from the same seeds ({widest[0][2]}) in runs that differ only in the loss, "
