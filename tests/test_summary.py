@@ -439,6 +439,11 @@ def test_cost_sentence_gives_the_spread_of_timings_of_the_same_work_and_splits_n
     df = records.tidy(alone)
     s = records.summarise(df)
     assert "How far one timing" not in sections.cost_sentence(s, df)
+    one = [record(r["name"], [0.9], hidden_layers=r["params"]["hidden_layers"],
+                  epochs=r["params"]["epochs"]) for r in alone]
+    df = records.tidy(one)
+    text = sections.cost_sentence(records.summarise(df), df)
+    assert "Each run trains one seed" in text and "its 1 seeds" not in text
 
 
 def test_old_or_foreign_records_fail_with_one_clear_line(tmp_path):

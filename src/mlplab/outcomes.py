@@ -504,14 +504,18 @@ def generalisation(histories: list[dict[str, list[float]]], max_epochs: int | No
         tested_epochs=tuple(tested), restored=restored is not None, dropout=float(dropout))
 
 
-def _interval(change: Change, unit: str) -> str:
-    """'; 95% interval of the mean +0.05 to +0.09' (nothing with one seed)."""
+def _interval(change: Change, unit: str, of: float = math.nan) -> str:
+    """'; 95% interval of the mean change over seeds −0.2% to +0.8%' (nothing with one
+    seed). A loss change is given in percent of ``of`` (the minimum it is measured from), as
+    its mean change is: an MSE loss of 0.013 moves by 0.00004, which three decimals show
+    as '0.000 to 0.000'."""
     if change.direction is None:
         return ""
-    scale = 100 if unit == "points" else 1
-    return (f"; 95% interval of the mean change over seeds "
-            f"{number_interval(scale * change.low, scale * change.high, 2 if scale == 1 else 1)}"
-            f"{' points' if unit == 'points' else ''}")
+    if unit == "points":
+        return (f"; 95% interval of the mean change over seeds "
+                f"{number_interval(100 * change.low, 100 * change.high, 1)} points")
+    low, high = number_interval(100 * change.low / of, 100 * change.high / of, 0).split(" to ")
+    return f"; 95% interval of the mean change over seeds {low}% to {high}%"
 
 
 def _noise(change: Change) -> str:
@@ -590,9 +594,11 @@ def loss_sentence(g: Generalisation) -> str:
                 f"this measure training had not yet gone past its best, and more epochs "
                 f"might lower it further.")
     rise = g.val_loss.mean / g.best_val_loss if g.best_val_loss else math.nan
+    low, end = _two_losses(g.best_val_loss, g.val_loss.end)
     text = (f"**Validation loss**{over} was lowest at epoch {g.loss_best_epoch} "
-            f"({g.best_val_loss:.3f}) and is {g.val_loss.end:.3f} at epoch {g.epochs} "
-            f"({number(100 * rise, 0, signed=True)}%{_interval(g.val_loss, 'loss')})"
+            f"({low}) and is {end} at epoch {g.epochs} "
+            f"({number(100 * rise, 0, signed=True)}%"
+            f"{_interval(g.val_loss, 'loss', g.best_val_loss) if g.best_val_loss else ''})"
             f"{_noise(g.val_loss)}.")
     if g.n_seeds > 1:
         rises = [100 * r for r in g.own_rise]
@@ -600,6 +606,21 @@ def loss_sentence(g: Generalisation) -> str:
                  f"{_epochs(list(g.own_best_epochs))}; its last value is "
                  f"{span(rises, '{:.0f}%')} above that.")
     return text
+
+
+def _two_losses(a: float, b: float) -> tuple[str, str]:
+    """Two losses with three decimals, or, below 0.1 (an MSE loss: 0.0131), three
+    significant figures, and more (up to five) where they would read as equal."""
+    def fixed(v: float, sig: int) -> str:  # '0.0131', never '1.31e-02'
+        if abs(v) >= 0.1 or not math.isfinite(v) or v == 0:
+            return f"{v:.3f}"
+        return f"{v:.{sig - 1 - math.floor(math.log10(abs(v)))}f}"
+
+    for sig in range(3, 6):
+        shown = fixed(a, sig), fixed(b, sig)
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def accuracy_sentence(g: Generalisation) -> str:

@@ -376,8 +376,9 @@ def training_loss_sentence(seed_records: list[dict[str, Any]]) -> str:
     training unstable."""
     shapes = [outcomes.training_loss_of(s["seed"], s["history"]["loss"]) for s in seed_records]
     lengths = {t.epochs for t in shapes}
-    of = (f" in the {lengths.pop() - 1} steps from one epoch to the next" if len(lengths) == 1
-          else " from one epoch to the next")
+    # "changes", not "steps": on these pages a step is one optimiser update.
+    of = (f" in the {lengths.pop() - 1} changes from one epoch to the next"
+          if len(lengths) == 1 else " from one epoch to the next")
     rising = [t for t in shapes if t.rises]
     every = "for every seed" if len(shapes) > 1 else f"for seed {shapes[0].seed}"
     if not rising:

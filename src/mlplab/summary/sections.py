@@ -281,10 +281,12 @@ def _time_share(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     """What 'training time per network' is: a share of a joint fit, or a fit of its own."""
     rows = df[df["run"].isin(summary["run"]) & (df["status"] == Status.OK)]
     fast = set(rows["fast_training"])
+    counts = sorted(rows.groupby("run")["seed"].nunique().unique())
+    if fast == {True} and counts == [1]:
+        return " Each run trains one seed, so each time is that run's whole wall time."
     if fast == {True}:
-        seeds = span(sorted(rows.groupby("run")["seed"].nunique().unique()))
-        return (f" Each time is one network's share of its run: the run trains its {seeds} "
-                f"seeds together and its wall time is split between them.")
+        return (f" Each time is one network's share of its run: the run trains its "
+                f"{span(counts)} seeds together and its wall time is split between them.")
     return " Each time is one network's own Keras fit." if fast == {False} else ""
 
 

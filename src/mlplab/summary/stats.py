@@ -219,7 +219,6 @@ def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
 METRIC_WORDS = {"gap_accuracy": "accuracy gap (training minus validation)",
                 "gap_loss": "loss gap (validation minus training)",
                 "val_loss": "validation loss", "val_accuracy": "validation accuracy",
-                "val_data_loss": "validation loss (without the L2 penalty)",
                 "test_data_loss": "test loss (without the L2 penalty)"}
 
 
