@@ -376,6 +376,30 @@ def test_outside_ipython_a_plot_just_returns_its_open_figure():
     plt.close(fig)
 
 
+def test_the_mean_curves_legend_covers_no_curve(monkeypatch):
+    """Review finding 18: in the index's learning curves the legend (placed by matplotlib
+    inside the axes) covered the MSE + SGD curve over several epochs; it now stands below
+    the axes, wholly inside the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plots, "show", lambda fig, *args, **kwargs: fig)
+    rising = [[50.0 + 2 * e for e in range(20)]] * 2
+    flat = [[91.0] * 20] * 2
+    fig = plots.mean_curves({f"variant {i}": rising if i % 2 else flat for i in range(6)},
+                            "validation accuracy (%)", "Learning curves")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    [ax] = fig.axes
+    legend = ax.get_legend().get_window_extent(renderer)
+    plot_area = ax.get_window_extent(renderer)
+    assert not legend.overlaps(plot_area)
+    assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
+    plt.close(fig)
+
+
 @pytest.fixture(scope="module")
 def figure_page(tmp_path_factory) -> Path:
     """A page holding every figure as the notebooks display it, beside math and code."""

@@ -286,8 +286,9 @@ def width_curves(summary_by_depth: dict[str, object]):
 
 
 def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
-    """Per-epoch mean across seeds (line) and min-max spread (band), one style per run."""
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    """Per-epoch mean across seeds (line) and min-max spread (band), one style per run.
+    The legend stands below the axes: inside, it covered a curve wherever it was put."""
+    fig, ax = plt.subplots(figsize=(8, 4.4 + 0.25 * ((len(groups) + 1) // 2)))
     rows = []
     for i, (label, curves) in enumerate(groups.items()):
         length = min(len(c) for c in curves)
@@ -302,7 +303,8 @@ def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
                  for e in epochs]
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=10)
+    ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
+              frameon=False)
     fig.tight_layout()
     return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows),
                 f"“{title}”")

@@ -147,7 +147,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from mlplab.lab import bench
 
     result = bench.run(args.dataset, args.hidden_layers, args.epochs, args.seeds,
-                       max_samples=args.max_samples)
+                       max_samples=args.max_samples,
+                       keras_seeds=bench.KERAS_SEEDS if args.keras_seeds is None
+                       else args.keras_seeds)
     results.write_json_atomic(Path(args.out), result)
     from mlplab.summary.tables import bench_paragraph
 
@@ -208,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden-layers", type=int, nargs="+", default=[50, 50])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    p.add_argument("--keras-seeds", type=int, metavar="N",
+                   help="Keras' fit trains the first N seeds (its time per seed is steady; "
+                        "default mlplab.lab.bench.KERAS_SEEDS); the batched path trains all")
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--out", default=f"report/{BENCH_FILE}")
     p.set_defaults(func=cmd_bench)
