@@ -94,6 +94,29 @@ def test_flops_per_sample_counts_forward_and_backward():
     assert bench.flops_per_sample([50, 50], 64, 3) == 6 * (65 * 50 + 51 * 50 + 51 * 3)
 
 
+def test_each_batched_fit_the_bench_times_traces_its_own_graph(monkeypatch):
+    """The index says the whole-fit speed-up includes graph building, as each Keras fit
+    builds its own: so neither timed batched call may reuse a graph traced before it."""
+    from types import SimpleNamespace
+
+    found_traced = []
+
+    def result(seed: int) -> SimpleNamespace:
+        return SimpleNamespace(seed=seed, metrics={"test_accuracy": 0.9}, train_seconds=1.0,
+                               epochs_run=2, history={"epoch_seconds": [0.2, 0.1]})
+
+    def fit_seeds(p, prepared, seeds):
+        found_traced.append(bool(multiseed._GRAPHS))
+        multiseed._GRAPHS["traced"] = None  # what a real fit leaves behind
+        return [result(s) for s in seeds]
+
+    monkeypatch.setattr(multiseed, "_GRAPHS", type(multiseed._GRAPHS)())
+    monkeypatch.setattr(multiseed, "fit_seeds", fit_seeds)
+    monkeypatch.setattr(train, "fit_seed", lambda p, prepared, seed: result(seed))
+    bench._compare(params.Params(), None, [0, 1], 1, n_train=100, flops=1, peak=1.0)
+    assert found_traced == [False, False]
+
+
 def _bench(keras_seeds: list[int], diffs: list[float]) -> dict:
     """What `mlplab bench` writes, for seeds 0-3 on the batched path and Keras' fit on
     ``keras_seeds``, whose test accuracies differ from the batched ones by ``diffs``."""

@@ -130,6 +130,7 @@ def _compare(p: P.Params, prepared: fitting.Prepared, seeds: list[int], keras_se
     from mlplab.lab import multiseed
 
     def batched() -> tuple[float, list[fitting.SeedResult]]:
+        multiseed.forget_graphs()  # each call traces its graph, as Keras' fit does per seed
         start = time.perf_counter()
         results = multiseed.fit_seeds(p, prepared, seeds)
         return time.perf_counter() - start, results

@@ -347,6 +347,12 @@ def _graph(params: Params, data: SeedSplits, seeds: list[int]) -> _Graph:
     return graph
 
 
+def forget_graphs() -> None:
+    """Drop the traced graphs, so the next fit pays its tracing as a fresh process would
+    (the bench times whole fits, graph building included)."""
+    _GRAPHS.clear()
+
+
 def dropout_states(model) -> np.ndarray:
     """Each Dropout layer's Keras seed state [seed, calls] as the model holds it, (layers, 2)."""
     import keras
