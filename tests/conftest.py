@@ -31,6 +31,11 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_warm_kernel.py": "warm-kernel"}
+# The groups are handed out longest first (by their time on one worker), then the truth
+# cases, the other slow tests and the quick ones last: one worker starts the kit while the
+# other works through the rest, and the short tests at the end even out when each finishes.
+# A group handed out late would leave one worker idle while the other runs it.
+LONGEST_FIRST = ("kit", "small-report", "warm-kernel", "reliability")
 
 
 def worker_group(nodeid: str) -> str:
@@ -42,21 +47,40 @@ def worker_group(nodeid: str) -> str:
     return WORKER_GROUPS.get(module, nodeid)
 
 
+def handout_rank(item: pytest.Item) -> int:
+    """When the scheduler hands this test's group out: lower first (``LONGEST_FIRST``)."""
+    group = worker_group(item.nodeid)
+    if group in LONGEST_FIRST:
+        return LONGEST_FIRST.index(group)
+    if group.startswith("truth["):
+        return len(LONGEST_FIRST)
+    return len(LONGEST_FIRST) + (1 if item.get_closest_marker("slow") else 2)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> object:
+    """xdist's scope scheduler with our groups as its scopes, handed out in the order the
+    workers collected them (``pytest_collection_modifyitems`` puts the longest first), not
+    largest number of tests first. Relies on pytest-xdist 3.8's ``_split_scope``, which
+    tests/test_scheduler.py checks is still used."""
     from xdist.scheduler import LoadScopeScheduling
 
     class SharedFixtures(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
+    config.option.loadscopereorder = False
     return SharedFixtures(config, log)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# After pytest's own reordering (tests sharing a parametrized fixture side by side).
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):  # an xdist worker: the order its groups go out in
+        items.sort(key=handout_rank)  # stable: each group keeps its own order
     _fastest_first_under_mutmut(items)
 
 
