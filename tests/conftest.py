@@ -73,15 +73,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log) -> object:
     return SharedFixtures(config, log)
 
 
-# After pytest's own reordering (tests sharing a parametrized fixture side by side).
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """Marks first, before `-m` selects by them; the order last, after pytest's own
+    reordering (the tests of one parametrized fixture side by side) and the selection."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    result = yield
     if hasattr(config, "workerinput"):  # an xdist worker: the order its groups go out in
         items.sort(key=handout_rank)  # stable: each group keeps its own order
     _fastest_first_under_mutmut(items)
+    return result
 
 
 def _fastest_first_under_mutmut(items: list[pytest.Item]) -> None:

@@ -1,4 +1,5 @@
-"""The suite's own scheduler (tests/conftest.py) under pytest-xdist, as `make test` runs it.
+"""The suite's own scheduler and marks (tests/conftest.py) under pytest-xdist, as `make test`
+and `make test-quick` run them.
 
 It leans on a semi-private hook of pytest-xdist 3.8 (``LoadScopeScheduling._split_scope``);
 were a new xdist to stop calling it, each worker would quietly build its own copy of every
@@ -41,14 +42,18 @@ def test_a_groups_tests_share_a_worker_and_the_longest_groups_go_out_first(tmp_p
         (tmp_path / module).write_text(TESTS + "".join(
             f"\n{case}\ndef test_{i}({'case' if case else ''}):\n    _ran('{stem}')\n"
             for i in range(count)))
+    # A test that asks for the kit is marked slow before `-m` selects, so it is left out.
+    with (tmp_path / "test_0quick.py").open("a") as module:
+        module.write("\n@pytest.fixture\ndef kit():\n    return None\n"
+                     "\ndef test_with_the_kit(kit):\n    _ran('slow')\n")
     log = tmp_path / "ran.log"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
-         str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+         "-m", "not slow", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
         timeout=120, env={**os.environ, "RAN_LOG": str(log)})
     assert result.returncode == 0, result.stdout + result.stderr
     ran = [line.split() for line in log.read_text().splitlines()]
-    assert len(ran) == sum(modules.values())
+    assert len(ran) == sum(modules.values()), ran  # not the slow one
     workers = {stem: {w for w, s in ran if s == stem} for stem in ("test_a11y", "test_report_e2e")}
     # One unit, so one worker, for both modules of the small report (by module, xdist's
     # default, they would be two units, handed one to each worker at the start).
