@@ -315,6 +315,56 @@ def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
     assert again[0].data == again[1].data and again[0].metadata == again[1].metadata
 
 
+def test_a_digit_grid_is_the_picture_its_axes_would_draw_with_their_ticks(ipython):
+    """digit_grid takes the ticks off its hidden axes (measuring tick labels was most of its
+    time); the PNG must be the one drawn with the default ticks, as the grid was before."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    images = np.random.default_rng(1).integers(0, 256, size=(13, 784))
+    labels = [f"true {i % 10}\npred {(i + 3) % 10}" for i in range(13)]
+    plots.digit_grid(images, labels, "Misclassified: 13 of 1,050 test images (seed 0)")
+    drawn = base64.b64decode(ipython.outputs[-1].data["image/png"])
+    fig, axes = plt.subplots(2, 10, figsize=(1.3 * 10, 1.55 * 2 + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
+            ax.set_title(labels[i], fontsize=10, color="black")
+    fig.suptitle("Misclassified: 13 of 1,050 test images (seed 0)")
+    fig.tight_layout()
+    with_ticks = io.BytesIO()
+    fig.savefig(with_ticks, format="png")
+    plt.close(fig)
+    assert drawn == with_ticks.getvalue()
+
+
+def test_a_figure_drawn_alike_again_shows_the_same_outputs_without_drawing(ipython,
+                                                                          monkeypatch):
+    """plots.drawn_once: a warm kernel draws the loss curves (the same in every run) once;
+    other arguments or another style draw anew."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    subplots = plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: drawn.append(1) or subplots(*a, **k))
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    first = list(ipython.outputs)
+    assert len(drawn) == 1 and len(first) == 2  # the PNG and its table
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 1 and [o.data for o in ipython.outputs[2:]] == [o.data for o in first]
+    assert [o.metadata for o in ipython.outputs[2:]] == [o.metadata for o in first]
+    theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=6))
+    assert len(drawn) == 2
+    with matplotlib.rc_context({"lines.linewidth": 4}):
+        theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 3
+    assert plt.get_fignums() == []
+
+
 def test_outside_ipython_a_plot_just_returns_its_open_figure():
     import matplotlib
 
@@ -323,6 +373,30 @@ def test_outside_ipython_a_plot_just_returns_its_open_figure():
 
     fig = plots.confusion(np.array([[1, 0], [0, 1]]), ["a", "b"])
     assert fig.number in plt.get_fignums()
+    plt.close(fig)
+
+
+def test_the_mean_curves_legend_covers_no_curve(monkeypatch):
+    """Review finding 18: in the index's learning curves the legend (placed by matplotlib
+    inside the axes) covered the MSE + SGD curve over several epochs; it now stands below
+    the axes, wholly inside the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plots, "show", lambda fig, *args, **kwargs: fig)
+    rising = [[50.0 + 2 * e for e in range(20)]] * 2
+    flat = [[91.0] * 20] * 2
+    fig = plots.mean_curves({f"variant {i}": rising if i % 2 else flat for i in range(6)},
+                            "validation accuracy (%)", "Learning curves")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    [ax] = fig.axes
+    legend = ax.get_legend().get_window_extent(renderer)
+    plot_area = ax.get_window_extent(renderer)
+    assert not legend.overlaps(plot_area)
+    assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
     plt.close(fig)
 
 

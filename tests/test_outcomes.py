@@ -245,7 +245,7 @@ def test_validation_loss_is_read_without_the_l2_penalty_keras_adds():
     assert outcomes.loss_sentence(g) == (
         "**Validation loss** (mean over 3 seeds), without the L2 penalty Keras adds to it, was "
         "lowest at epoch 2 (0.300) and is 0.300 at epoch 3 (0%; 95% interval of the mean "
-        "change over seeds 0.00 to 0.00): within seed-to-seed noise. Each seed's own lowest "
+        "change over seeds 0% to 0%): within seed-to-seed noise. Each seed's own lowest "
         "validation loss came at epoch 2; its last value is 0% above that.")
     assert outcomes.generalisation(seeds([[0.5, 0.3, 0.4], [0.5, 0.3, 0.41]])).loss_rose
 

@@ -161,6 +161,50 @@ def test_weight_line_accuracy_is_a_staircase_cross_entropy_smooth():
     assert np.array_equal(np.asarray(model(x_val, training=False)), probs_before)
 
 
+@pytest.mark.slow
+def test_staircase_scan_gives_up_wide_spans_early_and_finds_what_full_scans_find(monkeypatch):
+    """The span and scan are those of trying every span in full, widest first (the
+    definition, below); a span where accuracy moves between most neighbours is given up
+    after fewer points, and resumed where it stopped when no span qualifies."""
+    import keras
+    import pandas as pd
+
+    from mlplab.lab import models
+
+    def in_full(model, x, y):
+        first = None
+        for span in theory.STAIRCASE_SPANS:
+            scan = theory.weight_line_scan(model, x, y, steps=81, span=span, seed=0)
+            first = scan if first is None else first
+            acc = scan["accuracy"].to_numpy()
+            if np.ptp(acc) > 0 and np.mean(np.diff(acc) == 0) >= theory.STAIRCASE_FLAT_SHARE:
+                return scan, span
+        return first, theory.STAIRCASE_SPANS[0]
+
+    x, y = clustered_digits(n=1400, noise=1.0)
+    keras.utils.set_random_seed(0)
+    model = models.build(params.validate({"hidden_layers": [16]}))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x[:400], y[:400], epochs=3, batch_size=32, verbose=0)
+    points = []
+    logits = theory.model_logits
+    monkeypatch.setattr(theory, "model_logits", lambda *a: points.append(1) or logits(*a))
+
+    # 0.1: accuracy moves between most neighbours; 0.03 is a staircase. Span 0 never moves:
+    # with it alone after 0.1, no span qualifies, and the answer is 0.1's scan, completed.
+    for spans, chosen in (((0.1, 0.03, 0.01), 0.03), ((0.1, 0.0), 0.1)):
+        monkeypatch.setattr(theory, "STAIRCASE_SPANS", spans)
+        expected = in_full(model, x[400:], y[400:])
+        points.clear()
+        scan, span = theory.staircase_scan(model, x[400:], y[400:], seed=0)
+        assert span == expected[1] == chosen
+        pd.testing.assert_frame_equal(scan, expected[0], check_exact=True)
+        if chosen == 0.03:
+            assert 81 < len(points) < 2 * 81  # 0.1 given up early, 0.03 in full
+        else:
+            assert len(points) == 2 * 81  # both in full, no point twice
+
+
 def test_weight_line_scan_restores_weights_when_evaluation_fails():
     import keras
 

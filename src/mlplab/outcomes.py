@@ -2,9 +2,10 @@
 
 Shared by the run pages (kernel side) and the index (summary side), so both name the same
 cases the same way: a network that learned (or learned only partly: less than halfway from
-chance to perfect), one that collapsed to predicting a single class, one that never got past
-chance, one whose loss became NaN; and, for a network that learned, whether its curves show
-overfitting. Pure NumPy on plain lists: no TensorFlow, no pandas.
+chance to perfect), one that collapsed (nearly all its answers one class or a few:
+``collapse_rule``), one that never got past chance, one whose loss became NaN; and, for a
+network that learned, whether its curves show overfitting. Pure NumPy on plain lists: no
+TensorFlow, no pandas.
 
 "Learned", "did not learn", "learned only partly" and "collapsed" are claims about a
 proportion measured on a finite test set: 2 right of 15 images is 13%, but the network's
@@ -31,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.wording import number, number_interval, pct, pct_span, points, span
+from mlplab.wording import (
+    join,
+    number,
+    number_interval,
+    pct,
+    pct_span,
+    points,
+    seeds_phrase,
+    span,
+)
 
 # A network "collapsed" when this share of the test images fall into very few predicted
 # classes (one, or up to a fifth of the classes: 2 of 10), whatever the true class.
@@ -209,6 +219,28 @@ def classify(history: dict[str, list[float]], predicted_counts: list[int],
     return Outcome(Kind.UNJUDGED, **common)
 
 
+def collapse_rule(n_classes: int) -> str:
+    """``classify``'s line between "collapsed" and the accuracy verdicts, in words, so that
+    run pages and the index state the same rule: a reader sees why 22% on two classes is
+    "collapsed" while 27% on three is "learned only partly"."""
+    few = max(1, n_classes // 5)
+    to = ("one class" if few == 1 else
+          f"one class or {few} classes (a fifth of the {n_classes})")
+    return (f"at least {COLLAPSE_SHARE:.0%} of its test images go to {to}, even at the low "
+            f"end of the 95% interval of that share; a network whose answers spread wider "
+            f"is judged by its test accuracy instead")
+
+
+def collapsed_to(found: list[tuple[int, Outcome]]) -> str:
+    """'one class (seeds 0 and 3) or 2 classes (seed 4)': how many classes each collapsed
+    seed gives at least ``COLLAPSE_SHARE`` of its test images to (not all it ever predicts)."""
+    sizes = sorted({len(o.collapsed_to) for _, o in found})
+    if len(sizes) == 1:
+        return "one class" if sizes[0] == 1 else f"{sizes[0]} classes"
+    return join([("one class" if n == 1 else f"{n} classes") + " (" + seeds_phrase(
+        [sd for sd, o in found if len(o.collapsed_to) == n]) + ")" for n in sizes], "or")
+
+
 def of_seeds(seed_records: list[dict], n_classes: int, n_train: int = 0) -> list[Outcome]:
     """Each seed's case, from the per-seed records a run page and a results record share
     (``n_train``: the training images of a seed whose record does not say)."""
@@ -353,6 +385,10 @@ class Generalisation:
     why validation loss can rise while validation accuracy holds. ``stopped_early``: some
     seed's training was ended by early stopping, which cuts each curve a fixed number of
     epochs after its minimum, so a long rise cannot show there by construction.
+    ``final_*`` describe the network that is tested: each seed's last epoch, or the epoch
+    whose weights early stopping restored (``tested_epochs``, ``restored``), as in the
+    results record. ``dropout``: the rate Keras trained with, and measured the training
+    figures with (``thinned_network``).
     """
 
     n_seeds: int
@@ -376,6 +412,9 @@ class Generalisation:
     wrong_confidence: Change | None
     error_rate: Change
     penalised: bool = False  # validation loss read without the L2 penalty Keras adds
+    tested_epochs: tuple[int, ...] = ()  # each seed's tested network, 1-based
+    restored: bool = False  # tested_epochs are the best epochs early stopping restored
+    dropout: float = 0.0
 
     @property
     def judged(self) -> bool:
@@ -416,11 +455,15 @@ class Generalisation:
 
 
 def generalisation(histories: list[dict[str, list[float]]], max_epochs: int | None = None,
-                   ) -> Generalisation:
+                   restored: list[int] | None = None, dropout: float = 0.0) -> Generalisation:
     """Read ``histories`` (one Keras-style history per seed, at least one epoch each) by the
     one definition. ``max_epochs``: the epochs asked for; a seed that ran fewer was stopped
-    early (None: every seed ran what was asked)."""
+    early (None: every seed ran what was asked). ``restored``: each seed's best epoch
+    (1-based) when early stopping restored its weights, so the gap is that of the network
+    that is tested, as the index reads it (None: each seed's last epoch). ``dropout``: the
+    rate the network trained with."""
     runs = [len(h["val_loss"]) for h in histories]
+    tested = list(restored) if restored is not None else runs
     n = min(runs)
 
     def curves(key: str) -> np.ndarray:
@@ -445,26 +488,34 @@ def generalisation(histories: list[dict[str, list[float]]], max_epochs: int | No
         best_val_accuracy=float(np.nanmean(val_acc[:, best_acc])),
         val_loss=_change(val_loss, best, last), val_accuracy=_change(val_acc, best, last),
         accuracy_gap=_change(acc - val_acc, best, last),
-        final_accuracy_gap=tuple(float(g["accuracy"][-1]) for g in gaps),
-        final_loss_gap=tuple(float(g["loss"][-1]) for g in gaps),
-        final_train_accuracy=tuple(float(h["accuracy"][-1]) for h in histories),
-        final_val_accuracy=tuple(float(h["val_accuracy"][-1]) for h in histories),
+        final_accuracy_gap=tuple(float(g["accuracy"][e - 1]) for g, e in zip(gaps, tested,
+                                                                             strict=True)),
+        final_loss_gap=tuple(float(g["loss"][e - 1]) for g, e in zip(gaps, tested, strict=True)),
+        final_train_accuracy=tuple(float(h["accuracy"][e - 1])
+                                   for h, e in zip(histories, tested, strict=True)),
+        final_val_accuracy=tuple(float(h["val_accuracy"][e - 1])
+                                 for h, e in zip(histories, tested, strict=True)),
         own_best_epochs=tuple(b + 1 for b in own),
         own_rise=tuple(float(v[-1] / v[b] - 1) for v, b in zip(own_curves, own, strict=True)),
         wrong_loss=_change(curves("val_loss_wrong"), best, last) if has_wrong else None,
         wrong_confidence=(_change(curves("val_confidence_wrong"), best, last)
                           if has_wrong else None),
-        error_rate=_change(1 - val_acc, best, last), penalised=penalised)
+        error_rate=_change(1 - val_acc, best, last), penalised=penalised,
+        tested_epochs=tuple(tested), restored=restored is not None, dropout=float(dropout))
 
 
-def _interval(change: Change, unit: str) -> str:
-    """'; 95% interval of the mean +0.05 to +0.09' (nothing with one seed)."""
+def _interval(change: Change, unit: str, of: float = math.nan) -> str:
+    """'; 95% interval of the mean change over seeds −0.2% to +0.8%' (nothing with one
+    seed). A loss change is given in percent of ``of`` (the minimum it is measured from), as
+    its mean change is: an MSE loss of 0.013 moves by 0.00004, which three decimals show
+    as '0.000 to 0.000'."""
     if change.direction is None:
         return ""
-    scale = 100 if unit == "points" else 1
-    return (f"; 95% interval of the mean change over seeds "
-            f"{number_interval(scale * change.low, scale * change.high, 2 if scale == 1 else 1)}"
-            f"{' points' if unit == 'points' else ''}")
+    if unit == "points":
+        return (f"; 95% interval of the mean change over seeds "
+                f"{number_interval(100 * change.low, 100 * change.high, 1)} points")
+    low, high = number_interval(100 * change.low / of, 100 * change.high / of, 0).split(" to ")
+    return f"; 95% interval of the mean change over seeds {low}% to {high}%"
 
 
 def _noise(change: Change) -> str:
@@ -475,11 +526,26 @@ def _noise(change: Change) -> str:
             "fell": ": a fall beyond seed-to-seed noise"}[change.direction]
 
 
+def thinned_network(dropout: float) -> str:
+    """Why a dropout network's training figures cannot be set against its validation ones:
+    Keras measures them in training mode. Shared by the run pages and the index."""
+    return (f"Keras measures training accuracy and loss with dropout switched on, so they "
+            f"score a thinned network (each hidden unit silenced with probability {dropout:g} "
+            f"at every step) on the training images, against the whole network on the "
+            f"validation images")
+
+
 def gap_sentence(g: Generalisation) -> str:
-    """The generalisation gap at each seed's last epoch, in accuracy and in loss."""
+    """The generalisation gap of the network that is tested, in accuracy and in loss, and
+    what it says: overfitting, underfitting while still improving, or, with dropout, not
+    generalisation at all."""
     train, val = list(g.final_train_accuracy), list(g.final_val_accuracy)
     gaps = [100 * x for x in g.final_accuracy_gap]
-    where = "the last epoch" if len(set(g.epochs_run)) == 1 else "each seed's last epoch"
+    if g.restored:
+        where = (f"each seed's best epoch ({_epochs(list(g.tested_epochs))}), whose weights "
+                 f"early stopping restored for testing")
+    else:
+        where = "the last epoch" if len(set(g.epochs_run)) == 1 else "each seed's last epoch"
     loss_gap = list(g.final_loss_gap)
     text = (f"**Generalisation gap** (training minus validation): at {where}, training "
             f"accuracy is {pct_span(train)} against {pct_span(val)} on validation, a gap "
@@ -488,10 +554,24 @@ def gap_sentence(g: Generalisation) -> str:
     if g.gap_shown:
         text += (" The network does better on the images it trains on than on images it "
                  "has not seen: the gap is what overfitting means (Goodfellow et al., §5.2).")
+        if g.dropout:
+            text += f" {thinned_network(g.dropout)}, so this is not the whole network's gap."
+    elif g.dropout:
+        text += (" Training accuracy is not clearly above validation accuracy here, and this "
+                 f"gap does not measure generalisation: {thinned_network(g.dropout)}.")
     else:
-        text += (" Training accuracy is not clearly above validation accuracy here (Keras' "
-                 "training figure is a mean over the epoch's batches while the weights still "
-                 "change, so it lags behind the network at the epoch's end).")
+        if g.still_improving and not g.stopped_early:
+            text += (" Training accuracy is not clearly above validation accuracy here, and "
+                     "validation loss was still falling at the last epoch (below): the "
+                     "network is not clearly better on the images it trains on than on unseen "
+                     "ones, and had not finished learning. That is underfitting, not overfitting: "
+                     "there is still room to improve on the training images (TensorFlow's "
+                     "*Overfit and underfit*), and more epochs might raise both figures.")
+        else:
+            text += (" Training accuracy is not clearly above validation accuracy here: by "
+                     "this measure the network does not overfit.")
+        text += (" Keras' training figure, a mean over the epoch's batches while the weights "
+                 "still change, also lags behind the network at the epoch's end.")
     if not g.stopped_early and g.loss_best_epoch < g.epochs and g.accuracy_gap.start != 0:
         text += (f" At epoch {g.loss_best_epoch}, where the mean validation loss was lowest, "
                  f"the accuracy gap was {points(g.accuracy_gap.start, signed=True)}"
@@ -514,9 +594,11 @@ def loss_sentence(g: Generalisation) -> str:
                 f"this measure training had not yet gone past its best, and more epochs "
                 f"might lower it further.")
     rise = g.val_loss.mean / g.best_val_loss if g.best_val_loss else math.nan
+    low, end = _two_losses(g.best_val_loss, g.val_loss.end)
     text = (f"**Validation loss**{over} was lowest at epoch {g.loss_best_epoch} "
-            f"({g.best_val_loss:.3f}) and is {g.val_loss.end:.3f} at epoch {g.epochs} "
-            f"({number(100 * rise, 0, signed=True)}%{_interval(g.val_loss, 'loss')})"
+            f"({low}) and is {end} at epoch {g.epochs} "
+            f"({number(100 * rise, 0, signed=True)}%"
+            f"{_interval(g.val_loss, 'loss', g.best_val_loss) if g.best_val_loss else ''})"
             f"{_noise(g.val_loss)}.")
     if g.n_seeds > 1:
         rises = [100 * r for r in g.own_rise]
@@ -524,6 +606,21 @@ def loss_sentence(g: Generalisation) -> str:
                  f"{_epochs(list(g.own_best_epochs))}; its last value is "
                  f"{span(rises, '{:.0f}%')} above that.")
     return text
+
+
+def _two_losses(a: float, b: float) -> tuple[str, str]:
+    """Two losses with three decimals, or, below 0.1 (an MSE loss: 0.0131), three
+    significant figures, and more (up to five) where they would read as equal."""
+    def fixed(v: float, sig: int) -> str:  # '0.0131', never '1.31e-02'
+        if abs(v) >= 0.1 or not math.isfinite(v) or v == 0:
+            return f"{v:.3f}"
+        return f"{v:.{sig - 1 - math.floor(math.log10(abs(v)))}f}"
+
+    for sig in range(3, 6):
+        shown = fixed(a, sig), fixed(b, sig)
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def accuracy_sentence(g: Generalisation) -> str:

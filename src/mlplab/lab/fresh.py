@@ -7,7 +7,8 @@ have: the notebook's variables and execution counter, Keras' global state (layer
 seeds), TensorFlow's global seed, NumPy's and Python's generators, open figures and
 matplotlib settings, warning filters and the "shown once" memory of warnings, the working
 folder and environment variables. What stays is what importing leaves, identical for every
-run. The runner's both-ways test builds runs warm and fresh and compares pages and records.
+run, and the figures that runs draw alike (``plots.drawn_once``), shown again as drawn. The
+runner's both-ways test builds runs warm and fresh and compares pages and records.
 
 Both functions run inside the kernel; the runner sends them as code.
 """

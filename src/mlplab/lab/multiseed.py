@@ -72,13 +72,6 @@ def keras_best_epoch(val_losses: list[float]) -> int:
     return best + 1
 
 
-# Measured once in this project on mnist-5k (see README, Speed): reshuffling every epoch
-# against seeded Keras' repeated order, mean test-accuracy gain in points, the seeds it was
-# measured over and the gain in standard errors. Cited on the run pages; not re-measured
-# per build.
-RESHUFFLE_GAIN_POINTS, RESHUFFLE_GAIN_SEEDS, RESHUFFLE_GAIN_SE = 0.65, 10, 2.5
-
-
 def batch_order(seed: int, n: int) -> np.ndarray:
     """The order in which Keras' ``fit(shuffle=True)`` visits n rows after ``seed_training``.
 
@@ -88,9 +81,8 @@ def batch_order(seed: int, n: int) -> np.ndarray:
     each epoch's iterator, so *every epoch repeats the first epoch's order* (unseeded, it
     would reshuffle). The same op, built the same way, gives the same permutation here; a
     test checks the result against ``fit`` itself. (Reshuffling every epoch instead trained
-    measurably better than seeded Keras: RESHUFFLE_GAIN_POINTS test-accuracy points over
-    RESHUFFLE_GAIN_SEEDS seeds, RESHUFFLE_GAIN_SE standard errors, on mnist-5k; so this is
-    not a detail, and the run pages teach it.)
+    measurably better than seeded Keras, docs/using.md, Speed; so this is not a detail, and
+    the run pages teach it.)
     """
     return _batch_order(seed, n).copy()
 
@@ -353,6 +345,12 @@ def _graph(params: Params, data: SeedSplits, seeds: list[int]) -> _Graph:
     while len(_GRAPHS) > GRAPHS_KEPT:
         _GRAPHS.popitem(last=False)
     return graph
+
+
+def forget_graphs() -> None:
+    """Drop the traced graphs, so the next fit pays its tracing as a fresh process would
+    (the bench times whole fits, graph building included)."""
+    _GRAPHS.clear()
 
 
 def dropout_states(model) -> np.ndarray:

@@ -18,6 +18,7 @@ import functools
 import html
 import io
 import os
+import pickle
 from collections.abc import Sequence
 
 import matplotlib
@@ -88,15 +89,46 @@ def show(fig: Figure, alt: str, table: pd.DataFrame | None = None,
     # "tight" bounding box would draw it a second time to measure it.
     fig.savefig(buf, format="png")
     png = base64.b64encode(buf.getvalue()).decode("ascii")
-    described = functools.partial(display, {"image/png": png, "text/plain": alt}, raw=True,
-                                  metadata={"image/png": {"alt": alt}})
-    described()
+    outputs = [functools.partial(display, {"image/png": png, "text/plain": alt}, raw=True,
+                                 metadata={"image/png": {"alt": alt}})]
     if table is not None:
-        display(HTML(details_html(table, f"The numbers behind {about} "
-                                          f"({len(table):,} rows)")))
+        outputs.append(functools.partial(display, HTML(details_html(
+            table, f"The numbers behind {about} ({len(table):,} rows)"))))
+    for output in outputs:
+        output()
     plt.close(fig)
-    fig._ipython_display_ = described  # shown again (a call without ';'): still described
+    fig._ipython_display_ = outputs[0]  # shown again (a call without ';'): still described
+    fig.mlplab_outputs = outputs  # what ``drawn_once`` shows again
     return fig
+
+
+_DRAWN: dict[bytes, Figure] = {}  # figures of this kernel that runs draw alike, by key
+DRAWN_KEPT = 8  # the last figures kept (a figure keeps its canvas: about 2 MB each)
+
+
+def drawn_once(fn):
+    """A figure that many runs draw alike (the loss curves depend only on the number of
+    classes, the examples of each class on the data and its split) is drawn once per
+    kernel: a warm kernel (``mlplab.pipeline.kernels``) executes run after run, and shows
+    the same outputs again, the same PNG and table, for the same arguments and style."""
+    @functools.wraps(fn)
+    def figure(*args, **kwargs):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        if not InteractiveShell.initialized() or os.environ.get(NO_FIGURES_ENV):
+            return fn(*args, **kwargs)  # a script's open figure, or none drawn
+        key = pickle.dumps((fn.__module__, fn.__qualname__, args, kwargs,
+                            sorted(matplotlib.rcParams.items())))
+        fig = _DRAWN.get(key)
+        if fig is None:
+            fig = _DRAWN[key] = fn(*args, **kwargs)
+            while len(_DRAWN) > DRAWN_KEPT:
+                del _DRAWN[next(iter(_DRAWN))]
+        else:
+            for output in fig.mlplab_outputs:
+                output()
+        return fig
+    return figure
 
 
 def _unless_no_figures(fn):
@@ -109,6 +141,7 @@ def _unless_no_figures(fn):
 
 
 @_unless_no_figures
+@drawn_once
 def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int = 10,
                colours: Sequence[str] | None = None):
     """Small multiples of square images (rows of flattened pixels: 784 are 28x28), each
@@ -121,6 +154,9 @@ def digit_grid(images: np.ndarray, labels: Sequence[str], title: str, ncols: int
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.55 * nrows + 0.5),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
+        # No ticks on the hidden axes: the same picture, but the layout no longer measures
+        # tick labels nobody sees (most of a grid's time).
+        ax.set(xticks=[], yticks=[])
         ax.axis("off")
         if i < n:
             ax.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0, vmax=255)
@@ -250,8 +286,9 @@ def width_curves(summary_by_depth: dict[str, object]):
 
 
 def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
-    """Per-epoch mean across seeds (line) and min-max spread (band), one style per run."""
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    """Per-epoch mean across seeds (line) and min-max spread (band), one style per run.
+    The legend stands below the axes: inside, it covered a curve wherever it was put."""
+    fig, ax = plt.subplots(figsize=(8, 4.4 + 0.25 * ((len(groups) + 1) // 2)))
     rows = []
     for i, (label, curves) in enumerate(groups.items()):
         length = min(len(c) for c in curves)
@@ -266,7 +303,8 @@ def mean_curves(groups: dict[str, list[list[float]]], ylabel: str, title: str):
                  for e in epochs]
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=10)
+    ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
+              frameon=False)
     fig.tight_layout()
     return show(fig, alt_text.mean_curves(groups, ylabel, title), pd.DataFrame(rows),
                 f"“{title}”")

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
 EPSILON = 1e-7  # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
@@ -250,6 +252,14 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
     """
     import pandas as pd
 
+    return pd.DataFrame(_scan_rows(model, x, y_onehot, np.linspace(-span, span, steps), seed))
+
+
+def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray, seed: int,
+               enough: Callable[[list[dict[str, float]]], bool] | None = None,
+               ) -> list[dict[str, float]]:
+    """``weight_line_scan``'s rows at ``ts``, each computed on its own (so a scan stopped
+    early can be resumed at the next t); stops after a row for which ``enough(rows)``."""
     rng = np.random.default_rng(seed)
     variables = list(model.trainable_variables)
     original = [np.array(v.numpy()) for v in variables]
@@ -258,12 +268,17 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
         d = rng.standard_normal(w.shape)
         norm = np.linalg.norm(d)
         direction.append(d * (np.linalg.norm(w) / norm) if norm > 0 else d)
-    x = np.asarray(x, dtype=np.float32)
+    import keras
+
+    # The inputs as the first layer takes them, once, not at every point (``model_logits``
+    # converts them again only when they are not a tensor of that type).
+    x = keras.ops.convert_to_tensor(np.asarray(x, dtype=np.float32),
+                                    dtype=model.layers[0].compute_dtype)
     y = np.asarray(y_onehot, dtype=np.float64)
     labels = np.argmax(y, axis=1)
     rows = []
     try:
-        for t in np.linspace(-span, span, steps):
+        for t in ts:
             for v, w, d in zip(variables, original, direction, strict=True):
                 v.assign((w + t * d).astype(w.dtype))
             log_p = log_softmax(model_logits(model, x))
@@ -273,10 +288,12 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
                          "cross_entropy": float(np.mean(-np.sum(y * log_p, axis=1))),
                          "mean_squared_error": float(np.mean((p - y) ** 2)),
                          "saturated": float(np.mean(p.max(axis=1) > 1 - SATURATED))})
+            if enough is not None and enough(rows):
+                break
     finally:
         for v, w in zip(variables, original, strict=True):
             v.assign(w)
-    return pd.DataFrame(rows)
+    return rows
 
 
 # Spans tried by ``staircase_scan``, widest first (fractions of each layer's size).
@@ -295,11 +312,23 @@ def staircase_scan(model, x: np.ndarray, y_onehot: np.ndarray, seed: int = 0,
     if none qualifies (e.g. a collapsed network whose accuracy never changes), the widest.
     Returns the scan and its span.
     """
-    first = None
+    import pandas as pd
+
+    def no_staircase(rows: list[dict[str, float]]) -> bool:
+        """Whether the span cannot qualify however flat the pairs still to come: a span
+        where accuracy moves between most neighbours (one too wide) is given up early."""
+        moves = sum(a["accuracy"] != b["accuracy"] for a, b in zip(rows, rows[1:], strict=False))
+        return (steps - 1 - moves) / (steps - 1) < STAIRCASE_FLAT_SHARE
+
+    widest = None
     for span in STAIRCASE_SPANS:
-        scan = weight_line_scan(model, x, y_onehot, steps=steps, span=span, seed=seed)
-        first = first if first is not None else scan
-        acc = scan["accuracy"].to_numpy()
-        if np.ptp(acc) > 0 and np.mean(np.diff(acc) == 0) >= STAIRCASE_FLAT_SHARE:
-            return scan, span
-    return first, STAIRCASE_SPANS[0]
+        ts = np.linspace(-span, span, steps)
+        rows = _scan_rows(model, x, y_onehot, ts, seed, enough=no_staircase)
+        widest = widest if widest is not None else (ts, rows)
+        acc = np.array([row["accuracy"] for row in rows])
+        if (len(rows) == steps and np.ptp(acc) > 0
+                and np.mean(np.diff(acc) == 0) >= STAIRCASE_FLAT_SHARE):
+            return pd.DataFrame(rows), span
+    ts, rows = widest  # no span qualifies: the widest, completed where it was given up
+    return pd.DataFrame(rows + _scan_rows(model, x, y_onehot, ts[len(rows):], seed)), \
+        STAIRCASE_SPANS[0]

@@ -14,12 +14,13 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from mlplab.lab import alt_text
-from mlplab.lab.plots import OKABE_ITO, show, use_style
+from mlplab.lab.plots import OKABE_ITO, drawn_once, show, use_style
 
 CE_COLOUR, MSE_COLOUR, ACCURACY_COLOUR = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]
 GAP_LABEL = "logit gap: wrong class minus true class"
 
 
+@drawn_once
 def plot_loss_and_gradient(curves: Mapping[str, np.ndarray]):
     """Loss (left) and |dL/dz_true| on a log scale (right) against how far the true class
     trails, cross-entropy beside MSE: MSE's push fades just when the network is most wrong.

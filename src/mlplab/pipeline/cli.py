@@ -128,6 +128,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timings(args: argparse.Namespace) -> int:
+    from mlplab.summary.timings import report_timings
+
+    print(report_timings(args.report_dir))
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from mlplab.pipeline import download
 
@@ -140,7 +147,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from mlplab.lab import bench
 
     result = bench.run(args.dataset, args.hidden_layers, args.epochs, args.seeds,
-                       max_samples=args.max_samples)
+                       max_samples=args.max_samples,
+                       keras_seeds=bench.KERAS_SEEDS if args.keras_seeds is None
+                       else args.keras_seeds)
     results.write_json_atomic(Path(args.out), result)
     from mlplab.summary.tables import bench_paragraph
 
@@ -185,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiments", type=Path, default=DEFAULT_EXPERIMENTS)
     p.set_defaults(func=cmd_list)
 
+    p = sub.add_parser("timings", help="where the runs' wall time went, summed from the "
+                       "records of a built report (training's share: issue 24)")
+    p.add_argument("--report-dir", type=Path, default=Path("report"))
+    p.set_defaults(func=cmd_timings)
+
     p = sub.add_parser("data", help="download a dataset into data/ (checksum verified)")
     p.add_argument("action", choices=["fetch"])
     p.add_argument("name", choices=["mnist"])
@@ -196,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden-layers", type=int, nargs="+", default=[50, 50])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    p.add_argument("--keras-seeds", type=int, metavar="N",
+                   help="Keras' fit trains the first N seeds (its time per seed is steady; "
+                        "default mlplab.lab.bench.KERAS_SEEDS); the batched path trains all")
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--out", default=f"report/{BENCH_FILE}")
     p.set_defaults(func=cmd_bench)
@@ -203,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (experiments.ExperimentError, params.ParamError, DataError) as err:
+    except (experiments.ExperimentError, params.ParamError, DataError,
+            results.RecordError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

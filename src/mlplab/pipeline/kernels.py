@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
@@ -173,8 +174,12 @@ def ipc_kernel_manager(sockets: Path) -> type:
     Kernels started at once each pick free TCP ports, and can race for the same one;
     sockets in a private folder cannot collide (and are not open to other users). The
     connection file goes there too, so removing the folder leaves nothing behind. The
-    folder's path must be short: a socket path has a limit of about 100 characters. It
-    remembers the clients it makes, so a kernel kept for the next run can close them.
+    folder's path must be short: a socket path has a limit of about 100 characters. The
+    folder is also the kernel's $TMPDIR: what the kernel leaves there (TensorFlow's
+    autograph writes a module for every function it converts and removes them only when the
+    kernel exits normally) goes with the folder, and the folder lies in the build's
+    temporary one, which the driver removes even when the kernel was killed. It remembers
+    the clients it makes, so a kernel kept for the next run can close them.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -183,6 +188,10 @@ def ipc_kernel_manager(sockets: Path) -> type:
             super().__init__(transport="ipc", ip=str(sockets / "s"),
                              connection_file=str(sockets / "kernel.json"), **kwargs)
             self.clients: list[Any] = []
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw["env"] = {**kw.get("env", os.environ), "TMPDIR": str(sockets)}
+            return await super()._async_pre_start_kernel(**kw)
 
         def client(self, **kwargs: Any) -> Any:
             client = super().client(**kwargs)

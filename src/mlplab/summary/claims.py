@@ -110,9 +110,11 @@ def regime_paragraph(df: pd.DataFrame, records: list[dict[str, Any]]) -> str:
         own = max(_train_sizes([r for r in compared if r["name"] in set(e20["run"])]))
         fitted = (f" Our 20-epoch networks (default settings) end with a training accuracy of "
                   f"{span([acc.min(), acc.max()], '{:.1%}')}"
-                  + (f": they fit their training images almost perfectly, a regime where "
-                     f"extra capacity shows up differently than with the assignment's "
-                     f"{ASSIGNMENT_TRAIN / own:.0f} times more data."
+                  + (f": they fit their training images almost perfectly. Extra capacity may "
+                     f"show up differently there than with the assignment's "
+                     f"{ASSIGNMENT_TRAIN / own:.0f} times more data, but that is a conjecture: "
+                     f"no comparison on this page varies the data size together with width "
+                     f"or depth."
                      if acc.median() > 0.99 and own < ASSIGNMENT_TRAIN else "."))
     task = ("" if on_digits(df, records) else
             f" Above all, the assignment's numbers were measured on handwritten digits; ours "
@@ -229,8 +231,9 @@ def assignment_mistakes(df: pd.DataFrame, records: list[dict[str, Any]],
 
 def _ruled_out(family: Page, records: list[dict[str, Any]]) -> str:
     """What the data rule out for the claim the assignment based on its smallest gap
-    between accuracies: its interval, set beside the assignment's own gap, and for which
-    split it holds."""
+    between accuracies: its interval, set beside the assignment's own gap (both to the
+    hundredth of a point, so they read as the claims table's numbers do), and what the
+    verdict, corrected within its family, lets the interval say."""
     entry = min((e for e in COMPARISONS if e.claim and e.pairs.metric == "test_accuracy"),
                 key=lambda e: abs(e.claim.assignment_a - e.claim.assignment_b))
     runs = family.runs(entry.name)
@@ -242,11 +245,24 @@ def _ruled_out(family: Page, records: list[dict[str, Any]]) -> str:
     compared = [r for r in records if r["name"] in runs]
     split = ("each seed drawing its own split of the data" if split_per_seed(compared)
              else "one fixed split of the data: another split could move it")
+    if c.resolved:  # adjusted p < ALPHA, so the unadjusted interval excludes zero too
+        wider = (f" (an interval for this comparison alone: corrected for the "
+                 f"{c.family_size} tests of {c.family}, it would be wider)"
+                 if c.family_size > 1 else "")
+        read = (f"Differences outside that interval are what these seeds rule out{wider}, "
+                f"for {split}.")
+    elif c.interval_excludes_zero:
+        read = (f"That interval is for this comparison alone: corrected for the "
+                f"{c.family_size} tests of {c.family} (Holm-adjusted p = "
+                f"{c.p_adjusted:.3f}), the difference is *not resolved*: these seeds do not "
+                f"rule out even a zero difference (for {split}).")
+    else:
+        read = (f"The interval holds zero: these seeds cannot tell the two apart (for "
+                f"{split}).")
     return (f" For example, for *{entry.claim.text}* (the smallest gap the assignment "
             f"claimed a difference from), the 95% interval of our mean difference runs from "
-            f"{interval_fmt(c.metric, c.low, c.high)}; the assignment's own gap, "
-            f"{diff_fmt(c.metric, gap)}, lies {where}. Differences outside that interval "
-            f"are what these seeds rule out, for {split}.")
+            f"{interval_fmt(c.metric, c.low, c.high, 2)}; the assignment's own gap, "
+            f"{diff_fmt(c.metric, gap, digits=2)}, lies {where}. {read}")
 
 
 def _learned_runs(records: list[dict[str, Any]]) -> set[str]:

@@ -75,6 +75,7 @@ def tidy(records: list[dict[str, Any]]) -> pd.DataFrame:
                 metrics = {k: v for k, v in seed["metrics"].items() if k != "tested_epoch"}
                 row.update({"seed": seed["seed"], **metrics, **gaps(metrics),
                             "val_data_loss": metrics["val_loss"] - _penalty(seed),
+                            "test_data_loss": metrics["test_loss"] - _penalty(seed),
                             "epochs_run": seed["epochs_run"], "best_epoch": seed["best_epoch"],
                             "train_seconds": seed["train_seconds"],
                             "seconds_per_epoch": seed["seconds_per_epoch"]})

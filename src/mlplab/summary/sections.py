@@ -151,9 +151,9 @@ def _correction(family: Page) -> str:
         f"{ALPHA}. *Not resolved* means these seeds cannot tell; it does not mean no "
         f"difference. Beside each interval, **P(A > B)** (Bouthillier et al., 2021) is the "
         f"probability that the first setting comes out higher than the second on a fresh "
-        f"seed: the share of paired seeds on which it did, with an exact binomial 95% "
-        f"interval. A difference can be resolved while P(A > B) stays well below 1: the "
-        f"mean moved, yet on one seed either may win.")
+        f"seed: the share of paired seeds on which it did (a tie counting half), with an "
+        f"exact binomial 95% interval. A difference can be resolved while P(A > B) stays "
+        f"well below 1: the mean moved, yet on one seed either may win.")
 
 
 def statistics_note(df: pd.DataFrame, records: list[dict[str, Any]], family: Page) -> str:
@@ -261,8 +261,7 @@ def width_section(df: pd.DataFrame, summary: pd.DataFrame,
 
 def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -> str:
     """Whether training time followed the parameter count, what one network's time is, and
-    (from runs that differ only in epochs) how much of it does not grow with the epochs.
-    Claims only what these numbers show."""
+    how far single timings of the same work differ. Claims only what these numbers show."""
     if len(plain_summary) < 2:
         return ""
     s = plain_summary.sort_values("param_count")
@@ -275,47 +274,48 @@ def cost_sentence(plain_summary: pd.DataFrame, df: pd.DataFrame | None = None) -
     # one network trains faster than another of similar size; no order is claimed.
     order = (". Each run's time is measured once, without repeats that would show its spread, "
              "so this page claims no order between networks by training time.")
-    return head + order + ("" if df is None else _time_share(df, s) + _fixed_cost(df))
+    return head + order + ("" if df is None else _time_share(df, s) + _same_work(df))
 
 
 def _time_share(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     """What 'training time per network' is: a share of a joint fit, or a fit of its own."""
     rows = df[df["run"].isin(summary["run"]) & (df["status"] == Status.OK)]
     fast = set(rows["fast_training"])
+    counts = sorted(rows.groupby("run")["seed"].nunique().unique())
+    if fast == {True} and counts == [1]:
+        return " Each run trains one seed, so each time is that run's whole wall time."
     if fast == {True}:
-        seeds = span(sorted(rows.groupby("run")["seed"].nunique().unique()))
-        return (f" Each time is one network's share of its run: the run trains its {seeds} "
-                f"seeds together and its wall time is split between them.")
+        return (f" Each time is one network's share of its run: the run trains its "
+                f"{span(counts)} seeds together and its wall time is split between them.")
     return " Each time is one network's own Keras fit." if fast == {False} else ""
 
 
-def _fixed_cost(df: pd.DataFrame) -> str:
-    """Runs that differ only in epochs (1 and 20) split a network's time into a part per
-    epoch and a part paid once, whatever the epochs: (t20 − t1) / 19 and t1 minus that."""
-    same = [c for c in params.defaults() if c in df.columns and c != "epochs"] + ["seed"]
-    long_ = plain_runs(df, epochs=20)
-    parts = []
-    for _, a in plain_runs(df, epochs=1).groupby("run", sort=False):
-        key = a[same].sort_values("seed").astype(str).to_numpy().tolist()
-        match = [b for _, b in long_.groupby("run", sort=False)
-                 if b[same].sort_values("seed").astype(str).to_numpy().tolist() == key]
-        if len(match) != 1:
-            continue
-        t1, t20 = float(a["train_seconds"].mean()), float(match[0]["train_seconds"].mean())
-        per_epoch = (t20 - t1) / 19
-        fixed = t1 - per_epoch
-        if per_epoch > 0 and fixed > 0:
-            parts.append((a["architecture"].iloc[0], t1, t20, per_epoch, fixed))
-    if not parts:
+# Settings that change neither a network's size nor its number of steps: runs that differ
+# only in these do the same work, so their times show how far one timing can be trusted.
+SAME_WORK = ("loss", "scale_inputs", "optimizer", "learning_rate")
+
+
+def _same_work(df: pd.DataFrame) -> str:
+    """How far single timings of the same work differ: runs from the same seeds that
+    differ only in ``SAME_WORK``. (Two single timings, of 1 and 20 epochs, were once split
+    into a part per epoch and a part paid once: this spread is why no longer.)"""
+    ok = df[df["status"] == Status.OK]
+    same = [c for c in params.defaults() if c in ok.columns and c not in SAME_WORK]
+    groups: dict[str, list[tuple[str, float, str]]] = {}
+    for run, g in ok.groupby("run", sort=False):
+        key = str(g[same].iloc[0].astype(str).tolist()) + str(sorted(g["seed"]))
+        groups.setdefault(key, []).append(
+            (run, float(g["train_seconds"].mean()),
+             f"{g['architecture'].iloc[0]}, {plural(int(g['epochs'].iloc[0]), 'epoch')}"))
+    spread = [g for g in groups.values() if len(g) > 1]
+    if not spread:
         return ""
-    each = "; ".join(f"{name} took {t1:.2f} s per network for 1 epoch and {t20:.2f} s for "
-                     f"20, so about {per_epoch:.3f} s per epoch and {fixed:.2f} s paid once"
-                     for name, t1, t20, per_epoch, fixed in parts)
-    shares = [round(100 * fixed / t20) for _, _, t20, _, fixed in parts]
-    return (f" Runs that differ only in epochs split that time into a part per epoch and a "
-            f"part paid once: {each}. The part paid "
-            f"once (the time that does not grow with the epochs) is "
-            f"{span(shares)}% of a 20-epoch network's time here.")
+    widest = max(spread, key=lambda g: max(t for _, t, _ in g) - min(t for _, t, _ in g))
+    times = [t for _, t, _ in widest]
+    return (f" How far one timing can be trusted: the same network, trained for the same "
+            f"steps from the same seeds ({widest[0][2]}) in runs that differ only in the loss, "
+            f"the input scaling or the optimiser ({join([f'`{r}`' for r, _, _ in widest])}), "
+            f"took from {min(times):.2f} to {max(times):.2f} s per network.")
 
 
 def early_stopping_section(df: pd.DataFrame, records: list[dict[str, Any]],
@@ -401,31 +401,63 @@ def loss_section(df: pd.DataFrame, records: list[dict[str, Any]],
             q = BY_NAME[name].pairs
             lines.append(sentence(family.get(*runs), q.label_a, q.label_b))
     if adam or sgd:
-        lines.append(_optimisers(family, adam, sgd))
+        raw_mse = variants.get(next((label for label in variants
+                                     if label.startswith("MSE, raw inputs")), ""))
+        lines.append(_optimisers(family, by_name, adam, sgd,
+                                 by_name[raw_mse] if raw_mse else None))
     return variants, lines
 
 
-def _optimisers(family: Page, adam: tuple[str, str] | None,
-                sgd: tuple[str, str] | None) -> str:
+def still_improving(record: dict[str, Any]) -> bool:
+    """Whether a run's mean validation loss over seeds is still falling at its last epoch
+    (lowest there, after more than one epoch): its accuracy then is where training was cut
+    off, not where it would settle."""
+    curves = [s["history"]["val_loss"] for s in record["seeds"]]
+    n = min(len(c) for c in curves)
+    mean = np.mean([c[:n] for c in curves], axis=0)
+    return n > 1 and int(np.argmin(mean)) == n - 1
+
+
+def _optimisers(family: Page, by_name: dict[str, dict[str, Any]],
+                adam: tuple[str, str] | None, sgd: tuple[str, str] | None,
+                raw_mse: dict[str, Any] | None = None) -> str:
     """What each optimiser shows about cross-entropy against MSE, and what the runs do not
-    measure: the vanishing-gradient argument is made for plain gradient descent, and Adam
-    rescales its steps, so it does not carry over; no cause is asserted."""
+    measure: the vanishing-gradient argument is made for plain gradient descent; Adam
+    rescales its steps, which weakens it without voiding it (a gradient far below Adam's
+    constant still gives a tiny step), and a raw-pixel MSE run that failed under Adam is
+    named. No cause is asserted; a difference is said to be one after the epochs run."""
     def outcome(runs: tuple[str, str], who: str) -> str:
         c = family.get(*runs)
         if c.method == Method.SINGLE:
             return f"with {who}, one seed cannot tell the two losses apart"
         if not c.resolved:
             return f"with {who}, the two losses are not told apart at this number of seeds"
-        better = "cross-entropy" if c.diff > 0 else "MSE"
-        return f"with {who}, {better} ends higher by {points(abs(c.diff))}"
+        order = (("cross-entropy", runs[0]), ("MSE", runs[1]))
+        better = order[0][0] if c.diff > 0 else order[1][0]
+        epochs = int(run_value(family.df, runs[0], "epochs"))
+        text = (f"with {who}, {better} is higher by {points(abs(c.diff))} after "
+                f"{plural(epochs, 'epoch')}")
+        rising = [label for label, run in order if still_improving(by_name[run])]
+        if rising:
+            text += (f" ({join(rising)} still improving then: the mean validation loss over "
+                     f"seeds is lowest at the last epoch, so this is the difference at "
+                     f"{plural(epochs, 'epoch')}, not where training would settle)")
+        return text
 
     found = [outcome(runs, who) for runs, who in ((adam, "Adam"), (sgd, "plain SGD")) if runs]
     text = (f"On scaled inputs, {', while '.join(found)}. The argument against MSE is its "
             f"vanishing gradient when the softmax saturates (Nielsen, ch. 3), made for plain "
             f"gradient descent, where a step is the learning rate times the gradient. Adam "
-            f"divides each step by a running estimate of the gradient's size, so a small "
-            f"gradient need not mean a small step, and the argument does not carry over to "
-            f"it.")
+            f"divides each step by a running estimate of the gradient's size plus a small "
+            f"constant (Keras' default is 10⁻⁷), so a small gradient need not mean a small "
+            f"step, but a gradient far below that constant still does: with Adam the "
+            f"argument is weakened, not void.")
+    if raw_mse:
+        failed = [o for o in seed_outcomes(raw_mse) if o.verdict != outcomes.Kind.LEARNED]
+        if failed:
+            text += (f" Adam did not rescue MSE on raw pixels: {len(failed)} of "
+                     f"{plural(len(raw_mse['seeds']), 'seed')} did not learn fully there "
+                     f"(its line above).")
     if not sgd:
         text += (" This suite has no plain-SGD pair of the two losses, so it cannot show "
                  "whether the loss matters where the argument applies.")
@@ -435,15 +467,24 @@ def _optimisers(family: Page, adam: tuple[str, str] | None,
             "what Keras' MSE on a softmax output does.)")
 
 
-def loss_intro(variants: dict[str, str]) -> str:
-    """What the loss section shows, naming only the variants this suite has."""
-    mse = any(label.startswith("MSE") for label in variants)
+# The master notebook's section on the losses: each run page's heading, and so its anchor.
+LOSS_SECTION = "3. What we minimise, and why"
+
+
+def loss_intro(variants: dict[str, str], pages: dict[str, str] | None = None) -> str:
+    """What the loss section shows, naming only the variants this suite has, with a link to
+    where a run page works out the losses' gradients (an MSE run's page where it has one)."""
+    mse = [run for label, run in variants.items() if label.startswith("MSE")]
+    page = next((pages[run] for run in mse if pages and pages.get(run)), None)
+    number, title = LOSS_SECTION.split(". ", 1)
+    where = (f"[Section {number} of a run's page]({page}#{LOSS_SECTION.replace(' ', '-')})"
+             if page else f"Section {number} of each run's page")
     return (f"The same network ({net_label(BASELINE['hidden_layers'])}, "
             f"{plural(BASELINE['epochs'], 'epoch')}), trained "
             f"{'with ' if len(variants) == 1 else 'in each of these ways: '}"
             f"{join([f'*{label}*' for label in variants])}."
-            + (" The master notebook explains why MSE on a saturated softmax gets almost no "
-               "gradient." if mse else ""))
+            + (f" {where} (*{title}*) works out why MSE on a saturated softmax gets almost no "
+               f"gradient." if mse else ""))
 
 
 def fate(record: dict[str, Any]) -> str:
@@ -461,9 +502,8 @@ def fate(record: dict[str, Any]) -> str:
             who = "every seed" if len(hit) == len(seeds) else seeds_phrase([s for s, _ in hit])
             to = ""
             if hit[0][1].kind == outcomes.Kind.COLLAPSED:
-                sizes = sorted({len(o.collapsed_to) for _, o in hit})
-                to = " to predicting " + join(
-                    ["one class" if n == 1 else f"only {n} classes" for n in sizes], "or")
+                to = (f", giving at least {outcomes.COLLAPSE_SHARE:.0%} of each seed's test "
+                      f"images to {outcomes.collapsed_to(hit)}")
             elif verdict == outcomes.Kind.UNJUDGED:
                 to = (f" (test accuracy {pct_span([o.test_accuracy for _, o in hit])} on "
                       f"{hit[0][1].n_test:,} test images, too few to tell whether it learned)")
@@ -483,7 +523,8 @@ def fate(record: dict[str, Any]) -> str:
 def regularisation_section(family: Page) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
     """Each regulariser against the unregularised network, paired over seeds: the table
     of the four measures (with each change's interval, P(A > B) and whether it is
-    resolved), the resolved changes in words, and the runs to draw (label -> run)."""
+    resolved, and a warning where the measure is not the tested network's), the resolved
+    changes in words, and the runs to draw (label -> run)."""
     stated = family.plan.in_section("regularisation")
     if not stated:
         return pd.DataFrame(), [], {}
@@ -498,11 +539,32 @@ def regularisation_section(family: Page) -> tuple[pd.DataFrame, list[str], dict[
              **{metric_words(m): fmt(m, first[m].mean_b) for m in FIT_METRICS if m in first}}]
     for name, found in variants.items():
         rows.append({"variant": name, "run": found["run"],
-                     **{metric_words(m): _change_cell(found[m]) for m in FIT_METRICS
-                        if m in found}})
-    lines = [_resolved_changes(variants, m) for m in FIT_METRICS]
+                     **{metric_words(m): _change_cell(found[m])
+                        + (f"; {why}" if (why := skewed(family.df, found["run"], m)) else "")
+                        for m in FIT_METRICS if m in found}})
+    lines = [_resolved_changes(family.df, variants, m) for m in FIT_METRICS]
     return (pd.DataFrame(rows).fillna("—"), [line for line in lines if line],
             {label: baseline, **{name: found["run"] for name, found in variants.items()}})
+
+
+# Why a variant's value of a measure is not that of its tested network on fresh images.
+DROPOUT_ON = "training figure taken with dropout on"
+CHOSEN_ON_VALIDATION = "validation loss chose this epoch"
+
+
+def skewed(df: pd.DataFrame, run: str, metric: str) -> str:
+    """Why ``run``'s ``metric`` is not comparable with the unregularised network's, or "".
+    Keras measures a dropout network's training accuracy and loss with dropout on, so its
+    gap compares a thinned network with the whole one; an early-stopped run that restores
+    its best epoch was tested at its lowest validation loss, so every validation figure
+    (the gaps included) is favoured by that choice."""
+    if not metric.startswith(("gap_", "val_")):
+        return ""
+    if metric.startswith("gap_") and float(run_value(df, run, "dropout") or 0) > 0:
+        return DROPOUT_ON
+    stopped = not pd.isna(run_value(df, run, "early_stopping_patience"))
+    return CHOSEN_ON_VALIDATION if stopped and run_value(df, run, "restore_best_weights") \
+        else ""
 
 
 def _change_cell(c: Comparison) -> str:
@@ -516,19 +578,41 @@ def _change_cell(c: Comparison) -> str:
             f"({interval_fmt(c.metric, c.low, c.high)}), {higher}, {resolved}")
 
 
-def _resolved_changes(variants: dict[str, dict[str, Any]], metric: str) -> str:
-    """Which variants moved ``metric`` by a resolved amount, each with its change."""
+def _resolved_changes(df: pd.DataFrame, variants: dict[str, dict[str, Any]],
+                      metric: str) -> str:
+    """Which variants moved ``metric`` by a resolved amount, each with its change; those
+    whose value is not the tested network's (``skewed``) are set apart with the reason."""
     moved = {name: found[metric] for name, found in variants.items()
              if metric in found and found[metric].resolved}
     if not moved:
         return ""
+    why = {name: skewed(df, variants[name]["run"], metric) for name in moved}
+    fair = {name: c for name, c in moved.items() if not why[name]}
     families = {c.family for c in moved.values()}
-    down = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff < 0]
-    up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items() if c.diff > 0]
+    down = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in fair.items() if c.diff < 0]
+    up = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in fair.items() if c.diff > 0]
     parts = ([f"lower with {join(down)}"] if down else []) + (
         [f"higher with {join(up)}"] if up else [])
-    return (f"**{sentence_case(metric_words(metric))}**: resolved {'; '.join(parts)} than "
-            f"without a regulariser (within {join(sorted(families))}).")
+    head = f"**{sentence_case(metric_words(metric))}**: "
+    text = (f"resolved {'; '.join(parts)} than without a regulariser (within "
+            f"{join(sorted(families))})." if parts else "")
+    reasons = {DROPOUT_ON: "the training figure is taken with dropout on, so the change "
+                           "compares a thinned network with the whole one, not the gap of "
+                           "the network that is tested",
+               CHOSEN_ON_VALIDATION: "the tested epoch is the one of lowest validation "
+                                     "loss, so the validation figure is favoured by that "
+                                     "choice (the test loss and test accuracy are not)"}
+    apart = []
+    for reason, words in reasons.items():
+        hit = [f"{name} ({diff_fmt(metric, c.diff)})" for name, c in moved.items()
+               if why[name] == reason]
+        if hit:
+            apart.append(f"{join(hit)}: {words}")
+    if apart:
+        text += (" Also resolved, but not a fair measure of the change: " if text
+                 else "Resolved, but not a fair measure of the change: ")
+        text += "; ".join(apart) + "."
+    return head + text
 
 
 def sentence_case(text: str) -> str:
@@ -544,6 +628,7 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
     names = {r["name"]: r for r in records}
     runs = {s.runs[0] for s in stated}
     dropout = any(names[r]["params"].get("dropout") for r in runs if r in names)
+    restored = any(skewed(family.df, r, "val_loss") for r in runs)
     found = [family.get(*s.key) for s in stated]
     tests = {c.family_size for c in found if c.family_size}
     methods = {c.method for c in found}
@@ -584,6 +669,12 @@ def regularisation_intro(family: Page, records: list[dict[str, Any]]) -> str:
         + (", and with dropout switched on in the dropout runs, so their gap compares a "
            "thinned network on training images with the whole network on validation images"
            if dropout else "")
+        + (". The early-stopping run restores the epoch of lowest validation loss, so its "
+           "validation figures, and the gaps built on them, are favoured by that choice; the "
+           "loss is therefore compared on the test images, which no run chose anything by, "
+           "and without the L2 penalty Keras adds to it" if restored else
+           ". The loss is compared on the test images, without the L2 penalty Keras adds to "
+           "it")
         + (". " + sentence_case("; ".join(cells)) if cells else "") + "."
     )
 

@@ -85,20 +85,22 @@ class Comparison:
                   if self.family_size > 1 else f"; the only test of {self.family}")
         return f"{self.method} over {seeds}, {p}{family}"
 
-    def often(self, label_a: str) -> str:
-        """How often a comes out higher: 'X is higher on 9 of 10 seeds: P(A > B) on a
-        fresh seed is about 0.90 (95% interval 0.55 to 1.00).'"""
+    def often(self, label_a: str, label_b: str) -> str:
+        """How often a comes out higher than b, both named (a sentence that first says b
+        wins must not then read as if a did): 'X is higher than Y on 9 of 10 seeds: P(A > B)
+        on a fresh seed is about 0.90 (95% interval 0.55 to 1.00).'"""
         verb = "runs longer" if self.metric.startswith("epochs") else "is higher"
         if self.method == Method.SINGLE:
             return ""
         if self.method == Method.WELCH:
-            return (f" {label_a} {verb} in a share {self.higher:.2f} of all {self.n_a} × "
-                    f"{self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
+            return (f" {label_a} {verb} than {label_b} in a share {self.higher:.2f} of all "
+                    f"{self.n_a} × {self.n_b} pairs of seeds: P(A > B) on fresh seeds is about "
                     f"{self.higher:.2f} (unpaired seeds: no interval).")
         tied = f", tied on {self.ties}" if self.ties else ""
-        return (f" {label_a} {verb} on {self.wins} of {plural(self.n_a, 'seed')}{tied}: "
-                f"P(A > B) on a fresh seed is about {self.higher:.2f} (95% interval "
-                f"{self.higher_low:.2f} to {self.higher_high:.2f}).")
+        return (f" {label_a} {verb} than {label_b} on {self.wins} of "
+                f"{plural(self.n_a, 'seed')}{tied}: P(A > B) on a fresh seed is about "
+                f"{self.higher:.2f} (95% interval {self.higher_low:.2f} to "
+                f"{self.higher_high:.2f}).")
 
 
 def _p(p: float) -> str:
@@ -217,7 +219,7 @@ def verdict(c: Comparison, claim_a_greater: bool = True) -> str:
 METRIC_WORDS = {"gap_accuracy": "accuracy gap (training minus validation)",
                 "gap_loss": "loss gap (validation minus training)",
                 "val_loss": "validation loss", "val_accuracy": "validation accuracy",
-                "val_data_loss": "validation loss (without the L2 penalty)"}
+                "test_data_loss": "test loss (without the L2 penalty)"}
 
 
 def metric_words(metric: str) -> str:
@@ -245,17 +247,19 @@ def _diff_unit(metric: str) -> tuple[int, str]:
     return 2, " s" if metric.endswith("seconds") else ""
 
 
-def diff_fmt(metric: str, value: float, signed: bool = True) -> str:
+def diff_fmt(metric: str, value: float, signed: bool = True, digits: int | None = None) -> str:
     """A difference with its true sign, more decimals where it would round to zero."""
-    digits, unit = _diff_unit(metric)
+    shown, unit = _diff_unit(metric)
+    digits = shown if digits is None else digits
     scale = 100 if metric.endswith("accuracy") else 1
     return number(scale * value, digits, signed) + unit
 
 
-def interval_fmt(metric: str, low: float, high: float) -> str:
+def interval_fmt(metric: str, low: float, high: float, digits: int | None = None) -> str:
     """'−0.01 to +0.4 points': both ends signed and told apart, so an interval that
     includes zero never reads as one that excludes it."""
-    digits, unit = _diff_unit(metric)
+    shown, unit = _diff_unit(metric)
+    digits = shown if digits is None else digits
     scale = 100 if metric.endswith("accuracy") else 1
     return number_interval(scale * low, scale * high, digits) + unit
 
@@ -269,7 +273,7 @@ def sentence(c: Comparison, label_a: str, label_b: str) -> str:
             f"{fmt(c.metric, c.mean_b)} (means over {seeds})")
     if c.method == Method.SINGLE:
         return head + ". With a single seed the difference cannot be judged."
-    often = c.often(label_a)
+    often = c.often(label_a, label_b)
     if c.resolved:  # the difference as winner minus loser, interval included
         winner, sign = (label_a, 1) if c.diff > 0 else (label_b, -1)
         low, high = sorted((sign * c.low, sign * c.high))

@@ -20,7 +20,7 @@ from mlplab.summary.records import (
     seed_outcomes,
     summarise,
 )
-from mlplab.wording import plural, points
+from mlplab.wording import plural, points, seeds_phrase
 
 # Names joined by hyphens (784-50-50-10, mlp30x30-e20, Holm-adjusted): a browser may break
 # a line after any hyphen, which splits a run or network name in two.
@@ -180,32 +180,62 @@ def provenance(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _keras_seeds(compared: dict[str, Any]) -> list[int]:
+    """The seeds Keras' fit trained in one comparison of `make bench`; a bench.json from
+    before issue 24 has no such field: Keras trained every seed then."""
+    return compared.get("keras_seeds", compared["seeds"])
+
+
 def _regularised_sentence(bench: dict[str, Any]) -> str:
     """The batched path with each regulariser the suite trains it with, against Keras' fit."""
     parts = []
     for r in bench.get("regularised", []):
+        keras = _keras_seeds(r)
         setting = ", ".join(f"`{k}` {v:g}" for k, v in r["setting"].items())
-        same = ("identical test accuracy for every seed" if r["test_accuracy_diff_max"] == 0
-                else f"test accuracy differs by at most {points(r['test_accuracy_diff_max'], 2)}"
-                     " for one seed")
-        parts.append(f"with {setting}, {r['speedup_per_epoch']:.1f}× faster per epoch and "
-                     f"{same} (seeds {', '.join(map(str, r['seeds']))})")
+        apart = points(r["test_accuracy_diff_max"], 2)
+        same = ("identical test accuracy" if r["test_accuracy_diff_max"] == 0 else
+                f"test accuracy {apart} apart" if len(keras) == 1 else
+                f"test accuracy at most {apart} apart")
+        parts.append(f"with {setting}, {r['speedup_per_epoch']:.1f}× faster per epoch "
+                     f"({seeds_phrase(r['seeds'])} in one graph; Keras' `fit` on "
+                     f"{seeds_phrase(keras)}) and {same} for {seeds_phrase(keras)}")
     return ("The regularised runs take the same path: " + "; ".join(parts) + ". "
             if parts else "")
+
+
+def _agreement(bench: dict[str, Any]) -> str:
+    """Test accuracy of the two paths, compared on the seeds both trained."""
+    both = _keras_seeds(bench)
+    if bench["test_accuracy_diff_max"] == 0:
+        return (f"test accuracy is identical for {'each of ' if len(both) > 1 else ''}"
+                f"{seeds_phrase(both)}, trained on both paths. ")
+    if len(both) == 1:
+        return (f"test accuracy differs by "
+                f"{points(bench['test_accuracy_mean_diff'], 2, signed=True)} for "
+                f"{seeds_phrase(both)}, trained on both paths. ")
+    return (f"test accuracy differs by "
+            f"{points(bench['test_accuracy_mean_diff'], 2, signed=True)} on average over "
+            f"{seeds_phrase(both)}, trained on both paths (paired standard error "
+            f"{points(bench['test_accuracy_diff_se'], 2)}; largest for one seed "
+            f"{points(bench['test_accuracy_diff_max'], 2)}). ")
 
 
 def bench_paragraph(bench: dict[str, Any]) -> str:
     """The benchmark's table and verdict, from report/bench.json (also what `mlplab bench`
     prints)."""
+    both = _keras_seeds(bench)  # test accuracy is compared on these (bench._path_summary)
+    accuracy = (f"test accuracy, {seeds_phrase(both)}" if len(both) == 1 else
+                f"test accuracy, mean ± sd over {seeds_phrase(both)}")
     rows = ["| training loop | whole fit per seed (s) | seconds per epoch | samples per second "
-            "| test accuracy, mean ± sd | share of arithmetic peak |",
+            f"| {accuracy} | share of arithmetic peak |",
             "|---|---|---|---|---|---|"]
-    names = {"keras_default": "Keras `fit`, one seed after another",
+    names = {"keras_default": f"Keras `fit`, one seed after another ({seeds_phrase(both)})",
              "mlplab_fast": f"mlplab, {bench['seeds_together']} seeds in one graph (per seed)"}
     for name, s in bench["paths"].items():
+        sd = f" ± {100 * s['test_accuracy_sd']:.2f}" if len(both) > 1 else ""
         rows.append(f"| {names.get(name, name)} | {s['train_seconds_mean']:.2f} | "
                     f"{s['seconds_per_epoch']:.3f} | {s['samples_per_second']:,.0f} | "
-                    f"{100 * s['test_accuracy_mean']:.2f}% ± {100 * s['test_accuracy_sd']:.2f} | "
+                    f"{100 * s['test_accuracy_mean']:.2f}%{sd} | "
                     f"{100 * s['fraction_of_peak']:.1f}% |")
     targets = bench.get("targets") or {}
 
@@ -222,16 +252,12 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
     return "\n".join(rows) + (
         f"\n\nOn {bench['n_train']:,} training images of `{bench['dataset']}` "
         f"({architecture({'params': bench})}, batch {bench['batch_size']}, "
-        f"{bench['epochs']} epochs, seeds {', '.join(map(str, bench['seeds']))}), training "
+        f"{bench['epochs']} epochs; {seeds_phrase(bench['seeds'])} in one graph, "
+        f"{seeds_phrase(both)} also with Keras' `fit`), training "
         f"the seeds together is **{bench['speedup_total']:.1f}× faster over the whole fit**"
         f"{met('speedup_total', 'graph building included')} and "
         f"**{bench['speedup_per_epoch']:.1f}× faster per epoch**{met('speedup_per_epoch')}. "
-        f"Same network, initial weights, batches and updates: "
-        + ("test accuracy is identical for every seed. " if bench["test_accuracy_diff_max"] == 0
-           else f"test accuracy differs by "
-                f"{points(bench['test_accuracy_mean_diff'], 2, signed=True)} on average "
-                f"(paired standard error {points(bench['test_accuracy_diff_se'], 2)}; largest "
-                f"for one seed {points(bench['test_accuracy_diff_max'], 2)}). ")
+        f"Same network, initial weights, batches and updates: " + _agreement(bench)
         + _regularised_sentence(bench)
         + f"A matrix multiply reaches {bench['matmul_peak_gflops']:.0f} GFLOP/s here; a training "
         f"step needs about {bench['flops_per_sample']:,} FLOPs per image, so Keras' loop, bound "
@@ -239,7 +265,7 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         f"{100 * bench['paths']['keras_default']['fraction_of_peak']:.1f}% of that and the "
         f"batched one {100 * bench['paths']['mlplab_fast']['fraction_of_peak']:.1f}%. Peak "
         f"memory {bench['peak_memory_mb']:.0f} MB."
-        + (f" Start-up costs, each measured in a new process, which a build pays once per "
-           f"worker, not once per run (each worker keeps a warm kernel and an HTML exporter "
-           f"from run to run): {costs}." if costs else "")
+        + (f" Start-up costs, each measured at the start of a new process, which a build pays "
+           f"once per worker, not once per run (each worker keeps a warm kernel and an HTML "
+           f"exporter from run to run): {costs}." if costs else "")
     )
