@@ -31,11 +31,21 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_warm_kernel.py": "warm-kernel"}
+# Tests of a grouped module that share only its cheap fixture go to a group of their own,
+# which builds that fixture again: the kit (~11 CPU-s) is built on both workers so that the
+# offline install (the wheelhouse and pip, 1-2 min) and the key's execution (~30 s) run beside
+# the grading and otter's (~1 min) rather than after them.
+TEST_GROUPS = {"test_handout.py": dict.fromkeys((
+    "test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files",
+    "test_the_keys_answers_pass_every_hidden_check",
+    "test_wrong_answers_fail_and_right_answers_in_other_forms_pass",
+    "test_q16_reads_what_the_students_own_keras_calls_did"), "kit-key-install")}
 # The groups are handed out longest first (by their time on one worker), then the truth
-# cases, the other slow tests and the quick ones last: one worker starts the kit while the
-# other works through the rest, and the short tests at the end even out when each finishes.
+# cases, the other slow tests and the quick ones last: each worker starts one of the kit's two
+# groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
+# they work through the rest, and the short tests at the end even out when each finishes.
 # A group handed out late would leave one worker idle while the other runs it.
-LONGEST_FIRST = ("kit", "small-report", "warm-kernel", "reliability")
+LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "warm-kernel", "reliability")
 
 
 def worker_group(nodeid: str) -> str:
@@ -44,6 +54,8 @@ def worker_group(nodeid: str) -> str:
     module = Path(path).name
     if module == "test_truth.py" and name.endswith("]"):
         return "truth" + name[name.index("["):]  # the case
+    if group := TEST_GROUPS.get(module, {}).get(name.partition("[")[0]):
+        return group
     return WORKER_GROUPS.get(module, nodeid)
 
 
