@@ -31,6 +31,21 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_warm_kernel.py": "warm-kernel"}
+# Tests of a grouped module that share only its cheap fixture go to a group of their own,
+# which builds that fixture again: the kit (~11 CPU-s) is built on both workers so that the
+# offline install (the wheelhouse and pip, 1-2 min) and the key's execution (~30 s) run beside
+# the grading and otter's (~1 min) rather than after them.
+TEST_GROUPS = {"test_handout.py": dict.fromkeys((
+    "test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files",
+    "test_the_keys_answers_pass_every_hidden_check",
+    "test_wrong_answers_fail_and_right_answers_in_other_forms_pass",
+    "test_q16_reads_what_the_students_own_keras_calls_did"), "kit-key-install")}
+# The groups are handed out longest first (by their time on one worker), then the truth
+# cases, the other slow tests and the quick ones last: each worker starts one of the kit's two
+# groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
+# they work through the rest, and the short tests at the end even out when each finishes.
+# A group handed out late would leave one worker idle while the other runs it.
+LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "warm-kernel", "reliability")
 
 
 def worker_group(nodeid: str) -> str:
@@ -39,25 +54,49 @@ def worker_group(nodeid: str) -> str:
     module = Path(path).name
     if module == "test_truth.py" and name.endswith("]"):
         return "truth" + name[name.index("["):]  # the case
+    if group := TEST_GROUPS.get(module, {}).get(name.partition("[")[0]):
+        return group
     return WORKER_GROUPS.get(module, nodeid)
+
+
+def handout_rank(item: pytest.Item) -> int:
+    """When the scheduler hands this test's group out: lower first (``LONGEST_FIRST``)."""
+    group = worker_group(item.nodeid)
+    if group in LONGEST_FIRST:
+        return LONGEST_FIRST.index(group)
+    if group.startswith("truth["):
+        return len(LONGEST_FIRST)
+    return len(LONGEST_FIRST) + (1 if item.get_closest_marker("slow") else 2)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> object:
+    """xdist's scope scheduler with our groups as its scopes, handed out in the order the
+    workers collected them (``pytest_collection_modifyitems`` puts the longest first), not
+    largest number of tests first. Relies on pytest-xdist 3.8's ``_split_scope``, which
+    tests/test_scheduler.py checks is still used."""
     from xdist.scheduler import LoadScopeScheduling
 
     class SharedFixtures(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
+    config.option.loadscopereorder = False
     return SharedFixtures(config, log)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """Marks first, before `-m` selects by them; the order last, after pytest's own
+    reordering (the tests of one parametrized fixture side by side) and the selection."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    result = yield
+    if hasattr(config, "workerinput"):  # an xdist worker: the order its groups go out in
+        items.sort(key=handout_rank)  # stable: each group keeps its own order
     _fastest_first_under_mutmut(items)
+    return result
 
 
 def _fastest_first_under_mutmut(items: list[pytest.Item]) -> None:

@@ -11,7 +11,10 @@ lists), so that
 installs the same versions into a fresh virtual environment with no network. The wheels are
 for this platform only (the lock's: Linux x86-64, CPython 3.11); each carries its original
 tags. Console scripts are left to pip, which writes them from the entry points; other
-scripts and data files (Jupyter's kernel specs) go into the wheel's ``.data`` folder.
+scripts and data files (Jupyter's kernel specs) go into the wheel's ``.data`` folder. What
+only the installer wrote (``INSTALLER_FILES``, compiled files, the interpreter's path in a
+script's first line) is left out, so an environment installed by pip or by uv (``make env``)
+gives the same wheels.
 """
 
 from __future__ import annotations
