@@ -3,7 +3,9 @@
 The notebook's cells tagged ``keras-inputs``, ``keras-model`` and ``keras-fit`` are executed
 here as written and compared with what the package does for every seed: the same inputs as
 ``fitting.prepare``, the same network and initial weights as ``models.build``, the same
-optimizer as ``models.optimizer`` and, after ``fit``, the same numbers as ``train.fit_seed``.
+optimizer as ``models.optimizer``, the same steps per call into TensorFlow as
+``fitting.compile_model`` and, after ``fit``, the same numbers as ``train.fit_seed`` in
+Keras' default loop (one step per call).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def test_the_shown_inputs_and_model_are_what_the_package_builds(small, changes):
 
 
 @pytest.mark.parametrize("changes", [
-    {"epochs": 2, "optimizer": "sgd", "learning_rate": 0.05},
+    {"epochs": 2, "optimizer": "sgd", "learning_rate": 0.05, "loss": "mean_squared_error"},
     {"epochs": 4, "early_stopping_patience": 1, "restore_best_weights": True,
      "optimizer": "rmsprop", "hidden_layers": [9]},
     {"epochs": 2, "l2": 0.001, "dropout": 0.2},
@@ -86,6 +88,9 @@ def test_the_shown_fit_trains_as_the_package_trains_the_first_seed(small, change
     scope = run_shown(p, dataset, split, "keras-inputs", "keras-model", "keras-fit")
     assert scope["model"].optimizer.get_config() == models.optimizer(p).get_config() | {
         "name": scope["model"].optimizer.name}
-    ours = train.fit_seed(p, fitting.prepare(dataset, split, p.scale_inputs), p.seeds[0])
+    # What `fast_training: false` trains with, so "exactly the code above" holds.
+    assert scope["model"].steps_per_execution == fitting.STEPS_PER_EXECUTION
+    ours = train.fit_seed(p, fitting.prepare(dataset, split, p.scale_inputs), p.seeds[0],
+                          default_loop=True)
     assert scope["history"].history["val_loss"] == ours.history["val_loss"]
     assert scope["test_accuracy"] == ours.metrics["test_accuracy"]

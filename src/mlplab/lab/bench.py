@@ -136,7 +136,8 @@ def _compare(p: P.Params, prepared: fitting.Prepared, seeds: list[int], keras_se
         return time.perf_counter() - start, results
 
     wall_before, fast_results = batched()
-    keras_rows = [_row(train.fit_seed(p, prepared, seed)) for seed in seeds[:keras_seeds]]
+    keras_rows = [_row(train.fit_seed(p, prepared, seed, default_loop=True))
+                  for seed in seeds[:keras_seeds]]
     wall_after, again = batched()
     fast_rows = [_row(r) for r in fast_results]
     for row, other in zip(fast_rows, again, strict=True):
@@ -193,7 +194,7 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
     # One tiny fit of each path first: TensorFlow's one-off start-up in this process (first
     # graph ever traced, thread pools) then counts against neither path.
     tiny = fitting.prepare(ds, data_mod.split(ds, 0.3, 0.3, 200), scale=True)
-    train.fit_seed(p.replace(epochs=1), tiny, seeds[0])
+    train.fit_seed(p.replace(epochs=1), tiny, seeds[0], default_loop=True)
     multiseed.fit_seeds(p.replace(epochs=1), tiny, seeds[:1])
 
     peak = matmul_peak_gflops()

@@ -15,8 +15,9 @@ from mlplab.lab import data as data_mod
 from mlplab.lab import models
 from mlplab.params import Params
 
-# Steps run inside one call into TensorFlow on the fast path. The updates are the same
-# as Keras' default loop (same batches, same order); only Python overhead is saved.
+# Steps run inside one call into TensorFlow, as the master notebook's shown `fit` runs
+# them. The updates are the same as Keras' default loop (same batches, same order); only
+# Python overhead is saved.
 STEPS_PER_EXECUTION = 256
 # History key, only with an L2 penalty: the penalty after each epoch, on the weights that
 # validation saw. Keras includes it in every loss it reports (training, validation, test),
@@ -112,11 +113,12 @@ class SeedResult:
         return {k: v for k, v in self.__dict__.items() if k != "model"}
 
 
-def compile_model(model, params: Params) -> None:
-    fast = params.fast_training
+def compile_model(model, params: Params, default_loop: bool = False) -> None:
+    """Compile as the notebook's shown cell does; ``default_loop`` runs one step per call
+    into TensorFlow instead, Keras' default, which ``make bench`` measures."""
     model.compile(
         optimizer=models.optimizer(params),
         loss=params.loss,
         metrics=["accuracy"],
-        steps_per_execution=STEPS_PER_EXECUTION if fast else 1,
+        steps_per_execution=1 if default_loop else STEPS_PER_EXECUTION,
     )

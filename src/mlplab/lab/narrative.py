@@ -203,8 +203,8 @@ def training_path_sentence(params: Params, first: Any, fit_accuracy: float,
         also = f", {' and '.join(regularised)}," if regularised else ""
         how += (" in one compiled TensorFlow graph (`fast_training`): the same network, initial "
                 f"weights, batch order, loss{also} and update rule as `fit` above; only the "
-                "per-step overhead of `fit` is gone. `make bench` trains both loops from the "
-                "same seeds and compares their results.")
+                "per-step overhead of `fit` is gone. `make bench` trains this graph and Keras' "
+                "default loop from the same seeds and compares their results.")
         other = "from the compiled graph"
     fast = first.metrics["test_accuracy"]
     apart = round(abs(fast - fit_accuracy) * n_test)

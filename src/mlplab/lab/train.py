@@ -35,14 +35,16 @@ def _terminal_progress(params: Params, seed: int):
     return TerminalProgress()
 
 
-def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0) -> SeedResult:
+def fit_seed(params: Params, prepared: Prepared, seed: int, verbose: int = 0,
+             default_loop: bool = False) -> SeedResult:
     """Train one network from ``seed`` and evaluate it on the held-out test set (the
-    network's inputs and classes are those of ``prepared``)."""
+    network's inputs and classes are those of ``prepared``); ``default_loop``: one step per
+    call into TensorFlow, Keras' default (``compile_model``)."""
     import keras
 
     seed_training(seed)
     model = models.build(params, prepared.n_classes, n_inputs=prepared.n_inputs)
-    compile_model(model, params)
+    compile_model(model, params, default_loop)
 
     epoch_seconds: list[float] = []
     penalties: list[float] = []
