@@ -44,7 +44,8 @@ help:
 	@echo "make clean    delete generated reports"
 
 # uv (pinned, kept apart in $(VENV)/.uv so the pins stay the environment's whole content)
-# installs the locked set in about 30 s where pip takes about 100; where uv cannot be had
+# installs the locked set in about 30 s where pip takes about 100 (it hard-links from its
+# cache where it can, and compiles the bytecode on both cores); where uv cannot be had
 # or fails, pip installs the same pins.
 UV_VERSION := 0.13.8
 UV := $(VENV)/.uv/bin/uv
@@ -53,10 +54,9 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	{ test -x $(UV) || $(PIP) install --target $(VENV)/.uv uv==$(UV_VERSION); } && \
-	  UV_LINK_MODE=copy $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python \
-	    -r requirements.lock \
-	  || $(PIP) install -r requirements.lock
-	$(PIP) install --no-deps -e .
+	  $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock \
+	  && $(UV) pip install --quiet --no-deps --python $(BIN)/python -e . \
+	  || { $(PIP) install -r requirements.lock && $(PIP) install --no-deps -e .; }
 	touch $@
 
 env: $(STAMP)
