@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab import datafiles, results
-from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.params import EPOCH_PROGRESS_ENV, Params
 from mlplab.pipeline import cache
 from mlplab.pipeline.execute import (
     EDITIONS,
@@ -153,6 +153,18 @@ class Progress:
               flush=True)
 
 
+def expected_work(params: Params) -> int:
+    """A run's training work in seed-epochs (an early-stopped run counted at its maximum;
+    Keras' own loop, one seed at a time, as ten)."""
+    return len(params.seeds) * params.epochs * (1 if params.fast_training else 10)
+
+
+def largest_first(jobs: list[Job]) -> list[Job]:
+    """The order workers take runs in: largest ``expected_work`` first (ties as listed), so
+    that a build does not end with one worker on a long run while the others wait."""
+    return sorted(jobs, key=lambda job: -expected_work(job.params))
+
+
 def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
              on_done: Callable[[Outcome], None], fresh_kernels: bool = False) -> None:
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler;
@@ -220,8 +232,10 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
 
     try:
         with on_stop_signal(abandon):
+            # Dask starts them in the order they are submitted.
             futures = [client.submit(execute_run, job, key=f"mlplab-run-{job.name}-"
-                                     f"{job.cache_key[:12]}", pure=False) for job in jobs]
+                                     f"{job.cache_key[:12]}", pure=False)
+                       for job in largest_first(jobs)]
             for future in as_completed(futures):
                 on_done(future.result())
             # The workers' warm kernels end with the build (a remote worker outlives it).
