@@ -171,3 +171,29 @@ def test_workers_take_the_largest_runs_first(jobs_listed):
     assert [n for n in order if n in equal] == equal
     slow = specs[0].params.replace(fast_training=False)
     assert runner.expected_work(slow) == 10 * runner.expected_work(specs[0].params)
+
+
+def test_report_measures_a_missing_bench_beside_the_runs(tmp_path, monkeypatch):
+    """`mlplab report --bench` (as `make report` calls it) hands the runner `mlplab bench` to
+    run beside the runs when report/bench.json is missing, and nothing when it is there."""
+    import sys
+
+    handed = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runner, "plan", lambda *args: ([], {}))
+    monkeypatch.setattr(runner, "run_jobs", lambda *args, beside, **kw: handed.append(beside))
+    monkeypatch.setattr(runner, "manifest", lambda *args: [])
+    monkeypatch.setattr(runner, "build_index", lambda *args: False)
+    suite = tmp_path / "exp.yaml"
+    suite.write_text("runs:\n  - name: a\n")
+
+    def report(*extra: str) -> list:
+        assert cli.main(["report", "--experiments", str(suite), *extra]) == 0
+        return handed.pop()
+
+    bench = tmp_path / "report" / cli.BENCH_FILE
+    assert report("--bench") == [[sys.executable, "-m", "mlplab.pipeline.cli", "bench",
+                                  "--out", str(bench)]]
+    assert report() == []
+    bench.write_text("{}")
+    assert report("--bench") == []
