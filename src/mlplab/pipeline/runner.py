@@ -190,10 +190,10 @@ def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler;
     each process keeps a warm kernel between runs unless ``fresh_kernels``.
 
-    Each command of ``beside`` (the speed benchmark, which times training alone in a
-    process of its own) runs once: on a local cluster as one worker's first task, while
-    the other workers take the runs; otherwise here, before them. One that fails raises
-    ``CommandError`` once the runs have landed.
+    Each command of ``beside`` (the speed benchmark, which needs a process of its own)
+    runs once: on a local cluster as one worker's first task, while the other workers take
+    the runs; otherwise here, before them (a remote worker would write its files there).
+    One that fails raises ``CommandError`` once the runs have landed.
 
     However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel, worker and
     command it started is stopped and its temporary folder removed before the exception
@@ -205,9 +205,10 @@ def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
     if not jobs and not beside:
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
-        here = scheduler is not None or n_jobs <= 1 or not jobs
-        statuses = [run_command(cmd, os.getcwd()) for cmd in beside] if here else []
-        if scheduler is None and n_jobs <= 1:
+        local = scheduler is None and n_jobs <= 1
+        on_workers = scheduler is None and n_jobs > 1 and jobs
+        statuses = [] if on_workers else [run_command(cmd, os.getcwd()) for cmd in beside]
+        if local:
             # One run alone, here: its kernel reports epochs on this terminal.
             env = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
             _run_here([_in_build(job, tmp_dir, token, env, fresh_kernels) for job in jobs],
@@ -215,7 +216,7 @@ def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
         elif jobs:
             statuses += _run_on_dask(
                 [_in_build(job, tmp_dir, token, {}, fresh_kernels) for job in jobs],
-                n_jobs, scheduler, tmp_dir, token, on_done, () if here else beside)
+                n_jobs, scheduler, tmp_dir, token, on_done, beside if on_workers else ())
     for cmd, status in zip(beside, statuses, strict=True):
         _check(cmd, status)
 
