@@ -216,7 +216,7 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
         # The conditions: TensorFlow's threads (a build's workers share the cores, and a
         # missing bench is measured on one of them beside the runs) and the machine's load.
         "tensorflow_threads": tensorflow().config.threading.get_intra_op_parallelism_threads()
-        or os.cpu_count(),
+        or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or os.cpu_count(),
         "cores": os.cpu_count(), "load_average": os.getloadavg()[0],
         "overheads_seconds": {"import_tensorflow": import_seconds, **overheads()},
         "env": record.environment(),
