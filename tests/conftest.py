@@ -32,10 +32,11 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_runner.py": "runner", "test_warm_kernel.py": "small-report"}
-# Tests of a grouped module that share only its cheap fixture go to a group of their own,
-# which builds that fixture again: the kit (~11 CPU-s) is built on both workers so that the
-# offline install (the wheelhouse and pip, 1-2 min) and the key's execution (~30 s) run beside
-# the grading and otter's (~1 min) rather than after them.
+# Tests of a grouped module that share only a fixture built once for both workers go to a
+# group of their own: the kit (test_handout builds it once a session, the second worker
+# reading the first's), so that the key's execution (~1 min, which needs no kit and runs
+# first, while the other worker builds it) and the offline install (the wheelhouse and pip,
+# 1-2 min) run beside the grading and otter's rather than after them.
 TEST_GROUPS = {"test_handout.py": dict.fromkeys((
     "test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files",
     "test_the_keys_answers_pass_every_hidden_check",
