@@ -53,7 +53,7 @@ runs:
 """
 
 
-def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str]]:
+def build(root: Path, specs, n_jobs: int = 1, beside=()) -> tuple[list[dict], dict[str, str]]:
     runs_dir = root / "report/runs"
     jobs, keys = runner.plan(specs, root, runs_dir, force=False, timeout=120)
     outcomes = []
@@ -62,7 +62,7 @@ def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str
         runner.land(outcome, runs_dir)
         outcomes.append(outcome)
 
-    runner.run_jobs(jobs, n_jobs, None, on_done)
+    runner.run_jobs(jobs, n_jobs, None, on_done, beside=beside)
     return outcomes, keys
 
 
@@ -167,8 +167,17 @@ def test_dask_local_cluster_matches_local_run(built):
                      for n in ("a", "b")}
     for path in (root / "report/runs").iterdir():
         path.unlink()
-    parallel, _ = build(root, specs, n_jobs=2)
-    assert sorted(o.name for o in parallel) == ["a", "b"]
+    # Beside the runs (as the speed bench): a command that ends only once both runs have
+    # landed (or after a minute), and one that fails. Both start first, one on each worker;
+    # the runs then go to the worker the failing one leaves free.
+    runs = [str(root / f"report/runs/{n}.json") for n in ("a", "b")]
+    waits = [sys.executable, "-c", "import os, sys, time\nfor _ in range(600):\n"
+             "    if all(map(os.path.exists, sys.argv[1:])): sys.exit()\n    time.sleep(0.1)\n"
+             "sys.exit('the runs did not land meanwhile')", *runs]
+    failing = [sys.executable, "-c", "import sys; sys.exit('no bench here')"]
+    with pytest.raises(runner.CommandError) as failed:
+        build(root, specs, n_jobs=2, beside=[waits, failing])
+    assert str(failed.value).endswith("failed (exit 1): no bench here")  # `waits` succeeded
     for name, record in local_records.items():
         again = json.loads((root / f"report/runs/{name}.json").read_text())
         assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
@@ -194,7 +203,7 @@ def test_make_report_runs_one_run_per_core_by_default():
     env = {k: v for k, v in os.environ.items() if k not in ("JOBS", "MAKEFLAGS")}
     shown = subprocess.run(["make", "--dry-run", "--always-make", "report"], cwd=ROOT, env=env,
                            capture_output=True, text=True, check=True).stdout
-    assert f"--jobs {os.cpu_count()} " in shown
+    assert f"--jobs {os.cpu_count()} --bench " in shown  # the speed bench beside the runs
     one = subprocess.run(["make", "--dry-run", "--always-make", "report", "JOBS=1"], cwd=ROOT,
                          env=env, capture_output=True, text=True, check=True).stdout
     assert "--jobs 1 " in one
