@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,9 +66,24 @@ def build(root: Path, specs, n_jobs: int = 1, beside=()) -> tuple[list[dict], di
     return outcomes, keys
 
 
-def test_cache_reruns_only_changed_runs(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    first, keys = build(root, specs)
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> tuple[Path, list, dict[str, str]]:
+    """A first build of ``RUNS``, made once: (the project, its outcomes, its keys)."""
+    root, specs = make_root(tmp_path_factory.mktemp("runner"), RUNS)
+    outcomes, keys = build(root, specs)
+    return root, outcomes, keys
+
+
+@pytest.fixture
+def built(first_build, tmp_path: Path) -> tuple[Path, list[experiments.RunSpec]]:
+    """A copy of the first build's project, for a test to change (the keys name no path)."""
+    root = Path(shutil.copytree(first_build[0], tmp_path / "project"))
+    return root, experiments.load(root / "exp.yaml")
+
+
+def test_cache_reruns_only_changed_runs(first_build, built):
+    _, first, keys = first_build
+    root, specs = built
     assert sorted(o.name for o in first) == ["a", "b"]
     assert all(o.status == "ok" for o in first)
     again, keys_again = build(root, specs)
@@ -85,9 +101,8 @@ def test_cache_reruns_only_changed_runs(tmp_path: Path):
     assert sorted(o.name for o in edited) == ["a", "b"]
 
 
-def test_failure_keeps_last_good_result_and_shows_error(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    build(root, specs)
+def test_failure_keeps_last_good_result_and_shows_error(built):
+    root, _ = built
     runs_dir = root / "report/runs"
     good = {p.name: p.read_bytes() for p in runs_dir.glob("b.*")}
     (root / "exp.yaml").write_text(RUNS + "    loss: mean_squared_error\n")
@@ -119,9 +134,8 @@ def test_timeout_fails_the_run_not_the_others(tmp_path: Path):
     assert "sleep" in timed_out.files[".html"].decode()  # its page, as far as it ran
 
 
-def test_killed_build_leaves_no_partial_files(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    build(root, specs)
+def test_killed_build_leaves_no_partial_files(built):
+    root, _ = built
     runs_dir = root / "report/runs"
     before = {p.name: p.read_bytes() for p in runs_dir.iterdir()}
     (root / "exp.yaml").write_text(RUNS.replace("epochs: 1\n    learning_rate",
@@ -147,9 +161,8 @@ def test_killed_build_leaves_no_partial_files(tmp_path: Path):
     assert {k for k in after.keys() | before.keys() if after.get(k) != before.get(k)} == set()
 
 
-def test_dask_local_cluster_matches_local_run(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    local, _ = build(root, specs, n_jobs=1)
+def test_dask_local_cluster_matches_local_run(built):
+    root, specs = built
     local_records = {n: json.loads((root / f"report/runs/{n}.json").read_text())
                      for n in ("a", "b")}
     for path in (root / "report/runs").iterdir():
