@@ -71,8 +71,9 @@ $(STAMP): requirements.lock pyproject.toml
 	  $(UV) pip install --quiet --python $(BIN)/python -r requirements.lock \
 	  && $(UV) pip install --quiet --no-deps --python $(BIN)/python -e . \
 	  || { $(PIP) install -r requirements.lock && $(PIP) install --no-deps -e .; }
-	pids=; for imports in $(PRECOMPILE); do $(BIN)/python -c "$$imports" & pids="$$pids $$!"; \
-	  done; for pid in $$pids; do wait $$pid || exit 1; done
+	pids=; for imports in $(PRECOMPILE); do \
+	  { out=$$($(BIN)/python -c "$$imports" 2>&1) || { echo "$$out" >&2; exit 1; }; } & \
+	  pids="$$pids $$!"; done; for pid in $$pids; do wait $$pid || exit 1; done
 	touch $@
 
 env: $(STAMP)
