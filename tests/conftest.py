@@ -24,13 +24,14 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 # `make test` runs the tests on one pytest-xdist worker per core, and each worker builds its
 # own copy of a fixture shared by module or session. So the tests that share an expensive
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
-# report (test_a11y and test_report_e2e), the stand-in project (test_reliability), the warm
-# and fresh builds (test_warm_kernel), and each truth case's execution (test_truth, by case).
+# report (test_a11y, test_report_e2e, and test_warm_kernel, whose warm half it is), the
+# stand-in projects (test_reliability, test_runner), and each truth case's execution
+# (test_truth, by case).
 # Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
 # this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
-                 "test_warm_kernel.py": "warm-kernel"}
+                 "test_runner.py": "runner", "test_warm_kernel.py": "small-report"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs
@@ -46,7 +47,7 @@ TEST_GROUPS = {"test_handout.py": dict.fromkeys((
 # groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
 # they work through the rest, and the short tests at the end even out when each finishes.
 # A group handed out late would leave one worker idle while the other runs it.
-LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "warm-kernel", "reliability")
+LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "reliability")
 
 
 def worker_group(nodeid: str) -> str:
@@ -147,15 +148,35 @@ def kaggle_csv(tmp_path: Path) -> Path:
 
 SMALL_SUITE = """\
 defaults:
-  max_samples: 400
+  max_samples: 300
   epochs: 2
   seeds: [0, 1]
 runs:
-  - name: tiny
-    hidden_layers: [20]
   - name: broken
     dataset: {bad_csv}
+  - name: dropout
+    hidden_layers: [20]
+    dropout: 0.2
+  - name: mse-l2-fixed-keras-fit-es
+    hidden_layers: [16, 8]
+    loss: mean_squared_error
+    l2: 0.01
+    data_split: fixed
+    fast_training: false
+    epochs: 3
+    early_stopping_patience: 1
+    restore_best_weights: true
+  - name: dropout-again
+    hidden_layers: [20]
+    dropout: 0.2
 """
+# One suite serves the end-to-end, browser and accessibility tests (a run that works,
+# `dropout`, and one whose data is bad) and is the warm half of test_warm_kernel's
+# comparison: the failing run comes first, so the three good runs share the kernel started
+# after it; the middle run carries what could leak into the run after it (loss, penalty,
+# layers and split; Keras' fit and early stopping), and the repeat takes the batched path's
+# compiled graph that the first good run left in the kernel. A run costs ~10 CPU-seconds in
+# a new kernel, so each run here stands for several cases.
 # Runs the CLI as `make report` does and fails if the driver imported TensorFlow.
 NO_TF = ("import sys; from mlplab.pipeline import cli; rc = cli.main(sys.argv[1:]); "
          "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
@@ -168,8 +189,9 @@ def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def small_report(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
-    """A report of one run that works and one whose data is bad, built once per session
-    for the end-to-end, browser and accessibility tests: (suite, report dir, the build)."""
+    """``SMALL_SUITE`` built once per session by `mlplab report` (one warm kernel at a time,
+    as `--jobs 1` runs), for the end-to-end, browser, accessibility and warm-kernel tests:
+    (suite, report dir, the build)."""
     tmp = tmp_path_factory.mktemp("small-report")
     labels, pixels = kaggle_rows()
     labels[4] = 12  # the kernel's data validation must fail this run
@@ -177,5 +199,6 @@ def small_report(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProc
     suite = tmp / "suite.yaml"
     suite.write_text(SMALL_SUITE.format(bad_csv=bad))
     report_dir = tmp / "report"
-    first = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir))
+    first = mlplab("report", "--experiments", str(suite), "--report-dir", str(report_dir),
+                   "--jobs", "1")
     return suite, report_dir, first

@@ -458,13 +458,13 @@ def test_checker_finds_real_violations(tmp_path):
 
 @pytest.fixture
 def built_report(small_report) -> Path:
-    """conftest's small report: index, both editions, a failed run's pages."""
+    """conftest's small report: index, both editions of a run (`dropout`), a failed run's pages."""
     _, report_dir, result = small_report
     assert result.returncode == 1 and "FAILED broken" in result.stderr, result.stderr
     return report_dir
 
 
-REPORT_PAGES = ("index.html", "runs/tiny.html", "runs/tiny.student.html",
+REPORT_PAGES = ("index.html", "runs/dropout.html", "runs/dropout.student.html",
                 "runs/broken.failed.html", "runs/broken.failed.student.html")
 
 
@@ -486,12 +486,12 @@ def test_every_page_of_a_built_report_passes_axe_with_math_and_headings_for_all(
 
 @pytest.mark.slow
 def test_every_figure_of_a_built_report_is_described(built_report):
-    alts = image_alts(built_report / "runs/tiny.html")
+    alts = image_alts(built_report / "runs/dropout.html")
     assert len(alts) >= 5  # examples, loss/gradient, curves, confusion, errors, weight line
     for alt in alts:
         assert_described(alt)
     assert any(a.startswith("Learning curves for seeds 0 and 1, over 2 epochs") for a in alts)
-    soup = BeautifulSoup((built_report / "runs/tiny.html").read_text(), "html.parser")
+    soup = BeautifulSoup((built_report / "runs/dropout.html").read_text(), "html.parser")
     assert len(soup.select("details.mlplab-figure-data table")) == len(alts) - 2  # not digits
     for name in REPORT_PAGES:
         for alt in image_alts(built_report / name):
@@ -503,7 +503,7 @@ def test_every_figure_of_a_built_report_is_described(built_report):
 @needs_chromium
 def test_hide_code_switch_works_from_the_keyboard_with_a_visible_focus(built_report):
     with chromium() as b:
-        page = _open(b, built_report / "runs/tiny.html")
+        page = _open(b, built_report / "runs/dropout.html")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "mlplab-hide-code"
         ring = page.evaluate("getComputedStyle(document.querySelector('.mlplab-toggle'))"

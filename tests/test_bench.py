@@ -18,8 +18,12 @@ from mlplab.summary import tables
 @pytest.mark.slow
 def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
     out = tmp_path / "bench.json"
-    # More seeds than REGULARISED_SEEDS, and Keras' fit on fewer than the batched path.
-    seeds, keras_seeds = [0, 1, 2, 3], 2
+    # More seeds than REGULARISED_SEEDS, and Keras' fit on fewer than the batched path: on
+    # one, not bench.KERAS_SEEDS, so the option is seen to be read (each Keras fit costs
+    # seconds; test_the_bench_compares_the_seeds_both_paths_trained checks means over
+    # several Keras seeds without training).
+    seeds, keras_seeds = [0, 1, 2, 3], 1
+    assert keras_seeds != bench.KERAS_SEEDS
     assert len(seeds) > bench.REGULARISED_SEEDS > 1
     start = time.perf_counter()
     # In a new process, as `make bench` runs it: the bench times TensorFlow's import.
@@ -123,6 +127,40 @@ def test_each_batched_fit_the_bench_times_traces_its_own_graph(monkeypatch):
     bench._compare(params.Params(), None, [0, 1], 1, n_train=100, flops=1, peak=1.0)
     assert found_traced == [False, False]
     assert loops == [True]  # the bench's claims are about Keras' default loop
+
+
+def test_the_bench_compares_the_seeds_both_paths_trained(monkeypatch):
+    """What `_compare` makes of the two paths' fits, here stand-ins: Keras' fit on the first
+    ``keras_seeds`` seeds; each path's accuracy, and their differences, over those seeds
+    alone; the speed-up per epoch from the epochs after the first."""
+    from types import SimpleNamespace
+
+    batched, keras = {0: 0.9, 1: 0.8, 2: 0.5, 3: 0.4}, {0: 0.91, 1: 0.78}
+
+    def result(seed: int, accuracy: float, first: float, steady: float) -> SimpleNamespace:
+        return SimpleNamespace(seed=seed, metrics={"test_accuracy": accuracy},
+                               train_seconds=first + steady, epochs_run=2,
+                               history={"epoch_seconds": [first, steady]})
+
+    monkeypatch.setattr(multiseed, "fit_seeds", lambda p, prepared, seeds: [
+        result(s, batched[s], 0.2, 0.1) for s in seeds])
+    monkeypatch.setattr(train, "fit_seed", lambda p, prepared, seed, default_loop=False:
+                        result(seed, keras[seed], 1.5, 0.5))
+    out = bench._compare(params.Params(), None, [0, 1, 2, 3], 2, n_train=100, flops=1,
+                         peak=1.0)
+    base, fast = out["paths"]["keras_default"], out["paths"]["mlplab_fast"]
+    assert out["seeds"] == [0, 1, 2, 3] and out["keras_seeds"] == [0, 1]
+    assert [r["test_accuracy"] for r in base["runs"]] == [0.91, 0.78]
+    assert [r["test_accuracy"] for r in fast["runs"]] == [0.9, 0.8, 0.5, 0.4]
+    assert base["test_accuracy_mean"] == pytest.approx(0.845)
+    assert fast["test_accuracy_mean"] == pytest.approx(0.85)  # seeds 0 and 1, not all four
+    assert base["test_accuracy_sd"] == pytest.approx(statistics.stdev([0.91, 0.78]))
+    assert fast["test_accuracy_sd"] == pytest.approx(statistics.stdev([0.9, 0.8]))
+    assert out["test_accuracy_diff_max"] == pytest.approx(0.02)
+    assert out["test_accuracy_mean_diff"] == pytest.approx((-0.01 + 0.02) / 2)
+    assert out["test_accuracy_diff_se"] == pytest.approx(
+        statistics.stdev([-0.01, 0.02]) / 2 ** 0.5)
+    assert out["speedup_per_epoch"] == pytest.approx(5)
 
 
 def _bench(keras_seeds: list[int], diffs: list[float]) -> dict:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-from mlplab.pipeline import cli, experiments
+from mlplab.pipeline import cli, experiments, runner
 
 MESSAGE_NAME = ("cannot name files in report/runs/: use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit, at most 80 characters")
@@ -154,3 +155,45 @@ def test_huge_file_is_refused_unread(tmp_path, report, capsys):
     size = len(text.encode())
     assert refuse(tmp_path, report, text, capsys) == (
         f" {size:,} bytes, too large for an experiment file (at most 1,000,000)")
+
+
+@pytest.mark.parametrize("jobs_listed", ["as in the file", "reversed"])
+def test_workers_take_the_largest_runs_first(jobs_listed):
+    """The default suite's one-epoch runs go last, whatever the file's order, and runs of
+    equal work keep the file's order; Keras' own loop counts as ten batched seeds."""
+    specs = experiments.load(ROOT / "notebooks" / "experiments.yaml")
+    if jobs_listed == "reversed":
+        specs = specs[::-1]
+    jobs = [runner.Job(s.name, s.params, "execute", "", "", "", "", "", "", 1) for s in specs]
+    order = [job.name for job in runner.largest_first(jobs)]
+    assert sorted(order[-2:]) == ["mlp50-e1", "mlp50x50-e1"]
+    equal = [s.name for s in specs if s.params.epochs == 20]
+    assert [n for n in order if n in equal] == equal
+    slow = specs[0].params.replace(fast_training=False)
+    assert runner.expected_work(slow) == 10 * runner.expected_work(specs[0].params)
+
+
+def test_report_measures_a_missing_bench_beside_the_runs(tmp_path, monkeypatch):
+    """`mlplab report --bench` (as `make report` calls it) hands the runner `mlplab bench` to
+    run beside the runs when report/bench.json is missing, and nothing when it is there."""
+    import sys
+
+    handed = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runner, "plan", lambda *args: ([], {}))
+    monkeypatch.setattr(runner, "run_jobs", lambda *args, beside, **kw: handed.append(beside))
+    monkeypatch.setattr(runner, "manifest", lambda *args: [])
+    monkeypatch.setattr(runner, "build_index", lambda *args: False)
+    suite = tmp_path / "exp.yaml"
+    suite.write_text("runs:\n  - name: a\n")
+
+    def report(*extra: str) -> list:
+        assert cli.main(["report", "--experiments", str(suite), *extra]) == 0
+        return handed.pop()
+
+    bench = tmp_path / "report" / cli.BENCH_FILE
+    assert report("--bench") == [[sys.executable, "-m", "mlplab.pipeline.cli", "bench",
+                                  "--out", str(bench)]]
+    assert report() == []
+    bench.write_text("{}")
+    assert report("--bench") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,7 +53,7 @@ runs:
 """
 
 
-def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str]]:
+def build(root: Path, specs, n_jobs: int = 1, beside=()) -> tuple[list[dict], dict[str, str]]:
     runs_dir = root / "report/runs"
     jobs, keys = runner.plan(specs, root, runs_dir, force=False, timeout=120)
     outcomes = []
@@ -61,13 +62,28 @@ def build(root: Path, specs, n_jobs: int = 1) -> tuple[list[dict], dict[str, str
         runner.land(outcome, runs_dir)
         outcomes.append(outcome)
 
-    runner.run_jobs(jobs, n_jobs, None, on_done)
+    runner.run_jobs(jobs, n_jobs, None, on_done, beside=beside)
     return outcomes, keys
 
 
-def test_cache_reruns_only_changed_runs(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    first, keys = build(root, specs)
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> tuple[Path, list, dict[str, str]]:
+    """A first build of ``RUNS``, made once: (the project, its outcomes, its keys)."""
+    root, specs = make_root(tmp_path_factory.mktemp("runner"), RUNS)
+    outcomes, keys = build(root, specs)
+    return root, outcomes, keys
+
+
+@pytest.fixture
+def built(first_build, tmp_path: Path) -> tuple[Path, list[experiments.RunSpec]]:
+    """A copy of the first build's project, for a test to change (the keys name no path)."""
+    root = Path(shutil.copytree(first_build[0], tmp_path / "project"))
+    return root, experiments.load(root / "exp.yaml")
+
+
+def test_cache_reruns_only_changed_runs(first_build, built):
+    _, first, keys = first_build
+    root, specs = built
     assert sorted(o.name for o in first) == ["a", "b"]
     assert all(o.status == "ok" for o in first)
     again, keys_again = build(root, specs)
@@ -85,9 +101,8 @@ def test_cache_reruns_only_changed_runs(tmp_path: Path):
     assert sorted(o.name for o in edited) == ["a", "b"]
 
 
-def test_failure_keeps_last_good_result_and_shows_error(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    build(root, specs)
+def test_failure_keeps_last_good_result_and_shows_error(built):
+    root, _ = built
     runs_dir = root / "report/runs"
     good = {p.name: p.read_bytes() for p in runs_dir.glob("b.*")}
     (root / "exp.yaml").write_text(RUNS + "    loss: mean_squared_error\n")
@@ -119,9 +134,8 @@ def test_timeout_fails_the_run_not_the_others(tmp_path: Path):
     assert "sleep" in timed_out.files[".html"].decode()  # its page, as far as it ran
 
 
-def test_killed_build_leaves_no_partial_files(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    build(root, specs)
+def test_killed_build_leaves_no_partial_files(built):
+    root, _ = built
     runs_dir = root / "report/runs"
     before = {p.name: p.read_bytes() for p in runs_dir.iterdir()}
     (root / "exp.yaml").write_text(RUNS.replace("epochs: 1\n    learning_rate",
@@ -147,15 +161,23 @@ def test_killed_build_leaves_no_partial_files(tmp_path: Path):
     assert {k for k in after.keys() | before.keys() if after.get(k) != before.get(k)} == set()
 
 
-def test_dask_local_cluster_matches_local_run(tmp_path: Path):
-    root, specs = make_root(tmp_path, RUNS)
-    local, _ = build(root, specs, n_jobs=1)
+def test_dask_local_cluster_matches_local_run(built):
+    root, specs = built
     local_records = {n: json.loads((root / f"report/runs/{n}.json").read_text())
                      for n in ("a", "b")}
     for path in (root / "report/runs").iterdir():
         path.unlink()
-    parallel, _ = build(root, specs, n_jobs=2)
-    assert sorted(o.name for o in parallel) == ["a", "b"]
+    # Beside the runs (as the speed bench): a command that ends only once both runs have
+    # landed (or after a minute), and one that fails. Both start first, one on each worker;
+    # the runs then go to the worker the failing one leaves free.
+    runs = [str(root / f"report/runs/{n}.json") for n in ("a", "b")]
+    waits = [sys.executable, "-c", "import os, sys, time\nfor _ in range(600):\n"
+             "    if all(map(os.path.exists, sys.argv[1:])): sys.exit()\n    time.sleep(0.1)\n"
+             "sys.exit('the runs did not land meanwhile')", *runs]
+    failing = [sys.executable, "-c", "import sys; sys.exit('no bench here')"]
+    with pytest.raises(runner.CommandError) as failed:
+        build(root, specs, n_jobs=2, beside=[waits, failing])
+    assert str(failed.value).endswith("failed (exit 1): no bench here")  # `waits` succeeded
     for name, record in local_records.items():
         again = json.loads((root / f"report/runs/{name}.json").read_text())
         assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
@@ -181,7 +203,7 @@ def test_make_report_runs_one_run_per_core_by_default():
     env = {k: v for k, v in os.environ.items() if k not in ("JOBS", "MAKEFLAGS")}
     shown = subprocess.run(["make", "--dry-run", "--always-make", "report"], cwd=ROOT, env=env,
                            capture_output=True, text=True, check=True).stdout
-    assert f"--jobs {os.cpu_count()} " in shown
+    assert f"--jobs {os.cpu_count()} --bench " in shown  # the speed bench beside the runs
     one = subprocess.run(["make", "--dry-run", "--always-make", "report", "JOBS=1"], cwd=ROOT,
                          env=env, capture_output=True, text=True, check=True).stdout
     assert "--jobs 1 " in one

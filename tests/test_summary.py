@@ -497,6 +497,13 @@ def test_bench_paragraph_has_one_parenthesis_and_no_zero_costs():
     assert "python start" not in text and "import tensorflow 6.1 s." in text
     bench["overheads_seconds"] = {"python_start": 0.01}
     assert "Fixed costs" not in tables.bench_paragraph(bench)
+    assert "load average" not in text  # not recorded then
+    bench.update(tensorflow_threads=1, cores=2, load_average=2.04)
+    assert text + (" Both paths trained with 1 TensorFlow thread; when the bench ended, the "
+                   "machine's load average (processes wanting a core, over the last minute) was "
+                   "2.0 on its 2 cores.") == tables.bench_paragraph({**bench, "overheads_seconds"
+                                                                     : {"python_start": 0.02,
+                                                                        "import_tensorflow": 6.1}})
 
 
 def test_index_tables_read_as_text_not_python():

@@ -1,10 +1,9 @@
 """A warm kernel gives every run what a new kernel would: the same small suite, built with one
 warm kernel and with a new kernel per run, gives the same pages, notebooks and records,
-timings aside. The suite fails a run in its kernel before the good ones; then, in the kernel
-started in its place, a run with dropout on the batched path, one that varies what could
-leak into the run after it (layer names and sizes, loss, regularisation, the split, Keras'
-own fit, early stopping), and the first good run again under another name, which reuses
-the batched path's compiled graph.
+timings aside. The warm half is conftest's small report (`mlplab report --jobs 1`; its
+suite, ``SMALL_SUITE``, says what each run carries); the fresh half runs on a local Dask
+cluster of two workers, as `--jobs 2` does, so the comparison also holds the runs on Dask to
+the runs here (the threads a worker's kernel gets must not change a number).
 """
 
 from __future__ import annotations
@@ -16,39 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, kaggle_rows, write_kaggle_csv
+from conftest import ROOT
 
 from mlplab.pipeline import experiments, runner
-
-SUITE = """\
-defaults:
-  max_samples: 300
-  epochs: 2
-  seeds: [0, 1]
-runs:
-  - name: broken
-    dataset: {bad_csv}
-  - name: dropout
-    hidden_layers: [20]
-    dropout: 0.2
-  - name: mse-l2-fixed-keras-fit-es
-    hidden_layers: [16, 8]
-    loss: mean_squared_error
-    l2: 0.01
-    data_split: fixed
-    fast_training: false
-    epochs: 3
-    early_stopping_patience: 1
-    restore_best_weights: true
-  - name: dropout-again
-    hidden_layers: [20]
-    dropout: 0.2
-"""
-# Four runs each way, not five: a run in a new kernel costs ~10 CPU-seconds. The middle run
-# carries what two runs did (loss, penalty, layers and split; Keras' fit and early stopping),
-# and the failing run comes first, so the three good runs share the kernel started after
-# it: each follows a run of other settings, and the repeat takes the batched path's
-# compiled graph that the first run left in the kernel.
 
 # Record fields that measure time or memory, which no two builds share.
 TIMED = {"wall_seconds", "wall_parts", "shown_fit_seconds", "train_seconds_total",
@@ -86,41 +55,47 @@ def notebook_view(path: Path) -> list:
     return cells
 
 
-def build(tmp: Path, suite: Path, fresh: bool) -> tuple[dict[str, dict], Path]:
-    specs = experiments.load(suite)
-    runs_dir = tmp / ("fresh" if fresh else "warm") / "runs"
-    jobs, _ = runner.plan(specs, ROOT, runs_dir, force=True, timeout=600)
+@pytest.fixture(scope="module")
+def both_ways(small_report, tmp_path_factory) -> tuple[Path, dict[str, runner.Outcome], Path]:
+    """(the warm build's runs folder, the fresh build's outcomes by run, its runs folder)."""
+    suite, report_dir, _ = small_report
+    runs_dir = tmp_path_factory.mktemp("fresh") / "runs"
+    jobs, _ = runner.plan(experiments.load(suite), ROOT, runs_dir, force=True, timeout=900)
     outcomes = {}
 
     def on_done(outcome):
         runner.land(outcome, runs_dir)
         outcomes[outcome.name] = outcome
 
-    runner.run_jobs(jobs, 1, None, on_done, fresh_kernels=fresh)
-    return outcomes, runs_dir
+    runner.run_jobs(jobs, 2, None, on_done, fresh_kernels=True)
+    return report_dir / "runs", outcomes, runs_dir
 
 
-@pytest.fixture(scope="module")
-def both_ways(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("warm-kernel")
-    labels, pixels = kaggle_rows(n_per_class=4)
-    labels[4] = 12  # the kernel's data validation fails this run, in its cell
-    bad = write_kaggle_csv(tmp / "bad.csv", labels, pixels)
-    suite = tmp / "suite.yaml"
-    suite.write_text(SUITE.format(bad_csv=bad))
-    return build(tmp, suite, fresh=False), build(tmp, suite, fresh=True)
+def test_the_suite_fails_one_run_in_its_kernel_and_runs_the_others(small_report, both_ways):
+    _, report_dir, build = small_report
+    _, fresh, _ = both_ways
+    expected = {"broken": "failed", "dropout": "ok", "mse-l2-fixed-keras-fit-es": "ok",
+                "dropout-again": "ok"}
+    assert {n: o.status for n, o in fresh.items()} == expected
+    assert "label 12" in fresh["broken"].error
+    manifest = json.loads((report_dir / "manifest.json").read_text())
+    assert {e["name"]: e["status"] for e in manifest} == expected, build.stderr
+    assert "label 12" in next(e["error"] for e in manifest if e["name"] == "broken")
 
 
-def test_the_suite_fails_one_run_in_its_kernel_and_runs_the_others(both_ways):
-    for outcomes, _ in both_ways:
-        assert {n: o.status for n, o in outcomes.items()} == {
-            "dropout": "ok", "broken": "failed", "mse-l2-fixed-keras-fit-es": "ok",
-            "dropout-again": "ok"}
-        assert "label 12" in outcomes["broken"].error
+def test_a_dask_cluster_reproduces_the_local_run(both_ways):
+    """The seeds' numbers alone: a difference here is Dask's, not the warm kernel's."""
+    warm, _, fresh = both_ways
+    for name in ("dropout", "mse-l2-fixed-keras-fit-es"):
+        local, on_dask = (json.loads((d / f"{name}.json").read_text()) for d in (warm, fresh))
+        assert [s["metrics"] for s in on_dask["seeds"]] == \
+            [s["metrics"] for s in local["seeds"]], name
+        assert [s["history"]["loss"] for s in on_dask["seeds"]] == \
+            [s["history"]["loss"] for s in local["seeds"]], name
 
 
 def test_records_are_the_same_warm_and_fresh(both_ways):
-    (_, warm), (_, fresh) = both_ways
+    warm, _, fresh = both_ways
     names = sorted(p.name for p in fresh.glob("*.json"))
     assert names == sorted(p.name for p in warm.glob("*.json")) and len(names) == 4
     for name in names:
@@ -129,7 +104,7 @@ def test_records_are_the_same_warm_and_fresh(both_ways):
 
 
 def test_pages_and_notebooks_are_the_same_warm_and_fresh(both_ways):
-    (_, warm), (_, fresh) = both_ways
+    warm, _, fresh = both_ways
     pages = sorted(p.name for p in fresh.glob("*.html"))
     assert pages == sorted(p.name for p in warm.glob("*.html")) and len(pages) == 8
     for name in pages:
@@ -141,7 +116,7 @@ def test_pages_and_notebooks_are_the_same_warm_and_fresh(both_ways):
 
 def test_a_warm_kernel_repeats_a_run_exactly(both_ways):
     """The same parameters under another name, after another run in the same kernel."""
-    (_, warm), _ = both_ways
+    warm, _, _ = both_ways
     first, again = (json.loads((warm / f"{n}.json").read_text())
                     for n in ("dropout", "dropout-again"))
     assert masked(first["seeds"]) == masked(again["seeds"])

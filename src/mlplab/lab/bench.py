@@ -12,6 +12,7 @@ per worker: its kernel and exporter stay warm from run to run) so the time of
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import subprocess
@@ -212,6 +213,11 @@ def run(dataset: str, hidden_layers: list[int], epochs: int, seeds: list[int],
         "regularised": regularised,
         "targets": TARGETS if dataset == "mnist-5k" else {},
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # The conditions: TensorFlow's threads (a build's workers share the cores, and a
+        # missing bench is measured on one of them beside the runs) and the machine's load.
+        "tensorflow_threads": tensorflow().config.threading.get_intra_op_parallelism_threads()
+        or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or os.cpu_count(),
+        "cores": os.cpu_count(), "load_average": os.getloadavg()[0],
         "overheads_seconds": {"import_tensorflow": import_seconds, **overheads()},
         "env": record.environment(),
         "finished": results.now(),

@@ -85,11 +85,16 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
         runner.land(outcome, runs_dir)
         progress.update(outcome)
 
-    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done, fresh_kernels=args.fresh_kernels)
+    # One benchmark per checkout, shown by every report built from it: with --bench, measured
+    # when missing, beside the runs (`make report` removes one the code has outdated).
+    bench_file = root / "report" / BENCH_FILE
+    bench = ([[sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--out", str(bench_file)]]
+             if args.bench and not bench_file.exists() else [])
+    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done, fresh_kernels=args.fresh_kernels,
+                    beside=bench)
     manifest = runner.manifest(specs, keys, runs_dir, report_dir)
-    # One benchmark per checkout (`make bench`), shown by every report built from it.
     with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
-        rebuilt = runner.build_index(root, report_dir, manifest, root / "report" / BENCH_FILE,
+        rebuilt = runner.build_index(root, report_dir, manifest, bench_file,
                                      args.force or any(j.action == "execute"
                                                         for j in jobs))
     failed = [e for e in manifest if e.status == Status.FAILED]
@@ -169,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", help="address of an existing Dask scheduler to run on")
     p.add_argument("--force", action="store_true", help="rerun every run, ignoring the cache")
     p.add_argument("--only", nargs="+", metavar="NAME", help="execute only these runs")
+    p.add_argument("--bench", action="store_true",
+                   help=f"measure the speed benchmark (report/{BENCH_FILE}, as `mlplab bench` "
+                        "does) if it is missing: on one worker while the others take the runs")
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override a parameter in every run, e.g. --set dataset=fashion-mnist")
     p.add_argument("--timeout", type=float, default=900,

@@ -16,15 +16,16 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlplab import datafiles, results
-from mlplab.params import EPOCH_PROGRESS_ENV
+from mlplab.params import EPOCH_PROGRESS_ENV, Params
 from mlplab.pipeline import cache
 from mlplab.pipeline.execute import (
     EDITIONS,
@@ -153,30 +154,77 @@ class Progress:
               flush=True)
 
 
+def expected_work(params: Params) -> int:
+    """A run's training work in seed-epochs (an early-stopped run counted at its maximum;
+    Keras' own loop, one seed at a time, as ten)."""
+    return len(params.seeds) * params.epochs * (1 if params.fast_training else 10)
+
+
+def largest_first(jobs: list[Job]) -> list[Job]:
+    """The order workers take runs in: largest ``expected_work`` first (ties as listed), so
+    that a build does not end with one worker on a long run while the others wait."""
+    return sorted(jobs, key=lambda job: -expected_work(job.params))
+
+
+class CommandError(RuntimeError):
+    """A command run beside the runs (the speed benchmark) failed: its one-line reason."""
+
+
+def run_command(cmd: list[str], cwd: str) -> tuple[int, str]:
+    """``cmd``'s exit status and its last line of error output (on a worker, or here)."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    lines = proc.stderr.strip().splitlines()
+    return proc.returncode, lines[-1] if lines else ""
+
+
+def _check(cmd: list[str], status: tuple[int, str]) -> None:
+    code, last_line = status
+    if code != 0:
+        shown = " ".join([Path(cmd[0]).name, *cmd[1:]])
+        raise CommandError(f"`{shown}` failed (exit {code}): {last_line}")
+
+
 def run_jobs(jobs: list[Job], n_jobs: int, scheduler: str | None,
-             on_done: Callable[[Outcome], None], fresh_kernels: bool = False) -> None:
+             on_done: Callable[[Outcome], None], fresh_kernels: bool = False,
+             beside: Sequence[list[str]] = ()) -> None:
     """Execute jobs in this process, on a local Dask cluster, or on a remote scheduler;
     each process keeps a warm kernel between runs unless ``fresh_kernels``.
 
-    However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel and worker
-    process it started is stopped and its temporary folder removed before the exception
+    Each command of ``beside`` (the speed benchmark, which needs a process of its own)
+    runs once: on a local cluster as one worker's first task, while the other workers take
+    the runs; otherwise here, before them (a remote worker would write its files there).
+    One that fails raises ``CommandError`` once the runs have landed.
+
+    However it ends (Ctrl-C, SIGTERM, an error in ``on_done``), every kernel, worker and
+    command it started is stopped and its temporary folder removed before the exception
     goes on; runs already handed to ``on_done`` stay landed.
     """
     for job in [j for j in jobs if j.action == "render"]:
         on_done(render_run(job))  # no kernel: quick, here in the driver
     jobs = [j for j in jobs if j.action != "render"]
-    if not jobs:
+    if not jobs and not beside:
         return
     with build_temp_dir() as tmp_dir, build_processes() as token:
-        here = scheduler is None and n_jobs <= 1
-        # One run alone, here: its kernel reports epochs on this terminal.
-        env = {EPOCH_PROGRESS_ENV: "1"} if here and len(jobs) == 1 else {}
-        jobs = [dataclasses.replace(job, tmp_dir=str(tmp_dir), build=token, env=env,
-                                    fresh_kernel=fresh_kernels) for job in jobs]
-        if here:
-            _run_here(jobs, on_done)
-        else:
-            _run_on_dask(jobs, n_jobs, scheduler, tmp_dir, token, on_done)
+        local = scheduler is None and n_jobs <= 1
+        on_workers = scheduler is None and n_jobs > 1 and jobs
+        statuses = [] if on_workers else [run_command(cmd, os.getcwd()) for cmd in beside]
+        if local:
+            # One run alone, here: its kernel reports epochs on this terminal.
+            env = {EPOCH_PROGRESS_ENV: "1"} if len(jobs) == 1 else {}
+            _run_here([_in_build(job, tmp_dir, token, env, fresh_kernels) for job in jobs],
+                      on_done)
+        elif jobs:
+            statuses += _run_on_dask(
+                [_in_build(job, tmp_dir, token, {}, fresh_kernels) for job in jobs],
+                n_jobs, scheduler, tmp_dir, token, on_done, beside if on_workers else ())
+    for cmd, status in zip(beside, statuses, strict=True):
+        _check(cmd, status)
+
+
+def _in_build(job: Job, tmp_dir: Path, token: str, env: dict[str, str],
+              fresh_kernel: bool) -> Job:
+    return dataclasses.replace(job, tmp_dir=str(tmp_dir), build=token, env=env,
+                               fresh_kernel=fresh_kernel)
 
 
 def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
@@ -189,8 +237,10 @@ def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
         kernels.close_all()
 
 
-def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
-                 tmp_dir: Path, token: str, on_done: Callable[[Outcome], None]) -> None:
+def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None, tmp_dir: Path,
+                 token: str, on_done: Callable[[Outcome], None],
+                 beside: Sequence[list[str]] = ()) -> list[tuple[int, str]]:
+    """The runs on Dask workers, each command of ``beside`` first; the commands' statuses."""
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -220,10 +270,15 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
 
     try:
         with on_stop_signal(abandon):
+            # Dask starts them in the order they are submitted.
+            commands = [client.submit(run_command, cmd, os.getcwd(), pure=False)
+                        for cmd in beside]
             futures = [client.submit(execute_run, job, key=f"mlplab-run-{job.name}-"
-                                     f"{job.cache_key[:12]}", pure=False) for job in jobs]
+                                     f"{job.cache_key[:12]}", pure=False)
+                       for job in largest_first(jobs)]
             for future in as_completed(futures):
                 on_done(future.result())
+            statuses = [command.result() for command in commands]
             # The workers' warm kernels end with the build (a remote worker outlives it).
             client.run(kernels.close_all)
     except BaseException:
@@ -238,6 +293,7 @@ def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None,
     client.close()
     if cluster is not None:
         cluster.close()
+    return statuses
 
 
 def manifest(specs: list[RunSpec], keys: dict[str, str], runs_dir: Path,

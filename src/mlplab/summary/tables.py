@@ -220,6 +220,17 @@ def _agreement(bench: dict[str, Any]) -> str:
             f"{points(bench['test_accuracy_diff_max'], 2)}). ")
 
 
+def _conditions(bench: dict[str, Any]) -> str:
+    """What the bench's times were measured beside: its threads and the machine's load."""
+    if "load_average" not in bench:  # measured before these were recorded
+        return ""
+    threads = bench["tensorflow_threads"]
+    return (f" Both paths trained with {threads} TensorFlow thread{'s' if threads > 1 else ''};"
+            f" when the bench ended, the machine's load average (processes wanting a core, "
+            f"over the last minute) was {bench['load_average']:.1f} on its {bench['cores']} "
+            "cores.")
+
+
 def bench_paragraph(bench: dict[str, Any]) -> str:
     """The benchmark's table and verdict, from report/bench.json (also what `mlplab bench`
     prints)."""
@@ -268,4 +279,5 @@ def bench_paragraph(bench: dict[str, Any]) -> str:
         + (f" Start-up costs, each measured at the start of a new process, which a build pays "
            f"once per worker, not once per run (each worker keeps a warm kernel and an HTML "
            f"exporter from run to run): {costs}." if costs else "")
+        + _conditions(bench)
     )
