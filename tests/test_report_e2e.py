@@ -191,7 +191,10 @@ def test_master_notebook_runs_with_its_own_defaults_in_under_a_minute(tmp_path):
     assert len(fit) == 1 and "Epoch 1/20" in str(fit[0].outputs)  # Keras' own log, live
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
                 if o.get("name") == "stderr"]  # no TensorFlow log lines on the page
-    assert list(tmp_path.iterdir()) == [tmp_path / "out.ipynb"]  # no results record written
+    # No results record written. (tmp_path is also the kernel's $TMPDIR, where the bytecode
+    # of the modules TensorFlow's autograph wrote and removed stays in __pycache__.)
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["out.ipynb"],
+                                                          ["__pycache__", "out.ipynb"])
 
 
 def test_an_index_that_cannot_be_built_fails_in_one_line_and_keeps_the_old_one(tmp_path):
