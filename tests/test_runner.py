@@ -21,12 +21,13 @@ from mlplab.pipeline import experiments, runner
 pytestmark = pytest.mark.slow
 
 STAND_IN = """\
-import json, time
+import json, os, time
 time.sleep(epochs - 1)  # epochs=1 is quick; a large value stands for a long run
 if loss == "mean_squared_error":
     raise ValueError("stand-in failure")
 if results_path:
-    json.dump({"name": run_name, "status": "ok", "value": learning_rate},
+    json.dump({"name": run_name, "status": "ok", "value": learning_rate,
+               "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")},
               open(results_path, "w"))
 print("done", run_name)
 """
@@ -172,8 +173,9 @@ def test_dask_local_cluster_matches_local_run(built):
     # the runs then go to the worker the failing one leaves free.
     runs = [str(root / f"report/runs/{n}.json") for n in ("a", "b")]
     waits = [sys.executable, "-c", "import os, sys, time\nfor _ in range(600):\n"
-             "    if all(map(os.path.exists, sys.argv[1:])): sys.exit()\n    time.sleep(0.1)\n"
-             "sys.exit('the runs did not land meanwhile')", *runs]
+             "    if all(map(os.path.exists, sys.argv[1:])): break\n    time.sleep(0.1)\n"
+             "else: sys.exit('the runs did not land meanwhile')\n"
+             "sys.exit(os.environ.get('MALLOC_TRIM_THRESHOLD_'))", *runs]
     failing = [sys.executable, "-c", "import sys; sys.exit('no bench here')"]
     with pytest.raises(runner.CommandError) as failed:
         build(root, specs, n_jobs=2, beside=[waits, failing])
@@ -181,6 +183,12 @@ def test_dask_local_cluster_matches_local_run(built):
     for name, record in local_records.items():
         again = json.loads((root / f"report/runs/{name}.json").read_text())
         assert again["value"] == record["value"] and again["cache_key"] == record["cache_key"]
+        # Dask's nanny sets this for its workers; their kernels and commands go without it
+        # (with it, glibc maps every large tensor afresh: training took twice as long).
+        assert again["malloc_trim"] is None
+    import dask.distributed  # noqa: F401  (its configuration)
+
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")
 
 
 def test_existing_scheduler_address_is_used(tmp_path: Path):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from mlplab.pipeline.processes import child_environ
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 60.0  # seconds for a kernel to start, as papermill's default
@@ -190,7 +191,7 @@ def ipc_kernel_manager(sockets: Path) -> type:
             self.clients: list[Any] = []
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-            kw["env"] = {**kw.get("env", os.environ), "TMPDIR": str(sockets)}
+            kw["env"] = {**child_environ(kw.get("env")), "TMPDIR": str(sockets)}
             return await super()._async_pre_start_kernel(**kw)
 
         def client(self, **kwargs: Any) -> Any:

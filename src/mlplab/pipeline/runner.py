@@ -55,6 +55,7 @@ from mlplab.pipeline.processes import (
     BUILD_TMP_PREFIX,
     build_processes,
     build_temp_dir,
+    child_environ,
     environ_set,
     on_stop_signal,
     signals_ignored,
@@ -172,7 +173,7 @@ class CommandError(RuntimeError):
 
 def run_command(cmd: list[str], cwd: str) -> tuple[int, str]:
     """``cmd``'s exit status and its last line of error output (on a worker, or here)."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=child_environ())
     lines = proc.stderr.strip().splitlines()
     return proc.returncode, lines[-1] if lines else ""
 
