@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mlplab  # noqa: F401  first, before any test module imports nbformat (see mlplab/__init__)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
