@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mlplab  # noqa: F401  first, before any test module imports nbformat (see mlplab/__init__)
+# mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
+import mlplab as _mlplab  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
