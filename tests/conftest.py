@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
+import mlplab as _mlplab  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
@@ -226,9 +229,12 @@ runs:
 # layers and split; Keras' fit and early stopping), and the repeat takes the batched path's
 # compiled graph that the first good run left in the kernel. A run costs ~10 CPU-seconds in
 # a new kernel, so each run here stands for several cases.
-# Runs the CLI as `make report` does and fails if the driver imported TensorFlow.
+# Runs the CLI as `make report` does and fails if the driver imported TensorFlow, or built
+# the IRI grammar that jsonschema imports for nbformat (~3 CPU-seconds; see mlplab/__init__).
 NO_TF = ("import sys; from mlplab.pipeline import cli; rc = cli.main(sys.argv[1:]); "
-         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
+         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; "
+         "assert sys.modules.get('rfc3987_syntax') is None, 'driver imported rfc3987_syntax'; "
+         "sys.exit(rc)")
 
 
 def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -357,6 +357,10 @@ def test_a_figure_drawn_alike_again_shows_the_same_outputs_without_drawing(ipyth
     theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
     assert len(drawn) == 1 and [o.data for o in ipython.outputs[2:]] == [o.data for o in first]
     assert [o.metadata for o in ipython.outputs[2:]] == [o.metadata for o in first]
+    # pyplot turns "interactive" on at a kernel's first figure: no reason to draw again
+    with matplotlib.rc_context({"interactive": not matplotlib.rcParams["interactive"]}):
+        theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 1
     theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=6))
     assert len(drawn) == 2
     with matplotlib.rc_context({"lines.linewidth": 4}):

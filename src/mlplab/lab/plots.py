@@ -117,8 +117,10 @@ def drawn_once(fn):
 
         if not InteractiveShell.initialized() or os.environ.get(NO_FIGURES_ENV):
             return fn(*args, **kwargs)  # a script's open figure, or none drawn
-        key = pickle.dumps((fn.__module__, fn.__qualname__, args, kwargs,
-                            sorted(matplotlib.rcParams.items())))
+        # Every setting but "interactive", which pyplot turns on when a kernel shows its
+        # first figure (a warm kernel's second run starts with it off) and no PNG shows.
+        style = sorted((k, v) for k, v in matplotlib.rcParams.items() if k != "interactive")
+        key = pickle.dumps((fn.__module__, fn.__qualname__, args, kwargs, style))
         fig = _DRAWN.get(key)
         if fig is None:
             fig = _DRAWN[key] = fn(*args, **kwargs)
