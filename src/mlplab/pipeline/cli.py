@@ -90,13 +90,15 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     bench_file = root / "report" / BENCH_FILE
     bench = ([[sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--out", str(bench_file)]]
              if args.bench and not bench_file.exists() else [])
-    runner.run_jobs(jobs, args.jobs, args.scheduler, on_done, fresh_kernels=args.fresh_kernels,
-                    beside=bench)
-    manifest = runner.manifest(specs, keys, runs_dir, report_dir)
-    with runner.build_processes():  # Ctrl-C here leaves no summary kernel either
+    executes = any(j.action == "execute" for j in jobs)
+    with runner.build_processes() as token:  # Ctrl-C leaves no summary kernel either
+        # The index's kernel starts while the runs go: the index is written when they end.
+        index_kernel = runner.prestart_index(root, token) if executes else None
+        runner.run_jobs(jobs, args.jobs, args.scheduler, on_done,
+                        fresh_kernels=args.fresh_kernels, beside=bench)
+        manifest = runner.manifest(specs, keys, runs_dir, report_dir)
         rebuilt = runner.build_index(root, report_dir, manifest, bench_file,
-                                     args.force or any(j.action == "execute"
-                                                        for j in jobs))
+                                     args.force or executes, token, index_kernel)
     failed = [e for e in manifest if e.status == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)

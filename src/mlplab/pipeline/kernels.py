@@ -157,10 +157,20 @@ def borrow(build: str, notebook_text: str, parent: Path | None, cwd: str,
         kernel.close()
 
 
-def close_all() -> int:
-    """Shut down this process's idle kernels; return how many."""
+def prestart(build: str, notebook_text: str, parent: Path | None) -> None:
+    """Start a warm kernel for ``notebook_text`` now, to be lent by ``borrow`` later (the
+    index's kernel, started while the runs go)."""
+    kernel = WarmKernel(build, notebook_imports(notebook_text), parent)
     with _lock:
-        kernels, _idle[:] = list(_idle), []
+        _idle.append(kernel)
+
+
+def close_all(build: str | None = None) -> int:
+    """Shut down this process's idle kernels (of build ``build`` only, if given); return
+    how many."""
+    with _lock:
+        kernels = [k for k in _idle if build is None or k.build == build]
+        _idle[:] = [k for k in _idle if k not in kernels]
     for kernel in kernels:
         kernel.close()
     return len(kernels)

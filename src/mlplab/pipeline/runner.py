@@ -15,10 +15,9 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -235,7 +234,7 @@ def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
         for job in jobs:
             on_done(execute_run(job))
     finally:
-        kernels.close_all()
+        kernels.close_all(jobs[0].build)  # not the index's, if it is starting meanwhile
 
 
 def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None, tmp_dir: Path,
@@ -324,14 +323,42 @@ def _relative(path: Path | None, report_dir: Path) -> str | None:
     return None if path is None else str(path.relative_to(report_dir))
 
 
+def prestart_index(root: Path, build: str) -> threading.Thread:
+    """The summary notebook's kernel started, and its imports run, in a thread while the
+    runs go, so that the index waits for neither (``build_index`` joins the thread; if the
+    start failed, it starts a kernel itself). ``build`` is the token of the driver's
+    ``build_processes`` around both, which stops the kernel however the build ends."""
+    # What starting a kernel imports, imported here first: a module imported by two threads
+    # at once (the runs' papermill here) can be seen half made.
+    import jupyter_client  # noqa: F401
+    import jupyter_core.utils  # noqa: F401
+
+    from mlplab.pipeline import kernels
+
+    text = (root / SUMMARY_NOTEBOOK).read_text()
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            kernels.prestart(build, text, None)
+
+    thread = threading.Thread(target=start, name="index-kernel", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
-                bench_file: Path, force: bool) -> bool:
-    """Execute the summary notebook into report/index.html unless its inputs are unchanged."""
+                bench_file: Path, force: bool, build: str = "index",
+                prestarted: threading.Thread | None = None) -> bool:
+    """Execute the summary notebook into report/index.html unless its inputs are unchanged,
+    in a warm kernel of ``build`` (the one ``prestart_index`` started, or a new one)."""
 
     from papermill.exceptions import PapermillExecutionError
 
-    from mlplab.pipeline import html
+    from mlplab.pipeline import html, kernels
     from mlplab.summary import records as summary_records
+
+    if prestarted is not None:
+        prestarted.join()
 
     lock = root / cache.LOCK_FILE
     key = cache.hash_bytes(
@@ -342,6 +369,7 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
     key_file = report_dir / ".index-key"
     index = report_dir / "index.html"
     if not force and index.exists() and key_file.exists() and key_file.read_text() == key:
+        kernels.close_all(build)  # the index's, if one was started
         return False
     results.write_json_atomic(report_dir / summary_records.MANIFEST,
                               [e.to_json() for e in entries])
@@ -349,12 +377,14 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
     csv = summary_records.tidy(records).to_csv(index=False).encode()
     results.write_bytes_atomic(report_dir / summary_records.RESULTS_CSV, csv)
     executed = report_dir / ".index.tmp.ipynb"
-    sockets = Path(tempfile.mkdtemp(prefix="mlk"))
     try:
         try:
-            execute_notebook(root / SUMMARY_NOTEBOOK, executed,
-                             {"report_dir": str(report_dir.resolve()),
-                              "bench_file": str(bench_file.resolve())}, root, sockets=sockets)
+            with kernels.borrow(build, (root / SUMMARY_NOTEBOOK).read_text(), None, str(root),
+                                {}) as kernel:
+                execute_notebook(root / SUMMARY_NOTEBOOK, executed,
+                                 {"report_dir": str(report_dir.resolve()),
+                                  "bench_file": str(bench_file.resolve())}, root,
+                                 manager=kernel.manager)
         except PapermillExecutionError as err:
             raise IndexFailed(f"{SUMMARY_NOTEBOOK}: {one_line(err)} (the run pages are "
                               f"written; {index} was left as it was)") from None
@@ -362,6 +392,6 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
         results.write_bytes_atomic(report_dir / "index.ipynb", executed.read_bytes())
     finally:
         executed.unlink(missing_ok=True)
-        shutil.rmtree(sockets, ignore_errors=True)
+        kernels.close_all(build)
     key_file.write_text(key)
     return True
