@@ -78,7 +78,7 @@ def test_run_page_shows_the_runs_parameters_with_their_meaning_not_the_defaults(
 def test_index_lists_every_run_with_links_and_status(built):
     _, report_dir, _ = built
     index = (report_dir / "index.html").read_text()
-    assert 'href="runs/dropout.html"' in index
+    assert re.search(r"""href=["']runs/dropout\.html["']""", index)
     assert re.search(r"FAILED</b>.*label 12", index)
     record = json.loads((report_dir / "runs/dropout.json").read_text())
     assert f"{100 * record['test_accuracy']['mean']:.1f}%" in index
