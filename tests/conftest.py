@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
+import mlplab as _mlplab  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
@@ -25,13 +28,14 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 # own copy of a fixture shared by module or session. So the tests that share an expensive
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
 # report (test_a11y, test_report_e2e, and test_warm_kernel, whose warm half it is), the
-# stand-in projects (test_reliability, test_runner), and each truth case's execution
-# (test_truth, by case).
+# stand-in projects (test_reliability, test_runner), the training tests' fits (test_bench
+# reads test_multiseed's, `fits`) and each truth case's execution (test_truth, by case).
 # Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
 # this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
-                 "test_runner.py": "runner", "test_warm_kernel.py": "small-report"}
+                 "test_runner.py": "runner", "test_warm_kernel.py": "small-report",
+                 "test_bench.py": "training", "test_multiseed.py": "training"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs
@@ -47,7 +51,7 @@ TEST_GROUPS = {"test_handout.py": dict.fromkeys((
 # groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
 # they work through the rest, and the short tests at the end even out when each finishes.
 # A group handed out late would leave one worker idle while the other runs it.
-LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "reliability")
+LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "training", "reliability")
 
 
 def worker_group(nodeid: str) -> str:
@@ -146,6 +150,54 @@ def kaggle_csv(tmp_path: Path) -> Path:
     return write_kaggle_csv(tmp_path / "MNIST_train.csv", labels, pixels)
 
 
+# The seeds `mlplab bench`'s test trains (its batched path on all four, the regularised
+# comparisons on the first three, Keras' fit on the first): test_multiseed's comparisons with
+# Keras' fit train the same seeds, so the bench's test reads their fits (`fits`).
+BENCH_SEEDS = [5, 3, 0, 1]
+
+
+class Fits:
+    """Keras' fit (``train.fit_seed``) and the batched path (``multiseed.fit_seeds``) on
+    mnist-5k's 600-image split, each fit once a session: each Keras fit costs ~2 CPU-s of
+    tracing whatever it trains, so tests that need the same fit share it (test_multiseed and
+    test_bench, one worker group). Fits are deterministic from their seeds, so a shared one
+    is the fit a test would make itself; tests only read them."""
+
+    def __init__(self) -> None:
+        from mlplab.lab import data, fitting
+
+        ds = data.load("mnist-5k")
+        self.prepared = fitting.prepare(ds, data.split(ds, 0.3, 0.3, max_samples=600),
+                                        scale=True)
+        self._done: dict[tuple, object] = {}
+        self.trained = 0  # fits made, not read from an earlier test
+
+    def _once(self, key: tuple, fit):
+        if key not in self._done:
+            self._done[key] = fit()
+            self.trained += 1
+        return self._done[key]
+
+    def keras(self, p, seed: int):
+        """``train.fit_seed(p, prepared, seed)``."""
+        from mlplab.lab import train
+
+        return self._once(("keras", repr(p), seed),
+                          lambda: train.fit_seed(p, self.prepared, seed))
+
+    def batched(self, p, seeds: list[int]) -> list:
+        """``multiseed.fit_seeds(p, prepared, seeds)``."""
+        from mlplab.lab import multiseed
+
+        return self._once(("batched", repr(p), tuple(seeds)),
+                          lambda: multiseed.fit_seeds(p, self.prepared, list(seeds)))
+
+
+@pytest.fixture(scope="session")
+def fits() -> Fits:
+    return Fits()
+
+
 SMALL_SUITE = """\
 defaults:
   max_samples: 300
@@ -177,9 +229,12 @@ runs:
 # layers and split; Keras' fit and early stopping), and the repeat takes the batched path's
 # compiled graph that the first good run left in the kernel. A run costs ~10 CPU-seconds in
 # a new kernel, so each run here stands for several cases.
-# Runs the CLI as `make report` does and fails if the driver imported TensorFlow.
+# Runs the CLI as `make report` does and fails if the driver imported TensorFlow, or built
+# the IRI grammar that jsonschema imports for nbformat (~3 CPU-seconds; see mlplab/__init__).
 NO_TF = ("import sys; from mlplab.pipeline import cli; rc = cli.main(sys.argv[1:]); "
-         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; sys.exit(rc)")
+         "assert 'tensorflow' not in sys.modules, 'driver imported tensorflow'; "
+         "assert sys.modules.get('rfc3987_syntax') is None, 'driver imported rfc3987_syntax'; "
+         "sys.exit(rc)")
 
 
 def mlplab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

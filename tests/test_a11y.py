@@ -64,6 +64,17 @@ def chromium():
             b.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for this module's pages (a launch costs ~2 CPU-seconds with Playwright's
+    driver). Closed with the module: the pinned Playwright marks its event loop as running
+    while it is open, which would break notebook executions in this process (none run here)."""
+    if not HAS_BROWSER:
+        pytest.skip(f"needs playwright and {CHROMIUM}")
+    with chromium() as b:
+        yield b
+
+
 def _open(b, path: Path):
     page = b.new_page()
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
@@ -294,19 +305,39 @@ def draw_every_figure() -> list[str]:
             "against parameters"]
 
 
-def test_every_plot_shows_one_described_png_and_closes_its_figure(ipython):
+@pytest.fixture(scope="module")
+def every_figure() -> tuple[list, list[str], list[int]]:
+    """``draw_every_figure``'s displays in an IPython shell, drawn once for the plot test and
+    the figure page: (the outputs, the subjects, the figures it left open)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            subjects = draw_every_figure()
+        left_open = plt.get_fignums()
+    finally:
+        InteractiveShell.clear_instance()
+    return captured.outputs, subjects, left_open
+
+
+def test_every_plot_shows_one_described_png_and_closes_its_figure(every_figure, ipython):
     from IPython.display import display
 
-    subjects = draw_every_figure()
-    images = [o for o in ipython.outputs if "image/png" in o.data]
+    outputs, subjects, left_open = every_figure
+    images = [o for o in outputs if "image/png" in o.data]
     assert len(images) == len(subjects)  # once each: the inline backend adds no second copy
-    assert plt.get_fignums() == []
+    assert left_open == []
     for output, subject in zip(images, subjects, strict=True):
         alt = output.metadata["image/png"]["alt"]
         assert subject in alt and output.data["text/plain"] == alt
         assert_described(alt)
-    tables = [o.data["text/html"] for o in ipython.outputs if "text/html" in o.data]
+    tables = [o.data["text/html"] for o in outputs if "text/html" in o.data]
     assert len(tables) == len(subjects) - 1  # all but the digit grid carry their numbers
     assert all(t.startswith("<details") and "<table" in t for t in tables)
     # A call left without ';' in a notebook displays the returned figure: described again.
@@ -357,6 +388,10 @@ def test_a_figure_drawn_alike_again_shows_the_same_outputs_without_drawing(ipyth
     theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
     assert len(drawn) == 1 and [o.data for o in ipython.outputs[2:]] == [o.data for o in first]
     assert [o.metadata for o in ipython.outputs[2:]] == [o.metadata for o in first]
+    # pyplot turns "interactive" on at a kernel's first figure: no reason to draw again
+    with matplotlib.rc_context({"interactive": not matplotlib.rcParams["interactive"]}):
+        theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=7))
+    assert len(drawn) == 1
     theory_plots.plot_loss_and_gradient(theory.loss_curves(n_classes=6))
     assert len(drawn) == 2
     with matplotlib.rc_context({"lines.linewidth": 4}):
@@ -401,19 +436,10 @@ def test_the_mean_curves_legend_covers_no_curve(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def figure_page(tmp_path_factory) -> Path:
+def figure_page(every_figure, tmp_path_factory) -> Path:
     """A page holding every figure as the notebooks display it, beside math and code."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.utils.capture import capture_output
-
-    InteractiveShell.instance()
-    try:
-        with capture_output() as captured:
-            draw_every_figure()
-    finally:
-        InteractiveShell.clear_instance()
     outputs = [new_output("display_data", data=o.data, metadata=o.metadata)
-               for o in captured.outputs]
+               for o in every_figure[0]]
     nb = new_notebook(cells=[
         new_markdown_cell("# Figures\n\n## All of them\n\nLoss $L = -\\log \\hat y$, see "
                           "[the index](index.html)."),
@@ -436,21 +462,21 @@ def test_rendered_figures_carry_their_alt_text(figure_page):
 
 @pytest.mark.browser
 @needs_chromium
-def test_figures_tables_math_and_code_pass_axe(figure_page):
-    violations = check_page(figure_page)
+def test_figures_tables_math_and_code_pass_axe(figure_page, browser):
+    violations = check_page(figure_page, browser)
     assert violations == [], describe(violations)
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_checker_finds_real_violations(tmp_path):
+def test_checker_finds_real_violations(tmp_path, browser):
     """No vacuous pass: low contrast, an image without alt and a nameless link are caught."""
     md = ('<p style="color:#bbb">faint text</p>\n\n<a href="index.html"><img src="x.png"></a>')
     html.render(new_notebook(cells=[new_markdown_cell(md)]), tmp_path / "bad.html",
                 assets_href="assets")
     page = tmp_path / "bad.html"
     page.write_text(page.read_text().replace(f'alt="{NBCONVERT_PLACEHOLDER}"', ""))
-    found = {v["id"] for v in check_page(page)}
+    found = {v["id"] for v in check_page(page, browser)}
     assert {"color-contrast", "image-alt", "link-name"} <= found
 
 
@@ -471,16 +497,16 @@ REPORT_PAGES = ("index.html", "runs/dropout.html", "runs/dropout.student.html",
 @pytest.mark.slow
 @pytest.mark.browser
 @needs_chromium
-def test_every_page_of_a_built_report_passes_axe_with_math_and_headings_for_all(built_report):
+def test_every_page_of_a_built_report_passes_axe_with_math_and_headings_for_all(built_report,
+                                                                                 browser):
     failures = {}
-    with chromium() as b:
-        for name in REPORT_PAGES:
-            violations, facts = audit(built_report / name, b)
-            if violations:
-                failures[name] = describe(violations)
-            assert facts["assistive"] == facts["formulas"], name  # MathML for every formula
-            levels = facts["headings"]
-            assert levels[0] == 1 and (np.diff(levels) <= 1).all(), (name, levels)  # no skips
+    for name in REPORT_PAGES:
+        violations, facts = audit(built_report / name, browser)
+        if violations:
+            failures[name] = describe(violations)
+        assert facts["assistive"] == facts["formulas"], name  # MathML for every formula
+        levels = facts["headings"]
+        assert levels[0] == 1 and (np.diff(levels) <= 1).all(), (name, levels)  # no skips
     assert failures == {}, "\n".join(f"{k}:\n{v}" for k, v in failures.items())
 
 
@@ -501,9 +527,9 @@ def test_every_figure_of_a_built_report_is_described(built_report):
 @pytest.mark.slow
 @pytest.mark.browser
 @needs_chromium
-def test_hide_code_switch_works_from_the_keyboard_with_a_visible_focus(built_report):
-    with chromium() as b:
-        page = _open(b, built_report / "runs/dropout.html")
+def test_hide_code_switch_works_from_the_keyboard_with_a_visible_focus(built_report, browser):
+    page = _open(browser, built_report / "runs/dropout.html")
+    try:
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "mlplab-hide-code"
         ring = page.evaluate("getComputedStyle(document.querySelector('.mlplab-toggle'))"
@@ -511,6 +537,7 @@ def test_hide_code_switch_works_from_the_keyboard_with_a_visible_focus(built_rep
         page.keyboard.press("Space")
         shown = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper",
                                           "els => els.filter(e => e.offsetParent).length")
+    finally:
         page.close()
     assert ring == "solid"  # the switch shows where keyboard focus is
     assert shown == 0  # Space toggled it: the code is hidden

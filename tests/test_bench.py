@@ -9,20 +9,21 @@ import sys
 import time
 
 import pytest
+from conftest import BENCH_SEEDS
 
 from mlplab import params
-from mlplab.lab import bench, data, fitting, multiseed, train
+from mlplab.lab import bench, multiseed, train
 from mlplab.summary import tables
 
 
 @pytest.mark.slow
-def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
+def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path, fits):
     out = tmp_path / "bench.json"
     # More seeds than REGULARISED_SEEDS, and Keras' fit on fewer than the batched path: on
     # one, not bench.KERAS_SEEDS, so the option is seen to be read (each Keras fit costs
     # seconds; test_the_bench_compares_the_seeds_both_paths_trained checks means over
     # several Keras seeds without training).
-    seeds, keras_seeds = [0, 1, 2, 3], 1
+    seeds, keras_seeds = BENCH_SEEDS, 1
     assert keras_seeds != bench.KERAS_SEEDS
     assert len(seeds) > bench.REGULARISED_SEEDS > 1
     start = time.perf_counter()
@@ -37,13 +38,11 @@ def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
     base, fast = result["paths"]["keras_default"], result["paths"]["mlplab_fast"]
     assert result["seeds"] == seeds and result["keras_seeds"] == seeds[:keras_seeds]
 
-    # The numbers are those of the two paths themselves, run here independently.
-    ds = data.load("mnist-5k")
-    prepared = fitting.prepare(ds, data.split(ds, 0.3, 0.3, 600), scale=True)
-    p = params.validate({"epochs": 3, "seeds": seeds, "fast_training": False})
-    keras_accuracy = [train.fit_seed(p, prepared, s).metrics["test_accuracy"]
-                      for s in seeds[:keras_seeds]]
-    fast_accuracy = [r.metrics["test_accuracy"] for r in multiseed.fit_seeds(p, prepared, seeds)]
+    # The numbers are those of the two paths themselves, run here independently (`fits`:
+    # the same fits as test_multiseed's comparisons with Keras, made once a session).
+    p = params.validate({"epochs": 3, "fast_training": False})
+    keras_accuracy = [fits.keras(p, s).metrics["test_accuracy"] for s in seeds[:keras_seeds]]
+    fast_accuracy = [r.metrics["test_accuracy"] for r in fits.batched(p, seeds)]
     assert [r["test_accuracy"] for r in base["runs"]] == keras_accuracy
     assert [r["test_accuracy"] for r in fast["runs"]] == fast_accuracy
     # Both paths' mean accuracy is over the same seeds, those both trained.
@@ -60,9 +59,9 @@ def test_bench_runs_both_paths_and_the_batched_one_is_faster(tmp_path):
         q = p.replace(**r["setting"])
         assert r["seeds"] == seeds[:bench.REGULARISED_SEEDS] and r["keras_seeds"] == seeds[:1]
         assert [x["test_accuracy"] for x in r["paths"]["keras_default"]["runs"]] == [
-            train.fit_seed(q, prepared, s).metrics["test_accuracy"] for s in r["keras_seeds"]]
+            fits.keras(q, s).metrics["test_accuracy"] for s in r["keras_seeds"]]
         assert [x["test_accuracy"] for x in r["paths"]["mlplab_fast"]["runs"]] == [
-            x.metrics["test_accuracy"] for x in multiseed.fit_seeds(q, prepared, r["seeds"])]
+            x.metrics["test_accuracy"] for x in fits.batched(q, r["seeds"])]
         assert r["test_accuracy_diff_max"] <= 1 / result["n_test"]
         assert f"{r['speedup_per_epoch']:.1f}× faster per epoch" in tables.bench_paragraph(result)
         keras_runs = r["paths"]["keras_default"]["runs"]

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -83,7 +85,22 @@ def _link_target(page_path: Path, href: str) -> Path | None:
     return (page_path.parent / unquote(parts.path)).resolve()
 
 
-def check_page_offline(page_path: Path, screenshot: Path) -> dict:
+@contextlib.contextmanager
+def offline_chromium() -> Iterator:
+    """One Chromium for several ``check_page_offline`` calls (a launch costs ~2 CPU-seconds
+    with Playwright's driver). Close it before executing a notebook in this process: the
+    pinned Playwright marks its event loop as running while it is open."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def check_page_offline(page_path: Path, screenshot: Path, browser=None) -> dict:
     """Open ``page_path`` in Chromium with every non-file:/data: request blocked.
 
     Saves a full-page screenshot and returns what was seen: ``blocked`` (external URLs
@@ -91,8 +108,11 @@ def check_page_offline(page_path: Path, screenshot: Path) -> dict:
     ``raw_display_math`` ("$$" left in the body text), ``raw_tex`` (untypeset TeX in markdown),
     ``broken_images``, ``broken_links`` (relative hrefs whose file is missing),
     ``external_links`` (absolute hrefs: dead in an offline classroom) and ``js_errors``.
+    Pass an open ``offline_chromium()`` as ``browser`` to check several pages on one launch.
     """
-    from playwright.sync_api import sync_playwright
+    if browser is None:
+        with offline_chromium() as own:
+            return check_page_offline(page_path, screenshot, own)
 
     page_path = Path(page_path).resolve()
     screenshot = Path(screenshot)
@@ -112,23 +132,21 @@ def check_page_offline(page_path: Path, screenshot: Path) -> dict:
             blocked.append(url)
             route.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.route("**/*", handler)
-            # Belt and braces: also see requests that routing might not intercept.
-            page.on("request", lambda r: None if is_local(r.url) else seen.append(r.url))
-            page.on("pageerror", lambda e: js_errors.append(str(e)))
-            page.on(
-                "console",
-                lambda m: js_errors.append(m.text) if m.type == "error" else None,
-            )
-            page.goto(page_path.as_uri(), wait_until="load")
-            state = page.evaluate(PAGE_STATE_JS)
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page()  # a context of its own: nothing shared with the last page
+    try:
+        page.route("**/*", handler)
+        # Belt and braces: also see requests that routing might not intercept.
+        page.on("request", lambda r: None if is_local(r.url) else seen.append(r.url))
+        page.on("pageerror", lambda e: js_errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: js_errors.append(m.text) if m.type == "error" else None,
+        )
+        page.goto(page_path.as_uri(), wait_until="load")
+        state = page.evaluate(PAGE_STATE_JS)
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        page.close()
 
     targets = {href: _link_target(page_path, href) for href in state["hrefs"]}
     return {
@@ -183,39 +201,48 @@ def report(tmp_path_factory) -> Path:
     return root
 
 
-def test_run_page_offline(report):
-    result = check_page_offline(report / "runs" / "page.html", artifacts_dir() / "offline-page.png")
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:
+    """One browser for this module's pages (no notebook is executed here)."""
+    with offline_chromium() as browser:
+        yield browser
+
+
+def test_run_page_offline(report, chromium):
+    result = check_page_offline(report / "runs" / "page.html", artifacts_dir() / "offline-page.png",
+                                chromium)
     assert_offline_ok(result)
     assert result["mjx_containers"] >= 2  # display + inline
     assert len(result["images"]) == 1 and result["images"][0]["width"] > 0
     assert Path(result["screenshot"]).stat().st_size > 0
 
 
-def test_index_offline_and_links_resolve(report):
-    result = check_page_offline(report / "index.html", artifacts_dir() / "offline-index.png")
+def test_index_offline_and_links_resolve(report, chromium):
+    result = check_page_offline(report / "index.html", artifacts_dir() / "offline-index.png",
+                                chromium)
     assert_offline_ok(result)
     assert result["mjx_containers"] >= 1
     assert "runs/page.html" in result["links"]
     assert result["external_links"] == []
 
 
-def test_missing_assets_are_detected(tmp_path):
+def test_missing_assets_are_detected(tmp_path, chromium):
     """The checker fails a page whose MathJax copy is missing (no vacuous pass)."""
     page = tmp_path / "report" / "index.html"
     html.render(tiny_notebook(), page, assets_href="assets")
-    result = check_page_offline(page, tmp_path / "shot.png")
+    result = check_page_offline(page, tmp_path / "shot.png", chromium)
     assert not result["mathjax_loaded"]
     assert result["raw_display_math"]
 
 
-def test_external_requests_are_blocked_and_reported(tmp_path):
+def test_external_requests_are_blocked_and_reported(tmp_path, chromium):
     """Network requests are caught (and never leave); dead and web links are reported."""
     page = tmp_path / "report" / "index.html"
     md = '<img src="https://cdn.example.invalid/x.png">\n\n[gone](runs/gone.html) [web](https://example.org)'
     nb = new_notebook(cells=[new_markdown_cell(md)])
     html.render(nb, page, assets_href="assets")
     html.install_assets(page.parent)
-    result = check_page_offline(page, tmp_path / "shot.png")
+    result = check_page_offline(page, tmp_path / "shot.png", chromium)
     assert result["blocked"] == ["https://cdn.example.invalid/x.png"]
     assert result["broken_images"] == ["https://cdn.example.invalid/x.png"]
     assert result["broken_links"] == ["runs/gone.html"]

@@ -207,3 +207,29 @@ def test_images_carry_the_alt_text_of_their_metadata(tmp_path):
     assert [img.get("alt") for img in page.find_all("img")] == [
         'Loss falls from 2.3 to 0.1 & "flat"', "", "Accuracy 91.2%",
         "No description has been provided for this image"]  # nbconvert's: a11y tests fail it
+
+
+@pytest.mark.parametrize("hide_input", [False, True])
+def test_a_page_is_the_document_nbconverts_own_exporter_makes(tmp_path, hide_input):
+    """html.focusable adds in one pass over the text what nbconvert's HTMLExporter adds by
+    re-parsing the page (focus on inputs and outputs, alt on an image without): the same
+    document, read back by the parser nbconvert uses, stream and error outputs, an HTML
+    output's own focusable div (its tabindex replaced) and an image without alt included."""
+    from nbconvert import HTMLExporter
+
+    page = tiny_notebook()
+    page.cells += figure_notebook(described=("output", "a described figure"),
+                                  missing=("none", None)).cells
+    page.cells.append(new_code_cell("print(1); 1 / 0", execution_count=3, outputs=[
+        new_output("stream", name="stdout", text="1\n"),
+        new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                   traceback=["ZeroDivisionError: division by zero"]),
+        new_output("display_data", data={"text/html": "<div class='jp-OutputArea-output x' "
+                                                      "tabindex='-1'>own</div>"})]))
+    exporter = html._exporter("assets/mathjax/" + html.MATHJAX_FILE, hide_input)
+    ours, _ = exporter.from_notebook_node(page)
+    theirs, _ = HTMLExporter.from_notebook_node(exporter, page)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') > 3
+    assert html.NO_ALT in ours
+    assert not re.search(r"<div[^>]*tabindex[^>]*tabindex", ours)  # a browser keeps the first

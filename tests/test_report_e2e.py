@@ -104,13 +104,18 @@ def test_second_build_reuses_cache_quickly_without_tensorflow(built):
     assert (report_dir / "runs/dropout.json").read_bytes() == good
 
 
-def test_bad_experiment_file_fails_before_any_run(built, tmp_path):
+def test_bad_experiment_file_fails_before_any_run(built, tmp_path, capsys):
+    """The driver's own entry point, in this process: the commands above show that a real
+    `mlplab` process exits as `main` returns and prints what it prints (a process of its
+    own would cost ~1 CPU-second more to say the same)."""
+    from mlplab.pipeline import cli
+
     suite = tmp_path / "bad.yaml"
     suite.write_text("runs:\n  - name: x\n    epocs: 3\n")
-    result = mlplab("report", "--experiments", str(suite), "--report-dir", str(tmp_path / "r"))
-    assert result.returncode == 2
+    assert cli.main(["report", "--experiments", str(suite),
+                     "--report-dir", str(tmp_path / "r")]) == 2
     assert f"{suite}:3: run 'x': unknown parameter 'epocs' (did you mean 'epochs'?)" in \
-        result.stderr
+        capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
@@ -118,12 +123,14 @@ def test_bad_experiment_file_fails_before_any_run(built, tmp_path):
 def test_real_pages_render_offline_in_chromium(built, browser):
     _, report_dir, _ = built
     shots = browser.artifacts_dir()
-    run_page = browser.check_page_offline(report_dir / "runs/dropout.html",
-                                          shots / "run-dropout.png")
+    with browser.offline_chromium() as chromium:  # closed before this module's notebook runs
+        run_page = browser.check_page_offline(report_dir / "runs/dropout.html",
+                                              shots / "run-dropout.png", chromium)
+        index = browser.check_page_offline(report_dir / "index.html", shots / "index.png",
+                                           chromium)
     browser.assert_offline_ok(run_page)
     assert run_page["mjx_containers"] >= 5  # the cross-entropy section's formulas
     assert len(run_page["images"]) >= 5  # digits, curves, confusion, errors, theory
-    index = browser.check_page_offline(report_dir / "index.html", shots / "index.png")
     browser.assert_offline_ok(index)
     assert "runs/dropout.html" in index["links"] and "results.csv" in index["links"]
     for page in (report_dir / "index.html", report_dir / "runs/dropout.html"):

@@ -198,9 +198,15 @@ def test_existing_scheduler_address_is_used(tmp_path: Path):
     runs_dir = root / "report/runs"
     jobs, _ = runner.plan(specs, root, runs_dir, force=False, timeout=120)
     outcomes = []
-    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
+    # A worker thread in this process: the address is what is tested, and worker processes
+    # on Dask are test_dask_local_cluster_matches_local_run's (each costs ~5 CPU-seconds).
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1",
                       dashboard_address=None) as cluster:
         runner.run_jobs(jobs, 1, cluster.scheduler_address, outcomes.append)
+        # ... and the runs went to that cluster, not to this process or a cluster of its own
+        assert {"mlplab-run-a", "mlplab-run-b"} <= set(cluster.scheduler.task_prefixes)
+        assert [w.state.executed_count for w in cluster.workers.values()] == [2]
     assert sorted((o.name, o.status) for o in outcomes) == [("a", "ok"), ("b", "ok")]
 
 

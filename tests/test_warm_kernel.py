@@ -42,10 +42,10 @@ def page_text(text: str) -> str:
     return DURATION.sub("<duration>", text)
 
 
-def notebook_view(path: Path) -> list:
+def notebook_view(text: str) -> list:
     """What a notebook shows: each cell's type, source, execution count and outputs (papermill's
     per-cell timings live in metadata, which is left out)."""
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.reads(text, as_version=4)
     cells = []
     for cell in nb.cells:
         cell = copy.deepcopy(cell)
@@ -55,12 +55,36 @@ def notebook_view(path: Path) -> list:
     return cells
 
 
+# The suite's last run repeats `dropout` under another name. A new kernel gives it what it
+# gives `dropout` (names and keys aside), so the fresh half leaves it out (a kernel start and
+# a run, ~20 CPU-seconds) and the warm repeat is held to the fresh `dropout`, renamed.
+REPEAT, ORIGINAL = "dropout-again", "dropout"
+
+
+def fresh_twin(name: str) -> str:
+    """The fresh build's file that stands for the warm build's file ``name``."""
+    return name.replace(REPEAT, ORIGINAL)
+
+
+def as_original(warm: Path, name: str) -> str:
+    """The warm build's file ``name`` as text; the repeat's renamed, its keys the original's
+    (the driver's hashes of the parameters, the name among them)."""
+    text = (warm / name).read_text()
+    if not name.startswith(REPEAT):
+        return text
+    keys = [json.loads((warm / f"{n}.json").read_text()) for n in (REPEAT, ORIGINAL)]
+    for field in ("cache_key", "code_key"):
+        text = text.replace(keys[0][field], keys[1][field])
+    return text.replace(REPEAT, ORIGINAL)
+
+
 @pytest.fixture(scope="module")
 def both_ways(small_report, tmp_path_factory) -> tuple[Path, dict[str, runner.Outcome], Path]:
     """(the warm build's runs folder, the fresh build's outcomes by run, its runs folder)."""
     suite, report_dir, _ = small_report
     runs_dir = tmp_path_factory.mktemp("fresh") / "runs"
-    jobs, _ = runner.plan(experiments.load(suite), ROOT, runs_dir, force=True, timeout=900)
+    specs = [s for s in experiments.load(suite) if s.name != REPEAT]
+    jobs, _ = runner.plan(specs, ROOT, runs_dir, force=True, timeout=900)
     outcomes = {}
 
     def on_done(outcome):
@@ -74,12 +98,12 @@ def both_ways(small_report, tmp_path_factory) -> tuple[Path, dict[str, runner.Ou
 def test_the_suite_fails_one_run_in_its_kernel_and_runs_the_others(small_report, both_ways):
     _, report_dir, build = small_report
     _, fresh, _ = both_ways
-    expected = {"broken": "failed", "dropout": "ok", "mse-l2-fixed-keras-fit-es": "ok",
-                "dropout-again": "ok"}
+    expected = {"broken": "failed", "dropout": "ok", "mse-l2-fixed-keras-fit-es": "ok"}
     assert {n: o.status for n, o in fresh.items()} == expected
     assert "label 12" in fresh["broken"].error
     manifest = json.loads((report_dir / "manifest.json").read_text())
-    assert {e["name"]: e["status"] for e in manifest} == expected, build.stderr
+    assert {e["name"]: e["status"] for e in manifest} == {**expected, REPEAT: "ok"}, \
+        build.stderr
     assert "label 12" in next(e["error"] for e in manifest if e["name"] == "broken")
 
 
@@ -96,22 +120,30 @@ def test_a_dask_cluster_reproduces_the_local_run(both_ways):
 
 def test_records_are_the_same_warm_and_fresh(both_ways):
     warm, _, fresh = both_ways
-    names = sorted(p.name for p in fresh.glob("*.json"))
-    assert names == sorted(p.name for p in warm.glob("*.json")) and len(names) == 4
+    names = sorted(p.name for p in warm.glob("*.json"))
+    assert len(names) == 4
+    assert sorted({fresh_twin(n) for n in names}) == sorted(p.name for p in
+                                                                 fresh.glob("*.json"))
     for name in names:
-        assert masked(json.loads((warm / name).read_text())) == \
-            masked(json.loads((fresh / name).read_text())), name
+        assert masked(json.loads(as_original(warm, name))) == \
+            masked(json.loads((fresh / fresh_twin(name)).read_text())), name
 
 
 def test_pages_and_notebooks_are_the_same_warm_and_fresh(both_ways):
     warm, _, fresh = both_ways
-    pages = sorted(p.name for p in fresh.glob("*.html"))
-    assert pages == sorted(p.name for p in warm.glob("*.html")) and len(pages) == 8
+    pages = sorted(p.name for p in warm.glob("*.html"))
+    assert len(pages) == 8
+    assert sorted({fresh_twin(n) for n in pages}) == sorted(p.name for p in
+                                                                 fresh.glob("*.html"))
     for name in pages:
-        warm_page, fresh_page = (page_text((d / name).read_text()) for d in (warm, fresh))
-        assert warm_page == fresh_page, name
-    for name in sorted(p.name for p in fresh.glob("*.ipynb")):
-        assert notebook_view(warm / name) == notebook_view(fresh / name), name
+        warm_page = page_text(as_original(warm, name))
+        assert warm_page == page_text((fresh / fresh_twin(name)).read_text()), name
+    notebooks = sorted(p.name for p in warm.glob("*.ipynb"))
+    assert sorted({fresh_twin(n) for n in notebooks}) == sorted(p.name for p in
+                                                              fresh.glob("*.ipynb"))
+    for name in notebooks:
+        assert notebook_view(as_original(warm, name)) == \
+            notebook_view((fresh / fresh_twin(name)).read_text()), name
 
 
 def test_a_warm_kernel_repeats_a_run_exactly(both_ways):

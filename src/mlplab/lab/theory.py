@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     import pandas as pd
 
@@ -241,58 +240,84 @@ def weight_line_scan(model, x: np.ndarray, y_onehot: np.ndarray, steps: int = 81
     normalisation): at t = 1 every kernel and bias has moved by its own size. The default
     span, 10% of each layer's size, is where a trained MLP's accuracy shows its flat steps;
     at span 1 accuracy falls towards chance and the steps, each one validation image, look
-    like a continuous curve. The model's weights are restored exactly afterwards, even if
-    evaluation fails.
+    like a continuous curve. The model itself is not changed.
 
-    Both losses come from the logits (``model_logits``) in float64, as Keras computes the
-    training loss: no 1e-7 clip, so a saturated network's loss is not pinned at a clipped
-    value that training never sees. Returns columns t, accuracy (fraction correct),
-    cross_entropy, mean_squared_error (Keras' mean over classes of (p - y)^2) and saturated
-    (share of images whose top probability exceeds 1 - ``SATURATED``).
+    Every point is computed from the Dense layers' weights and their own activation
+    functions in float64, all points at once (``_scan_rows``), and both losses from the
+    logits, as Keras computes the training loss: no 1e-7 clip, so a saturated network's
+    loss is not pinned at a clipped value that training never sees. Returns columns t,
+    accuracy (fraction correct), cross_entropy, mean_squared_error (Keras' mean over
+    classes of (p - y)^2) and saturated (share of images whose top probability exceeds
+    1 - ``SATURATED``).
     """
     import pandas as pd
 
     return pd.DataFrame(_scan_rows(model, x, y_onehot, np.linspace(-span, span, steps), seed))
 
 
-def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray, seed: int,
-               enough: Callable[[list[dict[str, float]]], bool] | None = None,
-               ) -> list[dict[str, float]]:
-    """``weight_line_scan``'s rows at ``ts``, each computed on its own (so a scan stopped
-    early can be resumed at the next t); stops after a row for which ``enough(rows)``."""
-    rng = np.random.default_rng(seed)
-    variables = list(model.trainable_variables)
-    original = [np.array(v.numpy()) for v in variables]
-    direction = []
-    for w in original:
-        d = rng.standard_normal(w.shape)
-        norm = np.linalg.norm(d)
-        direction.append(d * (np.linalg.norm(w) / norm) if norm > 0 else d)
+SCAN_CHUNK = 1 << 23  # values of one layer's outputs held at once, over all points (64 MB)
+
+
+def _line_layers(model, seed: int) -> list[tuple[Any, np.ndarray, np.ndarray]]:
+    """Each Dense layer of ``model`` with its weights w and the direction d, kernel and bias
+    stacked as [kernel; bias] (float64); Dropout layers pass inputs through at inference.
+    d draws one Gaussian per trainable variable, in the model's order of variables."""
     import keras
 
-    # The inputs as the first layer takes them, once, not at every point (``model_logits``
-    # converts them again only when they are not a tensor of that type).
-    x = keras.ops.convert_to_tensor(np.asarray(x, dtype=np.float32),
-                                    dtype=model.layers[0].compute_dtype)
+    rng = np.random.default_rng(seed)
+    direction = {}
+    for v in model.trainable_variables:
+        w = np.asarray(v.numpy(), dtype=np.float64)
+        d = rng.standard_normal(w.shape)
+        norm = np.linalg.norm(d)
+        direction[id(v)] = d * (np.linalg.norm(w) / norm) if norm > 0 else d
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            continue
+        if not isinstance(layer, keras.layers.Dense):
+            raise ValueError(f"the weight-line scan takes Dense and Dropout layers, not "
+                             f"{type(layer).__name__} ({layer.name})")
+        w = np.vstack([np.asarray(layer.kernel.numpy(), dtype=np.float64),
+                       np.asarray(layer.bias.numpy(), dtype=np.float64)])
+        d = np.vstack([direction[id(layer.kernel)], direction[id(layer.bias)]])
+        layers.append((layer, w, d))
+    return layers
+
+
+def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray,
+               seed: int) -> list[dict[str, float]]:
+    """``weight_line_scan``'s rows at ``ts``. A Dense layer's output at w + t*d is
+    act(h_t [K; b] + t h_t [dK; db]) (h_t with a column of ones), so each layer takes one
+    product for all points of a chunk; the first layer's input is the same at every t."""
+    layers = _line_layers(model, seed)
+    width = layers[0][1].shape[0] - 1
+    if np.shape(x)[-1] != width:  # as calling the layers would say
+        raise ValueError(f"expected {width} input features, got {np.shape(x)[-1]}")
+    x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y_onehot, dtype=np.float64)
     labels = np.argmax(y, axis=1)
+    widest = max(d.shape[1] for _, _, d in layers)
+    per_chunk = max(1, SCAN_CHUNK // (2 * widest * max(len(x), 1)))
     rows = []
-    try:
-        for t in ts:
-            for v, w, d in zip(variables, original, direction, strict=True):
-                v.assign((w + t * d).astype(w.dtype))
-            log_p = log_softmax(model_logits(model, x))
-            p = np.exp(log_p)
-            rows.append({"t": float(t),
-                         "accuracy": float(np.mean(np.argmax(log_p, axis=1) == labels)),
-                         "cross_entropy": float(np.mean(-np.sum(y * log_p, axis=1))),
-                         "mean_squared_error": float(np.mean((p - y) ** 2)),
-                         "saturated": float(np.mean(p.max(axis=1) > 1 - SATURATED))})
-            if enough is not None and enough(rows):
-                break
-    finally:
-        for v, w in zip(variables, original, strict=True):
-            v.assign(w)
+    for start in range(0, len(ts), per_chunk):
+        t = np.asarray(ts[start:start + per_chunk], dtype=np.float64)[:, None, None]
+        h = x[None]  # (points, images, features): one "point" until the weights differ
+        for i, (layer, w, d) in enumerate(layers):
+            inputs = np.concatenate([h, np.ones(h.shape[:-1] + (1,))], axis=-1)
+            both = (inputs.reshape(-1, inputs.shape[-1]) @ np.concatenate([w, d], axis=1)
+                    ).reshape(inputs.shape[:-1] + (2 * w.shape[1],))
+            out = both[..., :w.shape[1]] + t * both[..., w.shape[1]:]
+            h = out if i == len(layers) - 1 else np.asarray(layer.activation(out),
+                                                            dtype=np.float64)
+        log_p = log_softmax(h)  # the last layer's output: the logits its softmax receives
+        p = np.exp(log_p)
+        for j, t_j in enumerate(t[:, 0, 0]):
+            rows.append({"t": float(t_j),
+                         "accuracy": float(np.mean(np.argmax(log_p[j], axis=1) == labels)),
+                         "cross_entropy": float(np.mean(-np.sum(y * log_p[j], axis=1))),
+                         "mean_squared_error": float(np.mean((p[j] - y) ** 2)),
+                         "saturated": float(np.mean(p[j].max(axis=1) > 1 - SATURATED))})
     return rows
 
 
@@ -314,21 +339,11 @@ def staircase_scan(model, x: np.ndarray, y_onehot: np.ndarray, seed: int = 0,
     """
     import pandas as pd
 
-    def no_staircase(rows: list[dict[str, float]]) -> bool:
-        """Whether the span cannot qualify however flat the pairs still to come: a span
-        where accuracy moves between most neighbours (one too wide) is given up early."""
-        moves = sum(a["accuracy"] != b["accuracy"] for a, b in zip(rows, rows[1:], strict=False))
-        return (steps - 1 - moves) / (steps - 1) < STAIRCASE_FLAT_SHARE
-
     widest = None
     for span in STAIRCASE_SPANS:
-        ts = np.linspace(-span, span, steps)
-        rows = _scan_rows(model, x, y_onehot, ts, seed, enough=no_staircase)
-        widest = widest if widest is not None else (ts, rows)
+        rows = _scan_rows(model, x, y_onehot, np.linspace(-span, span, steps), seed)
+        widest = widest if widest is not None else rows
         acc = np.array([row["accuracy"] for row in rows])
-        if (len(rows) == steps and np.ptp(acc) > 0
-                and np.mean(np.diff(acc) == 0) >= STAIRCASE_FLAT_SHARE):
+        if np.ptp(acc) > 0 and np.mean(np.diff(acc) == 0) >= STAIRCASE_FLAT_SHARE:
             return pd.DataFrame(rows), span
-    ts, rows = widest  # no span qualifies: the widest, completed where it was given up
-    return pd.DataFrame(rows + _scan_rows(model, x, y_onehot, ts[len(rows):], seed)), \
-        STAIRCASE_SPANS[0]
+    return pd.DataFrame(widest), STAIRCASE_SPANS[0]  # no span qualifies: the widest

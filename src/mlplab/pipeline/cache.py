@@ -19,6 +19,7 @@ into the new notebook; unlike it, the package code the kernel imports is hashed 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -35,10 +36,16 @@ LOCK_FILE = Path("requirements.lock")
 # The kernel's training code (load, split, train, write the record) and every package
 # module it imports: the code that decides the trained networks and the results record.
 TRAINING_ENTRIES = ("lab/experiment.py", "lab/record.py")
-RESULT_MODULES = imported_closure(*TRAINING_ENTRIES)
 # What only turns an executed notebook into a page.
 RENDER_ONLY = ("pipeline/html.py", "pipeline/templates/")
 METADATA_KEY = "mlplab"  # executed notebooks carry their page key under this metadata key
+
+
+@functools.cache
+def result_modules() -> tuple[str, ...]:
+    """``TRAINING_ENTRIES`` and what they import, read when a key is first needed (not on
+    import: a worker that only renders pages never needs them)."""
+    return imported_closure(*TRAINING_ENTRIES)
 
 
 def hash_bytes(*chunks: bytes) -> str:
@@ -83,7 +90,7 @@ class Hasher:
         code_cells = _code_cells(notebook_text)
         self.results_base = hash_bytes(
             code_cells, lock_bytes,
-            package_hash(lambda rel: str(rel) in RESULT_MODULES).encode())
+            package_hash(lambda rel: str(rel) in result_modules()).encode())
         self.code_base = hash_bytes(
             code_cells, lock_bytes,
             package_hash(lambda rel: not str(rel).startswith(RENDER_ONLY)).encode())

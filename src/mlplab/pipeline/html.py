@@ -147,6 +147,24 @@ def _exporter(mathjax_url: str, hide_input: bool) -> HTMLExporter:
                 jinja_filter = _memoized(name, jinja_filter, self.memo)
             return super().register_filter(name, jinja_filter)
 
+        def from_notebook_node(self, nb, resources=None, **kw):
+            """nbconvert 7.17's HTMLExporter.from_notebook_node, whose last step re-parses
+            the whole page with BeautifulSoup (four fifths of an export) only to add
+            attributes: ``focusable`` adds the same ones to the template's output."""
+            from nbconvert.exporters.templateexporter import TemplateExporter
+            from nbconvert.filters.highlight import Highlight2HTML
+            from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return focusable(body), resources
+
     exporter = Exporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES_DIR)],
                         mathjax_url=mathjax_url, exclude_input=hide_input)
     exporter.memo = {}
@@ -155,6 +173,33 @@ def _exporter(mathjax_url: str, hide_input: bool) -> HTMLExporter:
         if name in filters:
             filters[name] = _memoized(name, filters[name], exporter.memo)
     return exporter
+
+
+# What nbconvert's HTMLExporter adds to a page: keyboard focus on every cell's input and
+# output (scrollable regions a keyboard user must reach) and a placeholder text alternative
+# on an image that has none (every figure of ours has its own).
+FOCUSABLE_CLASSES = frozenset({"jp-Cell-inputWrapper", "jp-OutputArea-output"})
+NO_ALT = "No description has been provided for this image"
+_DIV = re.compile(r"<div\b([^>]*)>")
+_CLASS = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TABINDEX = re.compile(r"""\s+tabindex\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""")
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt\s*=)([^>]*?)(\s*/?)>")
+
+
+def focusable(page: str) -> str:
+    """``page`` with tabindex="0" on each div of a class in ``FOCUSABLE_CLASSES`` and
+    ``NO_ALT`` on each img without alt: what nbconvert does with BeautifulSoup, in one pass
+    over the text (the page is otherwise left byte for byte as the template wrote it)."""
+    def div(match: re.Match) -> str:
+        attributes = match.group(1)
+        found = _CLASS.search(attributes)
+        classes = set((found.group(1) or found.group(2) or "").split()) if found else set()
+        if not classes & FOCUSABLE_CLASSES:
+            return match.group(0)
+        return f'<div{_TABINDEX.sub("", attributes)} tabindex="0">'
+
+    page = _DIV.sub(div, page)
+    return _IMG_WITHOUT_ALT.sub(lambda m: f'<img{m.group(1)} alt="{NO_ALT}"{m.group(2)}>', page)
 
 
 def _memoized(name: str, jinja_filter, memo: dict):
