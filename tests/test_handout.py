@@ -3,7 +3,7 @@ offline slides and PDFs.
 
 One build (no key execution, slides of the master notebook) is shared by the tests; one
 execution of the key gives the run that the wrong-answer table grades against; one grading
-run executes five submissions (right, wrong with escape attempts, honest slips, blank,
+run executes four submissions (right, blank with an escape attempt, slips with a cheat,
 broken) in their sandboxes, two at a time, each on a smaller baseline than the key's;
 otter's own grading runs the slips once more. The offline install and the key's tests are a
 group of their own under `make test` (tests/conftest.py), on the other worker, reading the
@@ -411,9 +411,13 @@ pathlib.Path({victim!r}).write_text("pwned")
 """
 
 
+# Erin's slips, and an answer that "equals anything" (it must arrive as nothing in particular).
 ERIN = ("n_params = 784 * 30 + 30 * 20 + 20 * 10\nbest_epoch = best_epoch - 1\n"
-        "mean_base = mean_base + 0.01\nverdict_width = 'maybe'")
-ERIN_WRONG = {"q1": 0.0, "q4": 0.75, "q6": 0.75, "q8": 0.5}
+        "mean_base = mean_base + 0.01\nverdict_width = 'maybe'\n"
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\n\n"
+        "ce_uniform = Anything()")
+ERIN_WRONG = {"q1": 0.0, "q2": 0.5, "q4": 0.75, "q6": 0.75, "q8": 0.5}
+ERIN_FAILS = 'print(f"{acc_base.mean:.3f}")  # the method, not the mean: a TypeError'
 
 
 def solved(key: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -442,20 +446,21 @@ def smaller(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="session")
 def graded(kit, tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]], str]:
+    """Four submissions: alice the key's code; bob the blank student notebook with an escape
+    attempt (a cell that sets no answer: the blank still scores 0); erin the key's code with
+    a failing cell, then slips and a cheat, which otter's grading runs too (it cannot run
+    bob's escape: otter runs unsandboxed); dave a broken file. Three executed, not four: each
+    costs ~25 CPU-s."""
     folder = tmp_path_factory.mktemp("submissions")
     _, key, _ = handout.assign(read(SOURCE))
     nbformat.write(smaller(solved(key)), folder / "alice_101_9001_handout.ipynb")  # Canvas'
-    sneaky = smaller(solved(key))
+    sneaky = smaller(read(kit / handout.NOTEBOOK_NAME))  # blank
     sneaky.cells.append(nbformat.v4.new_code_cell(ESCAPE.format(
         victim=str(folder / "alice_101_9001_handout.ipynb"),
         project=str(ROOT / "pwned.txt"))))
-    sneaky.cells.append(nbformat.v4.new_code_cell(
-        "mean_base = mean_base + 0.01\nverdict_width = 'maybe'\n"
-        "class Anything:\n    def __eq__(self, other):\n        return True\n"
-        "n_params = Anything()"))
     nbformat.write(sneaky, folder / "bob.ipynb")
-    nbformat.write(smaller(read(kit / handout.NOTEBOOK_NAME)), folder / "carol.ipynb")  # blank
-    slips = smaller(solved(key))  # honest mistakes, for otter's grading to score the same
+    slips = smaller(solved(key))
+    slips.cells.append(nbformat.v4.new_code_cell(ERIN_FAILS))  # the slips after it still count
     slips.cells.append(nbformat.v4.new_code_cell(ERIN))
     nbformat.write(slips, folder / "erin.ipynb")
     (folder / "dave.ipynb").write_text('{"cells": [')  # a broken file
@@ -475,11 +480,12 @@ def graded(kit, tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]], str]
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap not installed")
 def test_grading_scores_right_wrong_blank_and_broken(graded):
     folder, rows, _ = graded
-    alice, bob, carol, dave = (rows[n] for n in ("alice_101_9001_handout.ipynb", "bob.ipynb",
-                                                 "carol.ipynb", "dave.ipynb"))
+    alice, bob, erin, dave = (rows[n] for n in ("alice_101_9001_handout.ipynb", "bob.ipynb",
+                                                "erin.ipynb", "dave.ipynb"))
     assert [alice[q] for q in QUESTIONS] == ["1"] * len(QUESTIONS) and alice["total"] == N
-    assert {q for q in QUESTIONS if bob[q] != "1"} == {"q1", "q6", "q8"}
-    assert [carol[q] for q in QUESTIONS] == ["0"] * len(QUESTIONS)
+    assert {q: float(erin[q]) for q in QUESTIONS} == {q: ERIN_WRONG.get(q, 1.0)
+                                                       for q in QUESTIONS}
+    assert [bob[q] for q in QUESTIONS] == ["0"] * len(QUESTIONS)  # blank
     assert dave["error"] and dave["total"] == "0"
 
 
@@ -552,9 +558,9 @@ def test_an_error_is_an_escape_only_for_a_path_outside_the_sandbox(ename, evalue
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap not installed")
 def test_feedback_files_and_canvas_csv(graded, checks):
     folder, rows, _ = graded
-    bob = (folder / "feedback" / "bob.md").read_text(encoding="utf-8")
-    assert "## q6: 0.75 of 1" in bob and "mean_base: not right. Hint:" in bob
-    assert "return" not in bob and "close(" not in bob  # hints, never the checks' code
+    erin = (folder / "feedback" / "erin.md").read_text(encoding="utf-8")
+    assert "## q6: 0.75 of 1" in erin and "mean_base: not right. Hint:" in erin
+    assert "return" not in erin and "close(" not in erin  # hints, never the checks' code
     with (folder / "canvas.csv").open() as fh:
         canvas = list(csv.reader(fh))
     assert canvas[0][:2] == ["Student", "ID"] and canvas[1][0] == "Points Possible"
