@@ -53,6 +53,10 @@ help:
 UV_VERSION := 0.13.8
 UV := $(VENV)/.uv/bin/uv
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# The venv is made without pip (`python -m venv` spends ~10 s installing it); uv installs the
+# pip that this Python's ensurepip would have (make handout builds the students' wheel with
+# it). uv itself comes from the system Python's pip; without that, pip does everything.
+PIP_VERSION := 23.2.1
 
 # Python compiles each module to bytecode when first imported and keeps it, unless
 # PYTHONDONTWRITEBYTECODE says not to: then every kernel compiles TensorFlow again (twice the
@@ -66,11 +70,13 @@ PRECOMPILE := 'import tensorflow, keras' \
    jupyter_client, dask.distributed, yaml, psutil'
 
 $(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	{ test -x $(UV) || $(PIP) install --target $(VENV)/.uv uv==$(UV_VERSION); } && \
-	  $(UV) pip install --quiet --python $(BIN)/python -r requirements.lock \
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	{ test -x $(UV) || $(PYTHON) -m pip --quiet --disable-pip-version-check install \
+	    --target $(VENV)/.uv uv==$(UV_VERSION); } && \
+	  $(UV) pip install --quiet --python $(BIN)/python -r requirements.lock pip==$(PIP_VERSION) \
 	  && $(UV) pip install --quiet --no-deps --python $(BIN)/python -e . \
-	  || { $(PIP) install -r requirements.lock && $(PIP) install --no-deps -e .; }
+	  || { $(BIN)/python -m ensurepip --upgrade >/dev/null && $(PIP) install -r requirements.lock \
+	       && $(PIP) install --no-deps -e .; }
 	pids=; for imports in $(PRECOMPILE); do \
 	  { out=$$($(BIN)/python -c "$$imports" 2>&1) || { echo "$$out" >&2; exit 1; }; } & \
 	  pids="$$pids $$!"; done; for pid in $$pids; do wait $$pid || exit 1; done
