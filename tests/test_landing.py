@@ -8,6 +8,7 @@ import errno
 import math
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -171,7 +172,7 @@ def test_a_full_disk_is_found_when_the_lock_is_taken_before_anything_changed(
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(runner.tempfile, "mkstemp", full)
+    monkeypatch.setattr(tempfile, "mkstemp", full)
     with pytest.raises(runner.ReportNotWritable) as err:
         with runner.report_lock(tmp_path):
             pytest.fail("the build started")
