@@ -197,3 +197,14 @@ def test_report_measures_a_missing_bench_beside_the_runs(tmp_path, monkeypatch):
     assert report() == []
     bench.write_text("{}")
     assert report("--bench") == []
+
+
+def test_a_build_with_only_the_bench_to_run_runs_it_here(tmp_path, monkeypatch):
+    """Every run cached and the bench missing, at --jobs 1: the bench runs here and the
+    build ends without a run (nor a kernel) to close."""
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    runner.run_jobs([], 1, None, lambda outcome: pytest.fail("no run"),
+                    beside=[[sys.executable, "-c", "open('benched', 'w').close()"]])
+    assert (tmp_path / "benched").exists()

@@ -234,7 +234,8 @@ def _run_here(jobs: list[Job], on_done: Callable[[Outcome], None]) -> None:
         for job in jobs:
             on_done(execute_run(job))
     finally:
-        kernels.close_all(jobs[0].build)  # not the index's, if it is starting meanwhile
+        for build in {job.build for job in jobs}:  # not the index's, starting meanwhile
+            kernels.close_all(build)
 
 
 def _run_on_dask(jobs: list[Job], n_jobs: int, scheduler: str | None, tmp_dir: Path,
