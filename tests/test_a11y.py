@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from test_browser import CHROMIUM, offline_chromium
 
 from mlplab.lab import alt_text, plots, theory, theory_plots
 from mlplab.lab.alt_text import num, pct
@@ -51,17 +50,7 @@ PAGE_FACTS_JS = """async () => {
 }"""
 
 
-@contextmanager
-def chromium():
-    """One offline Chromium for several pages: every non-file request is aborted."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+chromium = offline_chromium  # one Chromium for several pages (test_browser's)
 
 
 @pytest.fixture(scope="module")
