@@ -58,6 +58,10 @@ REVEAL_FILES = ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/theme/whit
                 "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
 CHROMIUM = "chromium"
 CELL_TIMEOUT = 900  # seconds; the key's slowest cell trains six networks
+# otter's command line (`python -m otter`), mlplab imported first: otter imports nbformat,
+# whose jsonschema would build rfc3987-syntax's grammar (~10 CPU-seconds a process; see
+# mlplab/__init__.py).
+OTTER = (sys.executable, "-c", "import mlplab; from otter.cli import cli; cli(prog_name='otter')")
 # What nbconvert writes for an image that has no alt text: no description at all.
 NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 # On paper: no on-screen "Hide code" switch, and long code lines wrap instead of being cut.
@@ -270,7 +274,7 @@ def build_autograder(questions: list[Question], wheel: Path, requirements: Path,
         (tmp_path / "otter_config.json").write_text(json.dumps(
             {"lang": "python", "show_stdout": False, "show_hidden": False}), encoding="utf-8")
         proc = subprocess.run(
-            [sys.executable, "-m", "otter", "generate", "-t", "tests", "-r", "requirements.txt",
+            [*OTTER, "generate", "-t", "tests", "-r", "requirements.txt",
              "--overwrite-requirements", "-c", "otter_config.json", "--no-environment",
              "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}",
              "-o", str(dest.resolve()), GRADING_MODULE, wheel.name],
