@@ -15,6 +15,14 @@ import pytest
 # mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
 import mlplab as _mlplab  # noqa: F401
 
+# One TensorFlow and BLAS thread in every process the tests start (kernels, sandboxes, CLI
+# drivers inherit it): the two xdist workers already keep both cores busy, where idle threads
+# spin (a 50x50 run's ten seeds: 18 CPU-s on two threads, 10.6 on one, the same numbers).
+# `mlplab report --jobs 2` gives its kernels one thread each alike (runner.BLAS_THREADS).
+os.environ.update(dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                 "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "MKL_NUM_THREADS"), "1"))
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
