@@ -37,15 +37,16 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
 # report (test_a11y, test_report_e2e, and test_warm_kernel, whose warm half it is), the
 # stand-in projects (test_reliability, test_runner), the training tests' fits (test_bench
-# reads test_multiseed's, `fits`) and the truth cases (test_truth: its warm kernel, whose
-# start, TensorFlow's import, costs ~10 CPU-seconds, once for all six executions).
+# reads test_multiseed's, `fits`), the truth cases (test_truth: its warm kernel, whose
+# start, TensorFlow's import, costs ~10 CPU-seconds, once for all six executions) and
+# test_browser's Chromium and pages (a module's: ~3 CPU-seconds each worker would repeat).
 # Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
 # this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_runner.py": "runner", "test_warm_kernel.py": "small-report",
                  "test_bench.py": "training", "test_multiseed.py": "training",
-                 "test_truth.py": "truth"}
+                 "test_truth.py": "truth", "test_browser.py": "browser"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs
