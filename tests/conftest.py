@@ -15,6 +15,14 @@ import pytest
 # mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
 import mlplab as _mlplab  # noqa: F401
 
+# One TensorFlow and BLAS thread in every process the tests start (kernels, sandboxes, CLI
+# drivers inherit it): the two xdist workers already keep both cores busy, where idle threads
+# spin (a 50x50 run's ten seeds: 18 CPU-s on two threads, 10.6 on one, the same numbers).
+# `mlplab report --jobs 2` gives its kernels one thread each alike (runner.BLAS_THREADS).
+os.environ.update(dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                 "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "MKL_NUM_THREADS"), "1"))
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that build something large once per session or module: the classroom kit (a
@@ -29,13 +37,16 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
 # report (test_a11y, test_report_e2e, and test_warm_kernel, whose warm half it is), the
 # stand-in projects (test_reliability, test_runner), the training tests' fits (test_bench
-# reads test_multiseed's, `fits`) and each truth case's execution (test_truth, by case).
+# reads test_multiseed's, `fits`), the truth cases (test_truth: its warm kernel, whose
+# start, TensorFlow's import, costs ~10 CPU-seconds, once for all six executions) and
+# test_browser's Chromium and pages (a module's: ~3 CPU-seconds each worker would repeat).
 # Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
 # this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_runner.py": "runner", "test_warm_kernel.py": "small-report",
-                 "test_bench.py": "training", "test_multiseed.py": "training"}
+                 "test_bench.py": "training", "test_multiseed.py": "training",
+                 "test_truth.py": "truth", "test_browser.py": "browser"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs
@@ -46,20 +57,19 @@ TEST_GROUPS = {"test_handout.py": dict.fromkeys((
     "test_the_keys_answers_pass_every_hidden_check",
     "test_wrong_answers_fail_and_right_answers_in_other_forms_pass",
     "test_q16_reads_what_the_students_own_keras_calls_did"), "kit-key-install")}
-# The groups are handed out longest first (by their time on one worker), then the truth
-# cases, the other slow tests and the quick ones last: each worker starts one of the kit's two
+# The groups are handed out longest first (by their time on one worker), then the other
+# slow tests and the quick ones last: each worker starts one of the kit's two
 # groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
 # they work through the rest, and the short tests at the end even out when each finishes.
 # A group handed out late would leave one worker idle while the other runs it.
-LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "training", "reliability")
+LONGEST_FIRST = ("kit-key-install", "kit", "small-report", "training", "reliability",
+                 "truth")
 
 
 def worker_group(nodeid: str) -> str:
     """The tests that must share a worker with this one, by name: its own id if none."""
     path, _, name = nodeid.partition("::")
     module = Path(path).name
-    if module == "test_truth.py" and name.endswith("]"):
-        return "truth" + name[name.index("["):]  # the case
     if group := TEST_GROUPS.get(module, {}).get(name.partition("[")[0]):
         return group
     return WORKER_GROUPS.get(module, nodeid)
@@ -70,8 +80,6 @@ def handout_rank(item: pytest.Item) -> int:
     group = worker_group(item.nodeid)
     if group in LONGEST_FIRST:
         return LONGEST_FIRST.index(group)
-    if group.startswith("truth["):
-        return len(LONGEST_FIRST)
     return len(LONGEST_FIRST) + (1 if item.get_closest_marker("slow") else 2)
 
 

@@ -25,7 +25,13 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from test_browser import CHROMIUM, offline_chromium
+from test_browser import (
+    CHROMIUM,
+    artifacts_dir,
+    assert_offline_ok,
+    check_page_offline,
+    offline_chromium,
+)
 
 from mlplab.lab import alt_text, plots, theory, theory_plots
 from mlplab.lab.alt_text import num, pct
@@ -516,20 +522,47 @@ def test_every_figure_of_a_built_report_is_described(built_report):
 @pytest.mark.slow
 @pytest.mark.browser
 @needs_chromium
-def test_hide_code_switch_works_from_the_keyboard_with_a_visible_focus(built_report, browser):
+def test_hide_code_switch_works_from_the_keyboard_and_the_mouse(built_report, browser):
+    """Tab reaches the switch with a visible focus, Space hides every code input, a click
+    shows them again."""
+    inputs = ".jp-CodeCell .jp-Cell-inputWrapper"
+    visible = "els => els.filter(e => e.offsetParent !== null).length"
     page = _open(browser, built_report / "runs/dropout.html")
     try:
+        before = page.eval_on_selector_all(inputs, visible)
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "mlplab-hide-code"
         ring = page.evaluate("getComputedStyle(document.querySelector('.mlplab-toggle'))"
                              ".outlineStyle")
         page.keyboard.press("Space")
-        shown = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper",
-                                          "els => els.filter(e => e.offsetParent).length")
+        hidden = page.eval_on_selector_all(inputs, visible)
+        page.click("#mlplab-hide-code")
+        again = page.eval_on_selector_all(inputs, visible)
     finally:
         page.close()
+    assert before >= 10  # the code shows until the switch is used
     assert ring == "solid"  # the switch shows where keyboard focus is
-    assert shown == 0  # Space toggled it: the code is hidden
+    assert hidden == 0  # Space toggled it: the code is hidden
+    assert again == before  # and a click shows it all again
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_chromium
+def test_real_pages_render_offline_in_chromium(built_report, browser):
+    """The run page and the index as a reader opens them, with every request off the machine
+    blocked (``test_browser.check_page_offline``): screenshots go to test-artifacts/."""
+    shots = artifacts_dir()
+    run_page = check_page_offline(built_report / "runs/dropout.html", shots / "run-dropout.png",
+                                  browser)
+    index = check_page_offline(built_report / "index.html", shots / "index.png", browser)
+    assert_offline_ok(run_page)
+    assert run_page["mjx_containers"] >= 5  # the cross-entropy section's formulas
+    assert len(run_page["images"]) >= 5  # digits, curves, confusion, errors, theory
+    assert_offline_ok(index)
+    assert "runs/dropout.html" in index["links"] and "results.csv" in index["links"]
+    for page in (built_report / "index.html", built_report / "runs/dropout.html"):
+        assert page.stat().st_size < 1.5e6
 
 
 def test_training_against_validation_figure_is_described_per_variant():

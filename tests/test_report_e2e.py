@@ -15,14 +15,6 @@ from mlplab.pipeline import runner
 
 pytestmark = pytest.mark.slow
 
-@pytest.fixture
-def browser():
-    """tests/test_browser.py's Chromium helpers, or a skip where Chromium is missing."""
-    module = pytest.importorskip("test_browser")
-    if not module.CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not found at {module.CHROMIUM}")
-    return module
-
 
 @pytest.fixture
 def built(small_report):
@@ -119,24 +111,6 @@ def test_bad_experiment_file_fails_before_any_run(built, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.browser
-def test_real_pages_render_offline_in_chromium(built, browser):
-    _, report_dir, _ = built
-    shots = browser.artifacts_dir()
-    with browser.offline_chromium() as chromium:  # closed before this module's notebook runs
-        run_page = browser.check_page_offline(report_dir / "runs/dropout.html",
-                                              shots / "run-dropout.png", chromium)
-        index = browser.check_page_offline(report_dir / "index.html", shots / "index.png",
-                                           chromium)
-    browser.assert_offline_ok(run_page)
-    assert run_page["mjx_containers"] >= 5  # the cross-entropy section's formulas
-    assert len(run_page["images"]) >= 5  # digits, curves, confusion, errors, theory
-    browser.assert_offline_ok(index)
-    assert "runs/dropout.html" in index["links"] and "results.csv" in index["links"]
-    for page in (report_dir / "index.html", report_dir / "runs/dropout.html"):
-        assert page.stat().st_size < 1.5e6
-
-
 def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
     suite = tmp_path / "suite.yaml"
     suite.write_text("defaults:\n  max_samples: 200\n  epochs: 1\nruns:\n"
@@ -152,24 +126,6 @@ def test_only_runs_the_named_runs_and_the_index_lists_the_rest(tmp_path):
     manifest = json.loads((report_dir / "manifest.json").read_text())
     assert [e["status"] for e in manifest] == ["ok", "not run"]
     assert "not run yet" in (report_dir / "index.html").read_text()
-
-
-@pytest.mark.browser
-def test_hide_code_switch_hides_every_code_input(built, browser):
-    from playwright.sync_api import sync_playwright
-
-    _, report_dir, _ = built
-    inputs = ("els => els.filter(e => e.offsetParent !== null).length")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(browser.CHROMIUM),
-                                     args=browser.CHROMIUM_ARGS)
-        page = chromium.new_page()
-        page.goto((report_dir / "runs/dropout.html").as_uri())
-        shown = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper", inputs)
-        page.click("#mlplab-hide-code")
-        hidden = page.eval_on_selector_all(".jp-CodeCell .jp-Cell-inputWrapper", inputs)
-        chromium.close()
-    assert shown >= 10 and hidden == 0
 
 
 def test_master_notebook_runs_with_its_own_defaults_in_under_a_minute(tmp_path):

@@ -191,6 +191,27 @@ def test_dask_local_cluster_matches_local_run(built):
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")
 
 
+def test_a_run_keeps_the_kernel_prestarted_for_the_index_and_drops_an_earlier_builds(
+        tmp_path: Path):
+    """The driver starts the index's kernel while the runs go (``runner.prestart_index``):
+    a run borrowing its own kernel must leave that one for the index, not close it as
+    stale, as it does an earlier build's kernel for its own notebook."""
+    from mlplab.pipeline import kernels
+
+    index, run = (nbformat.writes(new_notebook(cells=[new_code_cell(source)]))
+                  for source in ("import json", "import os"))
+    kernels.prestart("index", index, tmp_path)
+    kernels.prestart("earlier", run, tmp_path)
+    try:
+        with kernels.borrow("runs", run, tmp_path, str(tmp_path), {}):
+            pass
+        assert kernels.close_all("earlier") == 0  # closed by the borrow
+        assert kernels.close_all("index") == 1  # kept for the index
+        assert kernels.close_all("runs") == 1  # returned after the run
+    finally:
+        kernels.close_all()
+
+
 def test_existing_scheduler_address_is_used(tmp_path: Path):
     from dask.distributed import LocalCluster
 

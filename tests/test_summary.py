@@ -196,6 +196,16 @@ def test_find_run_fails_loudly_on_ambiguity(runs):
     assert records.find_run(df, hidden_layers=[70], epochs=20, optimizer="sgd") == "sgd-twin"
 
 
+def test_a_record_older_than_a_parameter_matches_only_its_default():
+    """Its frame has no column for the parameter: the run trained at the default."""
+    old = record("old", [0.9, 0.91], hidden_layers=[50], epochs=20)
+    del old["params"]["dropout"]
+    df = records.tidy([old])
+    assert "dropout" not in df.columns
+    assert records.find_run(df, hidden_layers=[50], epochs=20) == "old"
+    assert records.find_run(df, hidden_layers=[50], epochs=20, dropout=0.2) is None
+
+
 def test_claims_table_finds_runs_by_parameters(df):
     family = sections.page_family(df)
     table = claims.claims_table(df, family).set_index("claim")

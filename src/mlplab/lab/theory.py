@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-
     import pandas as pd
 
 EPSILON = 1e-7  # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
@@ -285,11 +284,20 @@ def _line_layers(model, seed: int) -> list[tuple[Any, np.ndarray, np.ndarray]]:
     return layers
 
 
+def _products(h: np.ndarray, w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """[h, 1] [K; b] and [h, 1] [dK; db] side by side (``_line_layers``' w and d): a Dense
+    layer's output at t = 0 and its change per unit of t, from one product."""
+    inputs = np.concatenate([h, np.ones(h.shape[:-1] + (1,))], axis=-1)
+    return (inputs.reshape(-1, inputs.shape[-1]) @ np.concatenate([w, d], axis=1)
+            ).reshape(inputs.shape[:-1] + (2 * w.shape[1],))
+
+
 def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray,
                seed: int) -> list[dict[str, float]]:
     """``weight_line_scan``'s rows at ``ts``. A Dense layer's output at w + t*d is
     act(h_t [K; b] + t h_t [dK; db]) (h_t with a column of ones), so each layer takes one
-    product for all points of a chunk; the first layer's input is the same at every t."""
+    product for all points of a chunk, and the first layer, whose input is the same at every
+    t, one for all chunks."""
     layers = _line_layers(model, seed)
     width = layers[0][1].shape[0] - 1
     if np.shape(x)[-1] != width:  # as calling the layers would say
@@ -299,14 +307,14 @@ def _scan_rows(model, x: np.ndarray, y_onehot: np.ndarray, ts: np.ndarray,
     labels = np.argmax(y, axis=1)
     widest = max(d.shape[1] for _, _, d in layers)
     per_chunk = max(1, SCAN_CHUNK // (2 * widest * max(len(x), 1)))
+    # (points, images, features): the first layer's input is one "point" for every t.
+    first = _products(x[None], *layers[0][1:])
     rows = []
     for start in range(0, len(ts), per_chunk):
         t = np.asarray(ts[start:start + per_chunk], dtype=np.float64)[:, None, None]
-        h = x[None]  # (points, images, features): one "point" until the weights differ
+        h = x[None]
         for i, (layer, w, d) in enumerate(layers):
-            inputs = np.concatenate([h, np.ones(h.shape[:-1] + (1,))], axis=-1)
-            both = (inputs.reshape(-1, inputs.shape[-1]) @ np.concatenate([w, d], axis=1)
-                    ).reshape(inputs.shape[:-1] + (2 * w.shape[1],))
+            both = first if i == 0 else _products(h, w, d)
             out = both[..., :w.shape[1]] + t * both[..., w.shape[1]:]
             h = out if i == len(layers) - 1 else np.asarray(layer.activation(out),
                                                             dtype=np.float64)

@@ -133,9 +133,13 @@ def borrow(build: str, notebook_text: str, parent: Path | None, cwd: str,
     imports = notebook_imports(notebook_text)
     with _lock:
         fits = [k for k in _idle if (k.build, k.imports) == (build, imports)]
-        stale = [k for k in _idle if k not in fits]
-        _idle[:] = fits
-        kernel = _idle.pop() if _idle else None
+        # An earlier build's kernel for this notebook has that build's code imported; one
+        # for another notebook may serve a build still going (the index's, prestarted).
+        stale = [k for k in _idle if k.imports == imports and k.build != build]
+        _idle[:] = [k for k in _idle if k not in stale]
+        kernel = fits.pop() if fits else None
+        if kernel is not None:
+            _idle.remove(kernel)
     for old in stale:
         old.close()
     if kernel is not None and not kernel.alive():

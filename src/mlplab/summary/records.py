@@ -187,26 +187,44 @@ def in_main_setting(df: pd.DataFrame) -> pd.Series:
     return same & (df["status"] == results.Status.OK)
 
 
+class MainRuns:
+    """The rows ``find_run`` searches (``in_main_setting``), read out of a frame once: an
+    index looks up dozens of runs by their parameters in one frame (``registry.Plan``), and
+    finding the main setting again for each took most of its time."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.columns = set(df.columns)
+        self.rows = df[in_main_setting(df)].to_dict("records")
+
+    def find(self, hidden_layers: list[int], **criteria: Any) -> str | None:
+        """``find_run`` in these rows."""
+        defaults = params.defaults()
+        wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
+                  "hidden_layers": "x".join(map(str, hidden_layers))}
+        tests = []
+        for key, value in wanted.items():
+            if value is ANY:
+                continue
+            if key not in self.columns:  # a record older than the parameter: its default
+                if value != defaults[key]:
+                    return None
+            else:
+                tests.append((key, value))
+        names = list(dict.fromkeys(
+            row["run"] for row in self.rows
+            if all(pd.isna(row[k]) if v is None else row[k] == v for k, v in tests)))
+        if len(names) > 1:
+            raise AmbiguousRun(f"runs {', '.join(names)} all match {wanted}: give them "
+                               f"different parameters or compare them by name")
+        return str(names[0]) if names else None
+
+
 def find_run(df: pd.DataFrame, hidden_layers: list[int], **criteria: Any) -> str | None:
     """The one successful run of the main data setting with these hidden layers and
     criteria, the parameters in ``MATCHED`` at their defaults unless given (``ANY``
-    matches every value); None if absent, AmbiguousRun if several."""
-    defaults = params.defaults()
-    wanted = {**{k: defaults[k] for k in MATCHED}, **criteria,
-              "hidden_layers": "x".join(map(str, hidden_layers))}
-    mask = in_main_setting(df)
-    for key, value in wanted.items():
-        if value is ANY:
-            continue
-        if key not in df.columns:  # a record older than the parameter: its default
-            mask &= value == defaults[key]
-        else:
-            mask &= df[key].isna() if value is None else (df[key] == value)
-    names = list(df.loc[mask, "run"].unique())
-    if len(names) > 1:
-        raise AmbiguousRun(f"runs {', '.join(names)} all match {wanted}: give them different "
-                           f"parameters or compare them by name")
-    return str(names[0]) if names else None
+    matches every value); None if absent, AmbiguousRun if several. Looking up many runs in
+    one frame: ``MainRuns(df).find``."""
+    return MainRuns(df).find(hidden_layers, **criteria)
 
 
 def run_value(df: pd.DataFrame, run: str, column: str) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mlplab import datafiles, params
-from mlplab.summary.records import ANY, find_run, plain_runs, run_value
+from mlplab.summary.records import ANY, MainRuns, plain_runs, run_value
 from mlplab.summary.stats import Family, FamilyName
 from mlplab.wording import layers_label
 
@@ -33,8 +33,10 @@ class Question:
     label_b: str
     metric: str = "test_accuracy"
 
-    def runs(self, df: pd.DataFrame) -> tuple[str, str] | None:
-        a, b = find_run(df, **self.a), find_run(df, **self.b)
+    def runs(self, df: pd.DataFrame, main: MainRuns | None = None) -> tuple[str, str] | None:
+        """The runs of ``df`` it compares (``main``: ``df``'s, when read already)."""
+        main = main or MainRuns(df)
+        a, b = main.find(**self.a), main.find(**self.b)
         if not (a and b):
             return None
         free = [k for k, v in {**self.a, **self.b}.items() if v is ANY]
@@ -63,19 +65,20 @@ class Sweep:
     label: str  # names a variant; {value} is the parameter's value
     baseline_label: str
 
-    def values(self, df: pd.DataFrame) -> list[Any]:
+    def values(self, df: pd.DataFrame, main: MainRuns | None = None) -> list[Any]:
         """The values of ``vary`` whose runs fit the baseline otherwise, in suite order."""
         if self.vary not in df.columns:
             return []
         default = params.defaults()[self.vary]
+        main = main or MainRuns(df)
         return [v for v in dict.fromkeys(df.loc[df["status"] == "ok", self.vary])
                 if v != default and not pd.isna(v)
-                and find_run(df, **{**self.baseline, self.vary: v})]
+                and main.find(**{**self.baseline, self.vary: v})]
 
-    def questions(self, df: pd.DataFrame) -> list[Question]:
+    def questions(self, df: pd.DataFrame, main: MainRuns | None = None) -> list[Question]:
         return [Question({**self.baseline, self.vary: v}, self.baseline,
                          self.label.format(value=v), self.baseline_label)
-                for v in self.values(df)]
+                for v in self.values(df, main)]
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,12 @@ class Entry:
     claim: Claim | None = None
     metrics: tuple[str, ...] = ()  # each pair on these metrics; () keeps its question's
 
-    def questions(self, df: pd.DataFrame) -> list[Question]:
+    def questions(self, df: pd.DataFrame, main: MainRuns | None = None) -> list[Question]:
         """The pairs of runs this entry compares in ``df`` (none when its runs are absent)."""
         if isinstance(self.pairs, Question):
             found = [self.pairs]
         elif isinstance(self.pairs, Sweep):
-            found = self.pairs.questions(df)
+            found = self.pairs.questions(df, main)
         else:
             found = self.pairs(df)
         return [replace(q, metric=m) for q in found for m in self.metrics] if self.metrics \
@@ -286,8 +289,9 @@ class Plan:
 
     @classmethod
     def of(cls, df: pd.DataFrame, comparisons: tuple[Entry, ...] = COMPARISONS) -> Plan:
-        return cls([Stated(e, q, runs) for e in comparisons for q in e.questions(df)
-                    if (runs := q.runs(df))])
+        main = MainRuns(df)  # read once for every question's look-ups
+        return cls([Stated(e, q, runs) for e in comparisons for q in e.questions(df, main)
+                    if (runs := q.runs(df, main))])
 
     def families(self) -> dict[FamilyName, list[tuple[str, str, str]]]:
         claims = {s.key for s in self.stated if s.entry.family == CLAIMS}
