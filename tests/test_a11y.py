@@ -56,9 +56,6 @@ PAGE_FACTS_JS = """async () => {
 }"""
 
 
-chromium = offline_chromium  # one Chromium for several pages (test_browser's)
-
-
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium for this module's pages (a launch costs ~2 CPU-seconds with Playwright's
@@ -66,7 +63,7 @@ def browser():
     while it is open, which would break notebook executions in this process (none run here)."""
     if not HAS_BROWSER:
         pytest.skip(f"needs playwright and {CHROMIUM}")
-    with chromium() as b:
+    with offline_chromium() as b:
         yield b
 
 
@@ -82,11 +79,12 @@ def check_page(path: Path, b=None) -> list[dict]:
     """axe-core's WCAG 2.0/2.1 A and AA violations on the page at ``path`` (empty: none).
 
     Each violation is axe's own record: ``id``, ``impact``, ``help`` and ``nodes`` (each
-    with ``target``, ``html`` and ``failureSummary``). Pass an open browser (``chromium()``)
-    as ``b`` to check several pages without starting Chromium for each.
+    with ``target``, ``html`` and ``failureSummary``). Pass an open browser
+    (``offline_chromium()``) as ``b`` to check several pages without starting Chromium for
+    each.
     """
     if b is None:
-        with chromium() as own:
+        with offline_chromium() as own:
             return audit(path, own)[0]
     return audit(path, b)[0]
 

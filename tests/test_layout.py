@@ -144,3 +144,19 @@ def test_the_cycle_rule_catches_a_loop_through_a_function_level_import(tmp_path:
     (tmp_path / "c.py").write_text("import mlplab.lab.train\n")
     found = {f"mlplab.lab.{p.stem}": imports(p) for p in tmp_path.glob("*.py")}
     assert import_cycles(found) == []
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
+def test_importing_mlplab_turns_on_onednn_unless_it_is_set(given, expected):
+    """TensorFlow reads TF_ENABLE_ONEDNN_OPTS at its import, which follows mlplab's in the
+    notebooks and commands: training takes oneDNN's kernels, unless someone said otherwise."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    code = "import os, mlplab; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == expected

@@ -336,7 +336,7 @@ def prestart_index(root: Path, build: str) -> threading.Thread:
 
     from mlplab.pipeline import kernels
 
-    text = (root / SUMMARY_NOTEBOOK).read_text()
+    text = (root / SUMMARY_NOTEBOOK).read_text(encoding="utf-8")  # as build_index reads it
 
     def start() -> None:
         with contextlib.suppress(Exception):
@@ -362,8 +362,9 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
         prestarted.join()
 
     lock = root / cache.LOCK_FILE
+    notebook = (root / SUMMARY_NOTEBOOK).read_bytes()
     key = cache.hash_bytes(
-        (root / SUMMARY_NOTEBOOK).read_bytes(), cache.package_hash().encode(),
+        notebook, cache.package_hash().encode(),
         lock.read_bytes() if lock.exists() else b"",
         json.dumps([(e.name, e.status, e.cache_key) for e in entries]).encode(),
         bench_file.read_bytes() if bench_file.exists() else b"")
@@ -380,8 +381,7 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
     executed = report_dir / ".index.tmp.ipynb"
     try:
         try:
-            with kernels.borrow(build, (root / SUMMARY_NOTEBOOK).read_text(), None, str(root),
-                                {}) as kernel:
+            with kernels.borrow(build, notebook.decode(), None, str(root), {}) as kernel:
                 execute_notebook(root / SUMMARY_NOTEBOOK, executed,
                                  {"report_dir": str(report_dir.resolve()),
                                   "bench_file": str(bench_file.resolve())}, root,
