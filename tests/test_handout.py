@@ -661,9 +661,9 @@ def test_slide_text_is_one_sentence_and_the_rest_goes_to_the_notes():
 def test_every_slide_fits_1280x720_with_body_text_of_24px_or_more(kit):
     """Measured in Chromium at a projector's 1280 x 720: the rendered size of every text
     element (computed font size times reveal.js' scale) and each slide's scroll size."""
-    from test_a11y import chromium
+    from test_browser import offline_chromium
 
-    with chromium() as b:
+    with offline_chromium() as b:
         page = b.new_page(viewport={"width": 1280, "height": 720})
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
             ("file:", "data:", "blob:", "about:")) else route.abort())
