@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,19 @@ import mlplab as _mlplab  # noqa: F401
 os.environ.update(dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                                  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                  "MKL_NUM_THREADS"), "1"))
+
+# Kernels fork from servers that imported TensorFlow once for the whole session (about 7
+# CPU-s saved a kernel; mlplab/lab/forkserver.py), in a folder of this session's, removed at
+# its end (the servers then leave). xdist's workers and every process started inherit it.
+_FORKS = None
+if not os.environ.get("MLPLAB_KERNEL_FORKS"):
+    _FORKS = os.environ["MLPLAB_KERNEL_FORKS"] = tempfile.mkdtemp(prefix="mlkf")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _FORKS:
+        shutil.rmtree(_FORKS, ignore_errors=True)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +61,8 @@ WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_runner.py": "runner", "test_warm_kernel.py": "small-report",
                  "test_bench.py": "training", "test_multiseed.py": "training",
-                 "test_truth.py": "truth", "test_browser.py": "browser"}
+                 "test_truth.py": "truth", "test_browser.py": "browser",
+                 "test_kernel_forks.py": "forks"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs

@@ -162,13 +162,16 @@ def test_ctrl_c_during_parallel_build_stops_everything_and_the_next_build_finish
                                       + "  - name: c\n    epochs: 4\n")
     hold = short_tmp / "hold"
     hold.touch()
-    env = {**os.environ, "TMPDIR": str(short_tmp), "STANDIN_HOLD": str(hold)}
+    # The build's own fork servers (not the test session's), which must leave with it.
+    env = {**os.environ, "TMPDIR": str(short_tmp), "STANDIN_HOLD": str(hold),
+           "MLPLAB_KERNEL_FORKS": ""}
     proc = start(project, jobs=2, env=env)
     driver = psutil.Process(proc.pid)
     # the two runs' kernels and the index's, which the driver starts while they go
     wait_for(lambda: len(kernels_of(driver)) == 3, what="three kernels")
     family = driver.children(recursive=True)  # Dask workers, their kernels, helpers
     assert len(family) >= 4
+    assert any("forkserver.py" in " ".join(p.cmdline()) for p in family)
 
     sent = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does

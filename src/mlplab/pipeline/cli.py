@@ -91,7 +91,13 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     bench = ([[sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--out", str(bench_file)]]
              if args.bench and not bench_file.exists() else [])
     executes = any(j.action == "execute" for j in jobs)
-    with runner.build_processes() as token:  # Ctrl-C leaves no summary kernel either
+    from mlplab.pipeline import kernels
+    from mlplab.pipeline.processes import build_temp_dir, environ_set
+
+    # The build's kernels fork from servers in a folder of its own (see kernels.fork_server),
+    # which leave when it is removed.
+    with (build_temp_dir() as forks, environ_set(kernels.forks_environ(forks)),
+          runner.build_processes() as token):  # Ctrl-C leaves no summary kernel either
         # The index's kernel starts while the runs go: the index is written when they end.
         index_kernel = runner.prestart_index(root, token) if executes else None
         runner.run_jobs(jobs, args.jobs, args.scheduler, on_done,

@@ -7,21 +7,29 @@ it back afterwards; a run that fails, times out or kills its kernel discards it,
 next run starts a new one. Kernels belong to one build (its token): a kernel left from an
 earlier build, which has that build's code imported, is never lent. ``close_all`` shuts a
 process's kernels down; the runner calls it when a build ends, here and on every worker.
-Kernels talk over Unix sockets (see ``ipc_kernel_manager``) in their own folder.
+Kernels talk over Unix sockets (see ``ipc_kernel_manager``) in their own folder. Where
+``$MLPLAB_KERNEL_FORKS`` names a folder (a build's, or the test session's), warm kernels
+fork from a server there that imported TensorFlow once (``fork_server``).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlplab.pipeline.processes import child_environ
+from mlplab.pipeline.processes import BUILD_ENV, child_environ
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 60.0  # seconds for a kernel to start, as papermill's default
@@ -30,6 +38,13 @@ WARM_UP = "__import__('mlplab.lab.fresh', fromlist=['warm_up']).warm_up({imports
 FRESH_RUN = "__import__('mlplab.lab.fresh', fromlist=['fresh_run']).fresh_run({cwd!r}, {env!r})"
 # A new kernel's IPython keeps no history file, as under papermill.
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+
+FORKS_ENV = "MLPLAB_KERNEL_FORKS"  # the folder of the fork servers' sockets
+FORK_SERVER = Path(__file__).parents[1] / "lab" / "forkserver.py"
+KERNEL_STUB = Path(__file__).with_name("kernel_stub.py")
+# Variables read only once a kernel runs (a build's token, its sockets' folder, what
+# jupyter_client adds): kernels that differ in these alone fork from one server.
+PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME")
 
 
 class KernelSetupFailed(RuntimeError):
@@ -45,7 +60,7 @@ class WarmKernel:
         self.build, self.imports = build, imports
         # Short path: a Unix socket's path is limited to about 100 characters.
         self.folder = Path(tempfile.mkdtemp(prefix="mlk", dir=parent))
-        self.manager = ipc_kernel_manager(self.folder)(kernel_name=KERNEL_NAME)
+        self.manager = ipc_kernel_manager(self.folder, forks=True)(kernel_name=KERNEL_NAME)
         try:
             run_sync(self.manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
             self.execute(WARM_UP.format(imports=imports), timeout=300)
@@ -183,7 +198,55 @@ def close_all(build: str | None = None) -> int:
 atexit.register(close_all)
 
 
-def ipc_kernel_manager(sockets: Path) -> type:
+def forks_environ(folder: Path) -> dict[str, str]:
+    """The variable that makes a build's kernels fork from servers in ``folder``, unless
+    one is set already (the test session's)."""
+    return {} if os.environ.get(FORKS_ENV) else {FORKS_ENV: str(folder)}
+
+
+def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
+    """The socket and key of the fork server for kernels with environment ``env``, started
+    now if there is none (one at a time: the others wait for it); None where forks are not
+    set up (``$MLPLAB_KERNEL_FORKS`` unset) or the server could not start.
+
+    The key covers what the server's imports may have read: the interpreter, the server's
+    code and the environment but for ``PER_KERNEL_ENV``, which each kernel gets its own of.
+    """
+    import fcntl
+
+    folder = os.environ.get(FORKS_ENV)
+    if not folder:
+        return None
+    server_env = {k: v for k, v in env.items() if k not in PER_KERNEL_ENV}
+    key = hashlib.sha256(json.dumps([sys.executable, FORK_SERVER.read_text(),
+                                     sorted(server_env.items())]).encode()).hexdigest()
+    socket = Path(folder) / f"{key[:16]}.sock"
+    if socket.exists():
+        return socket, key
+    socket.parent.mkdir(parents=True, exist_ok=True)
+    with open(socket.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if socket.exists():
+            return socket, key
+        server = subprocess.Popen(
+            [sys.executable, str(FORK_SERVER), str(socket), key],
+            env={**server_env, "TMPDIR": str(socket.parent)}, cwd=socket.parent,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _servers.append(server)  # reaped once it leaves
+        deadline = time.monotonic() + START_TIMEOUT * 2
+        while not socket.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                return None
+            time.sleep(0.05)
+    return socket, key
+
+
+_servers: list[subprocess.Popen] = []
+
+
+def ipc_kernel_manager(sockets: Path, forks: bool = False) -> type:
     """A kernel manager that talks over Unix sockets in the folder ``sockets``, not TCP.
 
     Kernels started at once each pick free TCP ports, and can race for the same one;
@@ -206,7 +269,12 @@ def ipc_kernel_manager(sockets: Path) -> type:
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             kw["env"] = {**child_environ(kw.get("env")), "TMPDIR": str(sockets)}
-            return await super()._async_pre_start_kernel(**kw)
+            command, kw = await super()._async_pre_start_kernel(**kw)
+            server = fork_server(kw["env"]) if forks else None
+            if server is not None:
+                command = [sys.executable, str(KERNEL_STUB), str(server[0]), server[1],
+                           *command]
+            return command, kw
 
         def client(self, **kwargs: Any) -> Any:
             client = super().client(**kwargs)
