@@ -8,6 +8,7 @@ half forks.)"""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -98,10 +99,16 @@ def test_a_forked_kernel_takes_an_interrupt(plain_and_forked):
     assert time.monotonic() - started < 20
 
 
-def test_killing_the_stub_ends_the_kernel(forks, tmp_path):
-    kernel = start(str(forks), tmp_path)
-    pid = json.loads(output_of(kernel, PROBE))["pid"]
+def test_killing_the_stub_ends_the_kernel(forks, tmp_path, plain_and_forked):
+    umask = os.umask(0o027)  # not the server's: the kernel takes its starter's
+    try:
+        kernel = start(str(forks), tmp_path)
+    finally:
+        os.umask(umask)
+    probe = json.loads(output_of(kernel, PROBE))
+    pid = probe["pid"]
     assert "forkserver.py" in " ".join(psutil.Process(pid).parent().cmdline())
+    assert probe["umask"] == 0o027
     kernel.manager.provisioner.process.kill()  # SIGKILL: nothing of the stub runs
     deadline = time.monotonic() + 10
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
@@ -129,6 +136,6 @@ def test_a_server_leaves_when_its_socket_is_removed_once_its_kernels_end(forks,
     for socket in forks.glob("*.sock"):
         socket.unlink()
     time.sleep(3)
-    assert server.is_running(), "left while a kernel it forked still ran"
+    assert server.status() != psutil.STATUS_ZOMBIE, "left while a kernel it forked still ran"
     forked.close()
     server.wait(timeout=10)
