@@ -25,6 +25,8 @@ from mlplab.pipeline.processes import environ_set
 PROBE = """
 import json, os, signal, sys, tempfile, matplotlib
 from ipykernel.kernelapp import IPKernelApp
+umask = os.umask(0)
+os.umask(umask)
 print(json.dumps({
     "pid": os.getpid(), "parent": " ".join(__import__("psutil").Process().parent().cmdline()),
     "path": sys.path, "cwd": os.getcwd(), "launcher": sys.argv[0], "options": sys.argv[3:],
@@ -36,7 +38,7 @@ print(json.dumps({
     "session_leader": os.getsid(0) == os.getpid(),
     "signals": [str(signal.getsignal(s))
                 for s in (signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE)],
-    "umask": os.umask(os.umask(0)),
+    "umask": umask,
 }))
 """.replace("PER_KERNEL_ENV", repr(kernels.PER_KERNEL_ENV))
 
