@@ -43,8 +43,10 @@ FORKS_ENV = "MLPLAB_KERNEL_FORKS"  # the folder of the fork servers' sockets
 FORK_SERVER = Path(__file__).parents[1] / "lab" / "forkserver.py"
 KERNEL_STUB = Path(__file__).with_name("kernel_stub.py")
 # Variables read only once a kernel runs (a build's token, its sockets' folder, what
-# jupyter_client adds): kernels that differ in these alone fork from one server.
-PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME")
+# jupyter_client adds, the test pytest runs and its worker): kernels that differ in these
+# alone fork from one server.
+PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME",
+                  "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
 
 
 class KernelSetupFailed(RuntimeError):
