@@ -20,7 +20,8 @@ from pathlib import Path
 
 from mlplab import params, results
 from mlplab.datafiles import DataError
-from mlplab.pipeline import experiments, runner
+from mlplab.pipeline import experiments, kernels, runner
+from mlplab.pipeline.processes import build_temp_dir, environ_set
 from mlplab.results import Status
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
@@ -91,9 +92,6 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
     bench = ([[sys.executable, "-m", "mlplab.pipeline.cli", "bench", "--out", str(bench_file)]]
              if args.bench and not bench_file.exists() else [])
     executes = any(j.action == "execute" for j in jobs)
-    from mlplab.pipeline import kernels
-    from mlplab.pipeline.processes import build_temp_dir, environ_set
-
     # The build's kernels fork from servers in a folder of its own (see kernels.fork_server),
     # which leave when it is removed.
     with (build_temp_dir() as forks, environ_set(kernels.forks_environ(forks)),
