@@ -141,3 +141,64 @@ def test_a_server_leaves_when_its_socket_is_removed_once_its_kernels_end(forks,
     assert server.status() != psutil.STATUS_ZOMBIE, "left while a kernel it forked still ran"
     forked.close()
     server.wait(timeout=10)
+
+
+# A stand-in for the server: listens on its socket, as the real one does once its imports are
+# done, until the socket is removed; exits at once where the environment says it fails.
+STAND_IN_SERVER = """
+import os, socket, sys, time
+if os.environ.get("STAND_IN_FAILS"):
+    sys.exit(1)
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+listener.bind(sys.argv[1] + ".new")
+listener.listen()
+os.rename(sys.argv[1] + ".new", sys.argv[1])
+while os.path.exists(sys.argv[1]):
+    time.sleep(0.1)
+"""
+
+
+@pytest.fixture
+def stand_in_servers(tmp_path, monkeypatch) -> list:
+    script = tmp_path / "server.py"
+    script.write_text(STAND_IN_SERVER)
+    monkeypatch.setattr(kernels, "FORK_SERVER", script)
+    monkeypatch.setattr(kernels, "_servers", [])
+    monkeypatch.setattr(kernels, "_failed", set())
+    monkeypatch.setenv(kernels.FORKS_ENV, str(tmp_path / "f"))
+    yield kernels._servers
+    for server in kernels._servers:
+        server.kill()
+        server.wait()
+
+
+def test_one_server_an_environment_and_a_new_one_for_a_dead_ones_socket(stand_in_servers):
+    env = {"A": "1", "TMPDIR": "/one"}
+    address, key = kernels.fork_server(env)
+    assert kernels._listening(address) and len(stand_in_servers) == 1
+    # Kernels that differ in what each gets its own of share it; others get their own.
+    assert kernels.fork_server({**env, "TMPDIR": "/two", kernels.BUILD_ENV: "b"}) == (address,
+                                                                                     key)
+    assert len(stand_in_servers) == 1
+    # A test process that imported TensorFlow passes on what its import set; not another value.
+    assert kernels.fork_server({**env, "TF2_BEHAVIOR": "1", "TPU_ML_PLATFORM_VERSION": "9"}
+                               ) == (address, key)
+    assert len(stand_in_servers) == 1
+    assert kernels.fork_server({**env, "HDF5_PLUGIN_PATH": "/x"})[0] != address
+    assert len(stand_in_servers) == 2
+    other, _ = kernels.fork_server({**env, "A": "2"})
+    assert other != address and len(stand_in_servers) == 3
+    stand_in_servers[0].kill()
+    stand_in_servers[0].wait()
+    assert address.exists() and not kernels._listening(address)
+    assert kernels.fork_server(env) == (address, key)
+    assert kernels._listening(address) and len(stand_in_servers) == 4
+
+
+def test_a_server_that_cannot_start_is_not_tried_again(stand_in_servers, monkeypatch):
+    env = {"STAND_IN_FAILS": "1"}
+    assert kernels.fork_server(env) is None
+    assert kernels.fork_server(env) is None
+    assert len(stand_in_servers) == 1
+    monkeypatch.delenv(kernels.FORKS_ENV)
+    assert kernels.fork_server({}) is None and len(stand_in_servers) == 1

@@ -47,6 +47,11 @@ KERNEL_STUB = Path(__file__).with_name("kernel_stub.py")
 # alone fork from one server.
 PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME",
                   "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
+# What importing TensorFlow sets in the environment, which a process that imported it (a test
+# process) passes on to its kernels: the server's own import sets the same.
+TENSORFLOW_SETS = {"TF2_BEHAVIOR": "1", "ENABLE_RUNTIME_UPTIME_TELEMETRY": "1",
+                   "TPU_ML_PLATFORM": "Tensorflow", "HDF5_PLUGIN_PATH": "disable",
+                   "KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
 
 
 class KernelSetupFailed(RuntimeError):
@@ -208,11 +213,12 @@ def forks_environ(folder: Path) -> dict[str, str]:
 
 def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     """The socket and key of the fork server for kernels with environment ``env``, started
-    now if there is none (one at a time: the others wait for it); None where forks are not
+    now if none listens (one at a time: the others wait for it); None where forks are not
     set up (``$MLPLAB_KERNEL_FORKS`` unset) or the server could not start.
 
     The key covers what the server's imports may have read: the interpreter, the server's
-    code and the environment but for ``PER_KERNEL_ENV``, which each kernel gets its own of.
+    code and the environment but for ``PER_KERNEL_ENV``, which each kernel gets its own of,
+    and ``TENSORFLOW_SETS``, which the server's import sets alike.
     """
     import fcntl
 
@@ -220,32 +226,50 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     if not folder:
         return None
     server_env = {k: v for k, v in env.items() if k not in PER_KERNEL_ENV}
+    read = {k: v for k, v in server_env.items()  # (the version: TensorFlow's, set alike)
+            if TENSORFLOW_SETS.get(k) != v and k != "TPU_ML_PLATFORM_VERSION"}
     key = hashlib.sha256(json.dumps([sys.executable, FORK_SERVER.read_text(),
-                                     sorted(server_env.items())]).encode()).hexdigest()
-    socket = Path(folder) / f"{key[:16]}.sock"
-    if socket.exists():
-        return socket, key
-    socket.parent.mkdir(parents=True, exist_ok=True)
-    with open(socket.with_suffix(".lock"), "w") as lock:
+                                     sorted(read.items())]).encode()).hexdigest()
+    address = Path(folder) / f"{key[:16]}.sock"
+    if key in _failed:
+        return None
+    if _listening(address):
+        return address, key
+    address.parent.mkdir(parents=True, exist_ok=True)
+    with open(address.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if socket.exists():
-            return socket, key
+        if _listening(address):
+            return address, key
+        address.unlink(missing_ok=True)  # a server that died left it
         server = subprocess.Popen(
-            [sys.executable, str(FORK_SERVER), str(socket), key],
-            env={**server_env, "TMPDIR": str(socket.parent)}, cwd=socket.parent,
+            [sys.executable, str(FORK_SERVER), str(address), key],
+            env={**server_env, "TMPDIR": str(address.parent)}, cwd=address.parent,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         _servers.append(server)  # reaped once it leaves
         deadline = time.monotonic() + START_TIMEOUT * 2
-        while not socket.exists():
+        while not address.exists():
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
+                _failed.add(key)  # plain kernels from now on, not a failed start each time
                 return None
             time.sleep(0.05)
-    return socket, key
+    return address, key
+
+
+def _listening(address: Path) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as probe:
+        try:
+            probe.connect(str(address))
+        except OSError:
+            return False
+    return True
 
 
 _servers: list[subprocess.Popen] = []
+_failed: set[str] = set()
 
 
 def ipc_kernel_manager(sockets: Path, forks: bool = False) -> type:
