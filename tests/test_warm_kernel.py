@@ -3,7 +3,9 @@ warm kernel and with a new kernel per run, gives the same pages, notebooks and r
 timings aside. The warm half is conftest's small report (`mlplab report --jobs 1`; its
 suite, ``SMALL_SUITE``, says what each run carries); the fresh half runs on a local Dask
 cluster of two workers, as `--jobs 2` does, so the comparison also holds the runs on Dask to
-the runs here (the threads a worker's kernel gets must not change a number).
+the runs here (the threads a worker's kernel gets must not change a number). The warm kernels
+are forked from a server that imported TensorFlow (mlplab/lab/forkserver.py), as a build's
+are; the fresh ones are plain new kernels, so forked warm kernels are held to plain new ones.
 """
 
 from __future__ import annotations
