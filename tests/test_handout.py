@@ -656,23 +656,46 @@ def test_slide_text_is_one_sentence_and_the_rest_goes_to_the_notes():
     assert [s.body.count("<strong>") for s in handout_slides.text_slides("S", bullets)] == [1, 1]
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
-def test_every_slide_fits_1280x720_with_body_text_of_24px_or_more(kit):
-    """Measured in Chromium at a projector's 1280 x 720: the rendered size of every text
-    element (computed font size times reveal.js' scale) and each slide's scroll size."""
+@pytest.fixture(scope="class")
+def browser():
+    """One Chromium for ``TestInChromium``'s pages (a launch costs ~1 CPU-second, ~2 with
+    Playwright's driver), closed with the class: the pinned Playwright marks its event loop
+    as running while it is open, which would break the key's execution on this worker if a
+    browser open for the module were still open when the worker came to it."""
     from test_browser import offline_chromium
 
     with offline_chromium() as b:
-        page = b.new_page(viewport={"width": 1280, "height": 720})
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            ("file:", "data:", "blob:", "about:")) else route.abort())
-        page.goto((kit / "slides.html").resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-        page.wait_for_timeout(1000)  # MathJax
-        slides = page.evaluate(SLIDE_FACTS_JS)
-    assert len(slides) >= 40
-    assert [s for s in slides if s["small"] or s["overflows"]] == []
+        yield b
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
+class TestInChromium:
+    """The slides and the kit's pages as Chromium renders them, in one browser."""
+
+    def test_every_slide_fits_1280x720_with_body_text_of_24px_or_more(self, kit, browser):
+        """Measured in Chromium at a projector's 1280 x 720: the rendered size of every text
+        element (computed font size times reveal.js' scale) and each slide's scroll size."""
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        try:
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+                ("file:", "data:", "blob:", "about:")) else route.abort())
+            page.goto((kit / "slides.html").resolve().as_uri(), wait_until="load")
+            page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+            page.wait_for_timeout(1000)  # MathJax
+            slides = page.evaluate(SLIDE_FACTS_JS)
+        finally:
+            page.close()
+        assert len(slides) >= 40
+        assert [s for s in slides if s["small"] or s["overflows"]] == []
+
+    @pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
+    def test_kit_pages_meet_wcag_aa(self, kit, browser, page):
+        """The kit's pages pass the same axe-core WCAG 2.1 A/AA check as the report's."""
+        from test_a11y import check_page, describe
+
+        violations = check_page(kit / page, browser)
+        assert violations == [], describe(violations)
 
 
 SLIDE_FACTS_JS = """() => Reveal.getSlides().map((s, i) => {
@@ -707,17 +730,6 @@ def test_pdf_has_every_exercise_title_first_and_bookmarks(kit, paper, width_pt):
         assert f"Question {i} (" in text, i
     assert "Seeds, spread and what three runs can tell you" in text
     assert text.lstrip().startswith("Lab: how a small neural network")  # the title first
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian chromium not installed")
-@pytest.mark.parametrize("page", ["slides.html", "handout.html", "key/handout.html"])
-def test_kit_pages_meet_wcag_aa(kit, page):
-    """The kit's pages pass the same axe-core WCAG 2.1 A/AA check as the report's."""
-    from test_a11y import check_page, describe
-
-    violations = check_page(kit / page)
-    assert violations == [], describe(violations)
 
 
 # --- Section 4's rule: the report's definition of overfitting, the handout's underfitting bar
