@@ -52,27 +52,41 @@ SLOW_FIXTURES = {"kit", "graded", "key_run", "small_report", "both_ways"}
 # one go to one worker together: the classroom kit and its runs (test_handout), the small
 # report (test_a11y, test_report_e2e, and test_warm_kernel, whose warm half it is), the
 # stand-in projects (test_reliability, test_runner), the training tests' fits (test_bench
-# reads test_multiseed's, `fits`), the truth cases (test_truth: its warm kernel, whose
-# start, TensorFlow's import, costs ~10 CPU-seconds, once for all six executions) and
-# test_browser's Chromium and pages (a module's: ~3 CPU-seconds each worker would repeat).
+# reads test_multiseed's, `fits`) with every other test that imports TensorFlow in the
+# worker's own process (`training`: test_train, test_shown_code, test_theory and, by name
+# in TEST_GROUPS, a few more; the import, ~7 CPU-seconds, is then one worker's, not both),
+# the truth cases (test_truth: its warm kernel, once for all six executions),
+# test_browser's Chromium and pages (a module's: ~3 CPU-seconds each worker would repeat) and
+# test_kernel_forks' plain and forked kernels.
 # Every other test goes wherever a worker is free. (xdist's own --dist loadgroup cannot do
 # this under pytest 9: it renames node ids by an attribute pytest 9 no longer reads.)
 WORKER_GROUPS = {"test_handout.py": "kit", "test_a11y.py": "small-report",
                  "test_report_e2e.py": "small-report", "test_reliability.py": "reliability",
                  "test_runner.py": "runner", "test_warm_kernel.py": "small-report",
                  "test_bench.py": "training", "test_multiseed.py": "training",
+                 "test_train.py": "training", "test_shown_code.py": "training",
+                 "test_theory.py": "training",
                  "test_truth.py": "truth", "test_browser.py": "browser",
                  "test_kernel_forks.py": "forks"}
 # Tests of a grouped module that share only a fixture built once for both workers go to a
 # group of their own: the kit (test_handout builds it once a session, the second worker
 # reading the first's), so that the key's execution (~1 min, which needs no kit and runs
 # first, while the other worker builds it) and the offline install (the wheelhouse and pip,
-# 1-2 min) run beside the grading and otter's rather than after them.
+# 1-2 min) run beside the grading and otter's rather than after them. And the few tests of
+# an ungrouped module that import TensorFlow go to `training`.
 TEST_GROUPS = {"test_handout.py": dict.fromkeys((
     "test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files",
     "test_the_keys_answers_pass_every_hidden_check",
     "test_wrong_answers_fail_and_right_answers_in_other_forms_pass",
-    "test_q16_reads_what_the_students_own_keras_calls_did"), "kit-key-install")}
+    "test_q16_reads_what_the_students_own_keras_calls_did"), "kit-key-install"),
+    "test_narrative.py": dict.fromkeys((
+        "test_worked_example_says_where_this_network_starts",
+        "test_worked_example_below_the_clip_gives_the_true_loss_first",
+        "test_gradient_table_and_paragraph_agree_and_read_as_prose",
+        "test_progress_bar_step_time_is_described_as_keras_computes_it",
+        "test_dead_units_are_counted_on_validation_images"), "training"),
+    "test_data.py": {"test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice":
+                     "training"}}
 # The groups are handed out longest first (by their time on one worker), then the other
 # slow tests and the quick ones last: each worker starts one of the kit's two
 # groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
