@@ -177,8 +177,8 @@ def test_one_server_an_environment_and_a_new_one_for_a_dead_ones_socket(stand_in
     address, key = kernels.fork_server(env)
     assert kernels._listening(address) and len(stand_in_servers) == 1
     # Kernels that differ in what each gets its own of share it; others get their own.
-    assert kernels.fork_server({**env, "TMPDIR": "/two", kernels.BUILD_ENV: "b"}) == (address,
-                                                                                     key)
+    assert kernels.fork_server({**env, "TMPDIR": "/two", kernels.BUILD_ENV: "b",
+                                "COLUMNS": "80", "__DASK_PARENT_PID": "1"}) == (address, key)
     assert len(stand_in_servers) == 1
     # A test process that imported TensorFlow passes on what its import set; not another value.
     assert kernels.fork_server({**env, "TF2_BEHAVIOR": "1", "TPU_ML_PLATFORM_VERSION": "9"}

@@ -119,6 +119,13 @@ def assert_consistent(report: Path) -> list[dict]:
     return manifest
 
 
+def command_of(proc: psutil.Process) -> str:
+    """Its command line; empty once it has ended (a short-lived helper may have)."""
+    with contextlib.suppress(psutil.Error):
+        return " ".join(proc.cmdline())
+    return ""
+
+
 def kernels_of(proc: psutil.Process) -> list[psutil.Process]:
     return [p for p in proc.children(recursive=True)
             if "ipykernel_launcher" in " ".join(p.cmdline())]
@@ -171,7 +178,7 @@ def test_ctrl_c_during_parallel_build_stops_everything_and_the_next_build_finish
     wait_for(lambda: len(kernels_of(driver)) == 3, what="three kernels")
     family = driver.children(recursive=True)  # Dask workers, their kernels, helpers
     assert len(family) >= 4
-    assert any("forkserver.py" in " ".join(p.cmdline()) for p in family)
+    assert any("forkserver.py" in command_of(p) for p in family)
 
     sent = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does

@@ -42,11 +42,13 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 FORKS_ENV = "MLPLAB_KERNEL_FORKS"  # the folder of the fork servers' sockets
 FORK_SERVER = Path(__file__).parents[1] / "lab" / "forkserver.py"
 KERNEL_STUB = Path(__file__).with_name("kernel_stub.py")
-# Variables read only once a kernel runs (a build's token, its sockets' folder, what
-# jupyter_client adds, the test pytest runs and its worker): kernels that differ in these
+# Variables read only once a kernel runs, never by the server's imports (a build's token,
+# its sockets' folder, what jupyter_client adds, the terminal's size, the Dask cluster a
+# worker belongs to, the test pytest runs and its worker): kernels that differ in these
 # alone fork from one server.
 PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME",
-                  "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
+                  "COLUMNS", "LINES", "__DASK_PARENT_PID", "PYTEST_CURRENT_TEST",
+                  "PYTEST_XDIST_WORKER")
 # What importing TensorFlow sets in the environment, which a process that imported it (a test
 # process) passes on to its kernels: the server's own import sets the same.
 TENSORFLOW_SETS = {"TF2_BEHAVIOR": "1", "ENABLE_RUNTIME_UPTIME_TELEMETRY": "1",
