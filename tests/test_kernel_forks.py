@@ -202,3 +202,8 @@ def test_a_server_that_cannot_start_is_not_tried_again(stand_in_servers, monkeyp
     assert len(stand_in_servers) == 1
     monkeypatch.delenv(kernels.FORKS_ENV)
     assert kernels.fork_server({}) is None and len(stand_in_servers) == 1
+
+
+def test_no_forks_where_the_stub_cannot_wait_for_its_kernel(stand_in_servers, monkeypatch):
+    monkeypatch.delattr(os, "pidfd_open")  # macOS, Windows
+    assert kernels.fork_server({}) is None and stand_in_servers == []

@@ -216,7 +216,7 @@ def forks_environ(folder: Path) -> dict[str, str]:
 def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     """The socket and key of the fork server for kernels with environment ``env``, started
     now if none listens (one at a time: the others wait for it); None where forks are not
-    set up (``$MLPLAB_KERNEL_FORKS`` unset) or the server could not start.
+    set up (``$MLPLAB_KERNEL_FORKS`` unset, or not Linux) or the server could not start.
 
     The key covers what the server's imports may have read: the interpreter, the server's
     code and the environment but for ``PER_KERNEL_ENV``, which each kernel gets its own of,
@@ -225,7 +225,7 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     import fcntl
 
     folder = os.environ.get(FORKS_ENV)
-    if not folder:
+    if not folder or not hasattr(os, "pidfd_open"):  # Linux only: the stub waits on a pidfd
         return None
     server_env = {k: v for k, v in env.items() if k not in PER_KERNEL_ENV}
     read = {k: v for k, v in server_env.items()  # (the version: TensorFlow's, set alike)
