@@ -16,6 +16,7 @@ import pytest
 
 # mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
 import mlplab as _mlplab  # noqa: F401
+from mlplab.pipeline.kernels import FORKS_ENV
 
 # One TensorFlow and BLAS thread in every process the tests start (kernels, sandboxes, CLI
 # drivers inherit it): the two xdist workers already keep both cores busy, where idle threads
@@ -29,8 +30,8 @@ os.environ.update(dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREA
 # CPU-s saved a kernel; mlplab/lab/forkserver.py), in a folder of this session's, removed at
 # its end (the servers then leave). xdist's workers and every process started inherit it.
 _FORKS = None
-if not os.environ.get("MLPLAB_KERNEL_FORKS"):
-    _FORKS = os.environ["MLPLAB_KERNEL_FORKS"] = tempfile.mkdtemp(prefix="mlkf")
+if not os.environ.get(FORKS_ENV):
+    _FORKS = os.environ[FORKS_ENV] = tempfile.mkdtemp(prefix="mlkf")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -27,7 +27,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mlplab import params, results
-from mlplab.pipeline import runner
+from mlplab.pipeline import kernels, runner
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +171,7 @@ def test_ctrl_c_during_parallel_build_stops_everything_and_the_next_build_finish
     hold.touch()
     # The build's own fork servers (not the test session's), which must leave with it.
     env = {**os.environ, "TMPDIR": str(short_tmp), "STANDIN_HOLD": str(hold),
-           "MLPLAB_KERNEL_FORKS": ""}
+           kernels.FORKS_ENV: ""}
     proc = start(project, jobs=2, env=env)
     driver = psutil.Process(proc.pid)
     # the two runs' kernels and the index's, which the driver starts while they go

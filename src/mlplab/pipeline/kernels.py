@@ -50,10 +50,12 @@ PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION
                   "COLUMNS", "LINES", "__DASK_PARENT_PID", "PYTEST_CURRENT_TEST",
                   "PYTEST_XDIST_WORKER")
 # What importing TensorFlow sets in the environment, which a process that imported it (a test
-# process) passes on to its kernels: the server's own import sets the same.
+# process) passes on to its kernels: the server's own import sets the same. None: any value
+# (TensorFlow overwrites it with its version).
 TENSORFLOW_SETS = {"TF2_BEHAVIOR": "1", "ENABLE_RUNTIME_UPTIME_TELEMETRY": "1",
-                   "TPU_ML_PLATFORM": "Tensorflow", "HDF5_PLUGIN_PATH": "disable",
-                   "KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
+                   "TPU_ML_PLATFORM": "Tensorflow", "TPU_ML_PLATFORM_VERSION": None,
+                   "HDF5_PLUGIN_PATH": "disable", "KMP_DUPLICATE_LIB_OK": "True",
+                   "KMP_INIT_AT_FORK": "FALSE"}
 
 
 class KernelSetupFailed(RuntimeError):
@@ -228,8 +230,8 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     if not folder or not hasattr(os, "pidfd_open"):  # Linux only: the stub waits on a pidfd
         return None
     server_env = {k: v for k, v in env.items() if k not in PER_KERNEL_ENV}
-    read = {k: v for k, v in server_env.items()  # (the version: TensorFlow's, set alike)
-            if TENSORFLOW_SETS.get(k) != v and k != "TPU_ML_PLATFORM_VERSION"}
+    read = {k: v for k, v in server_env.items()
+            if k not in TENSORFLOW_SETS or TENSORFLOW_SETS[k] not in (None, v)}
     key = hashlib.sha256(json.dumps([sys.executable, FORK_SERVER.read_text(),
                                      sorted(read.items())]).encode()).hexdigest()
     address = Path(folder) / f"{key[:16]}.sock"
