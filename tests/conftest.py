@@ -17,6 +17,7 @@ import pytest
 # mlplab first, before any test module imports nbformat (see mlplab/__init__.py).
 import mlplab as _mlplab  # noqa: F401
 from mlplab.pipeline.kernels import FORKS_ENV
+from mlplab.pipeline.processes import exit_now
 
 # One TensorFlow and BLAS thread in every process the tests start (kernels, sandboxes, CLI
 # drivers inherit it): the two xdist workers already keep both cores busy, where idle threads
@@ -34,9 +35,12 @@ if not os.environ.get(FORKS_ENV):
     _FORKS = os.environ[FORKS_ENV] = tempfile.mkdtemp(prefix="mlkf")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _FORKS:
         shutil.rmtree(_FORKS, ignore_errors=True)
+    if hasattr(config, "workerinput"):  # an xdist worker, its results already sent
+        exit_now(0)
 
 
 ROOT = Path(__file__).resolve().parents[1]

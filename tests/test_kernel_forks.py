@@ -18,8 +18,8 @@ import psutil
 import pytest
 from jupyter_core.utils import run_sync
 
-from mlplab.pipeline import kernels
-from mlplab.pipeline.processes import environ_set
+from mlplab.params import NO_FIGURES_ENV
+from mlplab.pipeline import kernels, processes
 
 # What a kernel sees of itself right after it started.
 PROBE = """
@@ -63,7 +63,7 @@ def forks(tmp_path_factory) -> Path:
 
 
 def start(folder: str, parent: Path) -> kernels.WarmKernel:
-    with environ_set({kernels.FORKS_ENV: folder}):
+    with processes.environ_set({kernels.FORKS_ENV: folder}):
         return kernels.WarmKernel("forks-test", "", parent)
 
 
@@ -177,8 +177,9 @@ def test_one_server_an_environment_and_a_new_one_for_a_dead_ones_socket(stand_in
     address, key = kernels.fork_server(env)
     assert kernels._listening(address) and len(stand_in_servers) == 1
     # Kernels that differ in what each gets its own of share it; others get their own.
-    assert kernels.fork_server({**env, "TMPDIR": "/two", kernels.BUILD_ENV: "b",
-                                "COLUMNS": "80", "__DASK_PARENT_PID": "1"}) == (address, key)
+    assert kernels.fork_server({**env, "TMPDIR": "/two", processes.BUILD_ENV: "b",
+                                NO_FIGURES_ENV: "1", "COLUMNS": "80",
+                                "__DASK_PARENT_PID": "1"}) == (address, key)
     assert len(stand_in_servers) == 1
     # A test process that imported TensorFlow passes on what its import set; not another value.
     assert kernels.fork_server({**env, "TF2_BEHAVIOR": "1", "TPU_ML_PLATFORM_VERSION": "9"}

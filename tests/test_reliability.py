@@ -37,7 +37,7 @@ from mlplab import params as P
 # As TensorFlow's autograph does: a module in $TMPDIR that only a normal exit removes.
 tempfile.NamedTemporaryFile(prefix="__autograph_generated_file", suffix=".py",
                             delete=False).close()
-hold = os.environ.get("STANDIN_HOLD")
+hold = os.environ.get("MLPLAB_STANDIN_HOLD")
 while hold and os.path.exists(hold):  # a long training run, until the test lets it finish
     time.sleep(0.1)
 if results_path:
@@ -170,7 +170,7 @@ def test_ctrl_c_during_parallel_build_stops_everything_and_the_next_build_finish
     hold = short_tmp / "hold"
     hold.touch()
     # The build's own fork servers (not the test session's), which must leave with it.
-    env = {**os.environ, "TMPDIR": str(short_tmp), "STANDIN_HOLD": str(hold),
+    env = {**os.environ, "TMPDIR": str(short_tmp), "MLPLAB_STANDIN_HOLD": str(hold),
            kernels.FORKS_ENV: ""}
     proc = start(project, jobs=2, env=env)
     driver = psutil.Process(proc.pid)
@@ -220,7 +220,7 @@ def test_second_build_exits_naming_the_first_and_wait_queues_behind_it(
     (project / "exp.yaml").write_text(RUNS.replace("epochs: 1", "epochs: 3"))
     hold = short_tmp / "hold"
     hold.touch()
-    env = {**os.environ, "STANDIN_HOLD": str(hold)}
+    env = {**os.environ, "MLPLAB_STANDIN_HOLD": str(hold)}
     first = start(project, env=env)
     wait_for(lambda: kernels_of(psutil.Process(first.pid)), what="the first build")
     pid, started, holder = (report / runner.LOCK_NAME).read_text().splitlines()

@@ -121,6 +121,12 @@ def _become_kernel(listener: socket.socket, conn: socket.socket, fds: list[int],
 
         traceback.print_exc()
         code = 1
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit without Python's finalization, which costs ~2 CPU-s once TensorFlow is imported
+    (mlplab.pipeline.processes.exit_now, which this script cannot import)."""
     import atexit
 
     atexit._run_exitfuncs()
@@ -166,3 +172,4 @@ def _close(fds: list[int]) -> None:
 
 if __name__ == "__main__":
     serve(sys.argv[1], sys.argv[2])
+    _leave(0)

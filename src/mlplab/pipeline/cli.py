@@ -21,7 +21,7 @@ from pathlib import Path
 from mlplab import params, results
 from mlplab.datafiles import DataError
 from mlplab.pipeline import experiments, kernels, runner
-from mlplab.pipeline.processes import build_temp_dir, environ_set
+from mlplab.pipeline.processes import build_temp_dir, environ_set, exit_now
 from mlplab.results import Status
 
 DEFAULT_EXPERIMENTS = Path("notebooks/experiments.yaml")
@@ -260,5 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The `mlplab` command: ``main``, then out without Python's finalization (~2 CPU-s
+    once `mlplab bench` imported TensorFlow)."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -184,7 +184,8 @@ def _kernel_sockets() -> Iterator[Path]:
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -> None:
-    """Run every cell of ``nb`` in place, in a fresh kernel started in ``cwd``."""
+    """Run every cell of ``nb`` in place, in a new kernel started in ``cwd`` (forked from a
+    server that imported TensorFlow where $MLPLAB_KERNEL_FORKS names one's folder)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -193,7 +194,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -
     with _kernel_sockets() as sockets:
         client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
                                 resources={"metadata": {"path": str(cwd)}},
-                                kernel_manager_class=ipc_kernel_manager(sockets))
+                                kernel_manager_class=ipc_kernel_manager(sockets, forks=True))
         try:
             client.execute()
         except CellExecutionError as err:

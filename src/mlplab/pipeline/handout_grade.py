@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from mlplab.params import NO_FIGURES_ENV
+from mlplab.pipeline.processes import exit_now
 from mlplab.results import write_bytes_atomic
 
 BWRAP = "bwrap"
@@ -383,4 +384,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())  # the submission's TensorFlow left unfinalized: ~2 CPU-s a submission

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlplab.pipeline.processes import BUILD_ENV, child_environ
+from mlplab.pipeline.processes import child_environ
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 60.0  # seconds for a kernel to start, as papermill's default
@@ -42,13 +42,13 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 FORKS_ENV = "MLPLAB_KERNEL_FORKS"  # the folder of the fork servers' sockets
 FORK_SERVER = Path(__file__).parents[1] / "lab" / "forkserver.py"
 KERNEL_STUB = Path(__file__).with_name("kernel_stub.py")
-# Variables read only once a kernel runs, never by the server's imports (a build's token,
-# its sockets' folder, what jupyter_client adds, the terminal's size, the Dask cluster a
-# worker belongs to, the test pytest runs and its worker): kernels that differ in these
-# alone fork from one server.
-PER_KERNEL_ENV = (BUILD_ENV, FORKS_ENV, "TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME",
-                  "COLUMNS", "LINES", "__DASK_PARENT_PID", "PYTEST_CURRENT_TEST",
-                  "PYTEST_XDIST_WORKER")
+# Variables read only once a kernel runs, never by the server's imports (what jupyter_client
+# adds, the terminal's size, the Dask cluster a worker belongs to, the test pytest runs and
+# its worker), and mlplab's own (a build's token, its sockets' folder, no figures, ...: the
+# server imports no mlplab module): kernels that differ in these alone fork from one server.
+PER_KERNEL_ENV = ("TMPDIR", "JPY_PARENT_PID", "JPY_SESSION_NAME", "COLUMNS", "LINES",
+                  "__DASK_PARENT_PID", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER")
+PER_KERNEL_PREFIX = "MLPLAB_"
 # What importing TensorFlow sets in the environment, which a process that imported it (a test
 # process) passes on to its kernels: the server's own import sets the same. None: any value
 # (TensorFlow overwrites it with its version).
@@ -221,7 +221,8 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     set up (``$MLPLAB_KERNEL_FORKS`` unset, or not Linux) or the server could not start.
 
     The key covers what the server's imports may have read: the interpreter, the server's
-    code and the environment but for ``PER_KERNEL_ENV``, which each kernel gets its own of,
+    code and the environment but for ``PER_KERNEL_ENV`` and ``PER_KERNEL_PREFIX``, which each
+    kernel gets its own of,
     and ``TENSORFLOW_SETS``, which the server's import sets alike.
     """
     import fcntl
@@ -229,7 +230,8 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
     folder = os.environ.get(FORKS_ENV)
     if not folder or not hasattr(os, "pidfd_open"):  # Linux only: the stub waits on a pidfd
         return None
-    server_env = {k: v for k, v in env.items() if k not in PER_KERNEL_ENV}
+    server_env = {k: v for k, v in env.items()
+                  if k not in PER_KERNEL_ENV and not k.startswith(PER_KERNEL_PREFIX)}
     read = {k: v for k, v in server_env.items()
             if k not in TENSORFLOW_SETS or TENSORFLOW_SETS[k] not in (None, v)}
     key = hashlib.sha256(json.dumps([sys.executable, FORK_SERVER.read_text(),

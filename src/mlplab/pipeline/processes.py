@@ -8,12 +8,13 @@ import contextlib
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 # Every process a build starts (workers, kernels) inherits this variable, so a build can
 # find and stop its own processes even after their parents have died.
@@ -81,6 +82,19 @@ def stop_build_processes(token: str) -> None:
     while mine and time.monotonic() < deadline:
         mine = [proc for proc in mine if _running(proc)]
         time.sleep(0.02)
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit after the atexit handlers and a flush of stdout and stderr, without the rest of
+    Python's finalization: with TensorFlow imported, tearing down its modules and objects
+    costs ~2 CPU-seconds a process. For a process whose files are all closed by then."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _running(proc: Any) -> bool:
