@@ -31,7 +31,8 @@ print(json.dumps({
     "pid": os.getpid(), "parent": " ".join(__import__("psutil").Process().parent().cmdline()),
     "path": sys.path, "cwd": os.getcwd(), "launcher": sys.argv[0], "options": sys.argv[3:],
     "argv_file": sys.argv[1:3] == ["-f", os.path.join(os.environ["TMPDIR"], "kernel.json")],
-    "environ": {k: v for k, v in os.environ.items() if k not in PER_KERNEL_ENV},
+    "environ": {k: v for k, v in os.environ.items()
+                if k not in PER_KERNEL_ENV and not k.startswith(PER_KERNEL_PREFIX)},
     "tempdir_is_own": tempfile.gettempdir() == os.environ["TMPDIR"],
     "backend": matplotlib.get_backend(), "flags": list(sys.flags),
     "parent_handle": IPKernelApp.instance().parent_handle == int(os.environ["JPY_PARENT_PID"]),
@@ -40,7 +41,8 @@ print(json.dumps({
                 for s in (signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE)],
     "umask": umask,
 }))
-""".replace("PER_KERNEL_ENV", repr(kernels.PER_KERNEL_ENV))
+""".replace("PER_KERNEL_ENV", repr(kernels.PER_KERNEL_ENV)).replace(
+    "PER_KERNEL_PREFIX", repr(kernels.PER_KERNEL_PREFIX))
 
 
 def output_of(kernel: kernels.WarmKernel, code: str) -> str:

@@ -27,7 +27,8 @@ if loss == "mean_squared_error":
     raise ValueError("stand-in failure")
 if results_path:
     json.dump({"name": run_name, "status": "ok", "value": learning_rate,
-               "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")},
+               "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+               "hash_seed": os.environ.get("PYTHONHASHSEED")},
               open(results_path, "w"))
 print("done", run_name)
 """
@@ -186,6 +187,9 @@ def test_dask_local_cluster_matches_local_run(built):
         # Dask's nanny sets this for its workers; their kernels and commands go without it
         # (with it, glibc maps every large tensor afresh: training took twice as long).
         assert again["malloc_trim"] is None
+        # and this one for Dask's own hashing: a kernel hashes as on the local path (and
+        # forks from the same server).
+        assert again["hash_seed"] is None
     import dask.distributed  # noqa: F401  (its configuration)
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")

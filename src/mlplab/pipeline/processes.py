@@ -24,19 +24,21 @@ BUILD_TMP_PREFIX = "mlplab-build-"  # the build's temporary folder, under $TMPDI
 
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, kill, a closed terminal
 
-# What Dask's nanny sets for its worker processes alone: MALLOC_TRIM_THRESHOLD_=65536 (glibc
-# hands freed memory back at once, and stops raising the size above which it maps each
-# allocation afresh). A kernel or bench that inherited it mapped, page-faulted and unmapped
-# every tensor over 128 KB: ten seeds' batched training took 21 s instead of 10, 9 of them in
-# the system (3 million page faults).
-WORKER_ONLY_ENV = ("MALLOC_TRIM_THRESHOLD_",)
+# What Dask's nanny sets for its worker processes alone (None: whatever the value).
+# MALLOC_TRIM_THRESHOLD_=65536: glibc hands freed memory back at once, and stops raising the
+# size above which it maps each allocation afresh. A kernel or bench that inherited it mapped,
+# page-faulted and unmapped every tensor over 128 KB: ten seeds' batched training took 21 s
+# instead of 10, 9 of them in the system (3 million page faults). PYTHONHASHSEED=6640, where
+# none (or 0) was set: one hash of a string in every worker, for Dask's own use. A kernel gets
+# the driver's, as on the local path, and forks from the same server (mlplab.pipeline.kernels).
+WORKER_ONLY_ENV = {"MALLOC_TRIM_THRESHOLD_": None, "PYTHONHASHSEED": "6640"}
 
 
 def child_environ(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """``env`` (this process's environment by default) for a kernel or command a worker
     starts: without what Dask set for the worker itself."""
     return {k: v for k, v in (os.environ if env is None else env).items()
-            if k not in WORKER_ONLY_ENV}
+            if k not in WORKER_ONLY_ENV or WORKER_ONLY_ENV[k] not in (None, v)}
 
 
 @contextlib.contextmanager
