@@ -93,16 +93,16 @@ def _build(args: argparse.Namespace, specs: list[experiments.RunSpec], report_di
              if args.bench and not bench_file.exists() else [])
     executes = any(j.action == "execute" for j in jobs)
     # The build's kernels fork from servers in a folder of its own (see kernels.fork_server),
-    # which leave when it is removed.
-    with (build_temp_dir() as forks, environ_set(kernels.forks_environ(forks)),
+    # which leave when it is removed; the index's kernel keeps its sockets there too.
+    with (build_temp_dir() as folder, environ_set(kernels.forks_environ(folder)),
           runner.build_processes() as token):  # Ctrl-C leaves no summary kernel either
         # The index's kernel starts while the runs go: the index is written when they end.
-        index_kernel = runner.prestart_index(root, token) if executes else None
+        index_kernel = runner.prestart_index(root, token, folder) if executes else None
         runner.run_jobs(jobs, args.jobs, args.scheduler, on_done,
                         fresh_kernels=args.fresh_kernels, beside=bench)
         manifest = runner.manifest(specs, keys, runs_dir, report_dir)
         rebuilt = runner.build_index(root, report_dir, manifest, bench_file,
-                                     args.force or executes, token, index_kernel)
+                                     args.force or executes, token, index_kernel, folder)
     failed = [e for e in manifest if e.status == Status.FAILED]
     print(f"{'wrote' if rebuilt else 'index up to date:'} {report_dir / 'index.html'} "
           f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)

@@ -324,11 +324,13 @@ def _relative(path: Path | None, report_dir: Path) -> str | None:
     return None if path is None else str(path.relative_to(report_dir))
 
 
-def prestart_index(root: Path, build: str) -> threading.Thread:
+def prestart_index(root: Path, build: str, parent: Path | None = None) -> threading.Thread:
     """The summary notebook's kernel started, and its imports run, in a thread while the
     runs go, so that the index waits for neither (``build_index`` joins the thread; if the
     start failed, it starts a kernel itself). ``build`` is the token of the driver's
-    ``build_processes`` around both, which stops the kernel however the build ends."""
+    ``build_processes`` around both, which stops the kernel however the build ends; its
+    folder goes in ``parent`` (the build's temporary one), which the driver removes even when
+    Ctrl-C comes while the kernel starts."""
     # What starting a kernel imports, imported here first: a module imported by two threads
     # at once (the runs' papermill here) can be seen half made.
     import jupyter_client  # noqa: F401
@@ -340,7 +342,7 @@ def prestart_index(root: Path, build: str) -> threading.Thread:
 
     def start() -> None:
         with contextlib.suppress(Exception):
-            kernels.prestart(build, text, None)
+            kernels.prestart(build, text, parent)
 
     thread = threading.Thread(target=start, name="index-kernel", daemon=True)
     thread.start()
@@ -349,7 +351,8 @@ def prestart_index(root: Path, build: str) -> threading.Thread:
 
 def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
                 bench_file: Path, force: bool, build: str = "index",
-                prestarted: threading.Thread | None = None) -> bool:
+                prestarted: threading.Thread | None = None, parent: Path | None = None,
+                ) -> bool:
     """Execute the summary notebook into report/index.html unless its inputs are unchanged,
     in a warm kernel of ``build`` (the one ``prestart_index`` started, or a new one)."""
 
@@ -381,7 +384,7 @@ def build_index(root: Path, report_dir: Path, entries: list[ManifestEntry],
     executed = report_dir / ".index.tmp.ipynb"
     try:
         try:
-            with kernels.borrow(build, notebook.decode(), None, str(root), {}) as kernel:
+            with kernels.borrow(build, notebook.decode(), parent, str(root), {}) as kernel:
                 execute_notebook(root / SUMMARY_NOTEBOOK, executed,
                                  {"report_dir": str(report_dir.resolve()),
                                   "bench_file": str(bench_file.resolve())}, root,
