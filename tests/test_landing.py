@@ -284,3 +284,16 @@ def test_an_atomic_write_stages_beside_its_target_where_the_next_build_clears_it
     left.write_bytes(b"half")
     with runner.report_lock(tmp_path):
         assert not left.exists()
+
+
+def test_a_process_that_leaves_early_still_runs_its_exit_handlers_and_prints_all():
+    """``exit_now`` skips Python's finalization (~2 CPU-s once TensorFlow is imported), not
+    what a process owes: its atexit handlers run, buffered output is written, its code kept."""
+    import subprocess
+
+    code = ("import atexit, sys\nfrom mlplab.pipeline.processes import exit_now\n"
+            "atexit.register(lambda: print('handler ran'))\n"
+            "sys.stdout.write('buffered '); sys.stderr.write('err')\nexit_now(3)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONUNBUFFERED": ""})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "buffered handler ran\n", "err")
