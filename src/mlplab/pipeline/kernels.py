@@ -222,8 +222,7 @@ def fork_server(env: dict[str, str]) -> tuple[Path, str] | None:
 
     The key covers what the server's imports may have read: the interpreter, the server's
     code and the environment but for ``PER_KERNEL_ENV`` and ``PER_KERNEL_PREFIX``, which each
-    kernel gets its own of,
-    and ``TENSORFLOW_SETS``, which the server's import sets alike.
+    kernel gets its own of, and ``TENSORFLOW_SETS``, which the server's import sets alike.
     """
     import fcntl
 
