@@ -236,11 +236,14 @@ def execute_notebook(source: Path, out: Path, parameters: dict[str, Any], cwd: P
                      sockets: Path | None = None) -> None:
     """papermill with the runner's settings: in the started kernel of ``manager`` (see
     ``mlplab.pipeline.kernels``), else in a new python3 kernel over Unix sockets in
-    ``sockets``, started in ``cwd``; no progress bar, ``timeout`` seconds per cell."""
+    ``sockets``, started in ``cwd``, and killed once the notebook is done (a kernel that
+    imported TensorFlow takes ~2 s to shut down, nothing left to send); no progress bar,
+    ``timeout`` seconds per cell."""
     import papermill
 
     kernel = ({"km": manager} if manager is not None
-              else {"kernel_manager_class": ipc_kernel_manager(sockets)})
+              else {"kernel_manager_class": ipc_kernel_manager(sockets),
+                    "shutdown_kernel": "immediate"})
     papermill.execute_notebook(str(source), str(out), parameters=parameters,
                                engine_name=_engine(), kernel_name="python3", language="python",
                                cwd=str(cwd), progress_bar=False, execution_timeout=timeout,
