@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from mlplab import params, results
 from mlplab.datafiles import DataError
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run() -> None:
+def run() -> NoReturn:
     """The `mlplab` command: ``main``, then out without Python's finalization (~2 CPU-s
     once `mlplab bench` imported TensorFlow)."""
     exit_now(main())
