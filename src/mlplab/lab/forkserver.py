@@ -2,9 +2,9 @@
 
 A new kernel spends most of its start on importing TensorFlow and Keras (7 CPU-s on a slow
 2-core machine, in every kernel of a build and of the tests). This server imports them, and
-IPython's kernel, once; a kernel is then a fork of it that goes on as ``python -m
-ipykernel_launcher`` would: the client's arguments, environment, working folder and standard
-streams, and the notebook's own imports run in the kernel itself. It imports no mlplab
+IPython's kernel and its debugger, once; a kernel is then a fork of it that goes on as
+``python -m ipykernel_launcher`` would: the client's arguments, environment, working folder
+and standard streams, and the notebook's own imports run in the kernel itself. It imports no mlplab
 module (it runs as a script), so kernels import mlplab's current code as a new kernel does.
 Nothing is forked after TensorFlow has run an op: its thread pools do not exist yet.
 
@@ -31,7 +31,9 @@ import sys
 import threading
 import time
 
-PRELOAD = ("tensorflow", "keras", "ipykernel.kernelapp")
+PRELOAD = ("tensorflow", "keras")
+# What a kernel imports as it starts (the debugger, with debugpy: ~0.5 CPU-s a kernel).
+KERNEL_START = ("ipykernel.kernelapp", "ipykernel.debugger")
 # What ipykernel sets before a notebook's imports, unless set: matplotlib reads it at import.
 INLINE_BACKEND = ("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 IDLE_SECONDS = 3600
@@ -42,6 +44,12 @@ def serve(path: str, key: str) -> None:
     os.environ.setdefault(*INLINE_BACKEND)
     for module in PRELOAD:
         __import__(module)
+    before = dict(os.environ)
+    for module in KERNEL_START:
+        __import__(module)
+    # What those set in the environment (debugpy: PYDEVD_USE_FRAME_EVAL unless set), as a new
+    # kernel's start would.
+    started_env = {k: v for k, v in os.environ.items() if before.get(k) != v}
     import gc
 
     gc.freeze()  # the imports' objects stay shared with the kernels, not copied on write
@@ -74,7 +82,7 @@ def serve(path: str, key: str) -> None:
             pid = os.fork()
             if pid == 0:
                 try:
-                    _become_kernel(listener, conn, fds, request)
+                    _become_kernel(listener, conn, fds, request, started_env)
                 finally:
                     os._exit(1)  # never back into the server's loop
             children.add(pid)
@@ -88,7 +96,7 @@ def serve(path: str, key: str) -> None:
 
 
 def _become_kernel(listener: socket.socket, conn: socket.socket, fds: list[int],
-                   request: dict) -> None:
+                   request: dict, started_env: dict[str, str]) -> None:
     listener.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()  # the stub, not the server's group, receives the signals meant for the kernel
@@ -97,6 +105,8 @@ def _become_kernel(listener: socket.socket, conn: socket.socket, fds: list[int],
     _close([fd for fd in fds if fd > 2])
     os.environ.clear()
     os.environ.update(request["env"])
+    for name, value in started_env.items():
+        os.environ.setdefault(name, value)
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     if "tempfile" in sys.modules:
