@@ -43,7 +43,7 @@ help:
 	@echo "make data     download full MNIST into data/ (checksum verified)"
 	@echo "make bench    compare Keras' default training loop with ours"
 	@echo "make handout  classroom kit in report/handout/: student notebook, key, slides, PDF"
-	@echo "make wheelhouse  after make handout: install/wheels/ for installing the kit offline (2.6 GB)"
+	@echo "make wheelhouse  after make handout: install/wheels/ for installing the kit offline (2.5 GB)"
 	@echo "make grade SUBMISSIONS=DIR  grade DIR/*.ipynb, each in a sandbox -> DIR/scores.csv, feedback/, canvas.csv"
 	@echo "make clean    delete generated reports"
 

@@ -917,6 +917,35 @@ def test_the_kit_installs_offline_into_a_fresh_venv_from_its_own_files(kit, tmp_
     pinned = {wheelhouse._canonical(n): v
               for n, v in wheelhouse.pins(kit / "install" / "requirements.txt")}
     assert pinned and {n: installed.get(n) for n in pinned} == pinned
+    # And nothing the pins leave out: pip needed no package beyond them (the wheelhouse kept
+    # in .venv may hold more, from a fuller lock).
+    assert set(installed) - set(pinned) <= {"mlplab", "setuptools", "wheel"}
+
+
+def test_students_install_what_the_notebooks_need_at_the_locks_versions(kit):
+    """install/requirements.txt: the lock's pins of what the mlplab wheel needs (its
+    Requires-Dist and all they need), not the report's or the kit builder's tools."""
+    from mlplab.pipeline import wheelhouse
+
+    lock = {wheelhouse._canonical(n): v for n, v in wheelhouse.pins(ROOT / "requirements.lock")}
+    pinned = {wheelhouse._canonical(n): v
+              for n, v in wheelhouse.pins(kit / "install" / "requirements.txt")}
+    assert {n: lock.get(n) for n in pinned} == pinned
+    assert {"tensorflow", "keras", "jupyterlab", "mlxtend", "ipykernel"} <= set(pinned)
+    assert not {"dask", "papermill", "otter-grader", "playwright", "sphinx", "pytest",
+                "ruff"} & set(pinned)
+    # What an extra asks for is followed: jupyter-events needs jsonschema[format-nongpl].
+    assert {"rfc3339-validator", "webcolors"} <= set(pinned)
+
+
+def test_needed_follows_markers_and_the_extras_asked_for():
+    from mlplab.pipeline import wheelhouse
+
+    plain = wheelhouse.needed(["jsonschema"])
+    extra = wheelhouse.needed(["jsonschema[format-nongpl]"])
+    assert "rfc3339-validator" in set(extra) - set(plain)
+    assert "jsonschema" in plain and "attrs" in plain  # the package itself, and what it needs
+    assert wheelhouse.needed(["jsonschema; python_version < '3'"]) == {}
 
 
 def test_the_wheelhouse_reads_pins_and_compresses_tags(tmp_path):

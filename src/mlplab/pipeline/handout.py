@@ -43,6 +43,7 @@ from pathlib import Path
 
 import nbformat
 
+from mlplab.pipeline import wheelhouse
 from mlplab.pipeline.handout_grade import TEMPLATES_DIR
 from mlplab.results import write_bytes_atomic
 
@@ -50,7 +51,7 @@ SOURCE = Path("notebooks/handout.ipynb")
 MASTER = Path("notebooks/mlp_lab.ipynb")
 OUT = Path("report/handout")
 NOTEBOOK_NAME = "handout.ipynb"
-REQUIREMENTS = Path("requirements.lock")  # pinned versions, shipped as install/requirements.txt
+REQUIREMENTS = Path("requirements.lock")  # install/requirements.txt: its pins a student needs
 GRADING_MODULE = "handout_grading.py"  # the hidden checks (handout_templates/), never in the wheel
 RUBRIC = "rubric.md"  # how to mark the ungraded "My predictions" cell
 PAPER_SIZES = ("A4", "Letter")
@@ -442,8 +443,10 @@ def build(out: Path = OUT, source: Path = SOURCE, master: Path = MASTER, *,
         install = stage / "install"
         install.mkdir()
         wheel = build_wheel(install)
-        shutil.copyfile(REQUIREMENTS, install / "requirements.txt")
-        build_autograder(found, wheel, install / "requirements.txt", stage / "autograder.zip")
+        (install / "requirements.txt").write_text(wheelhouse.pins_for(wheel, REQUIREMENTS),
+                                                   encoding="utf-8")
+        # otter's grading environment installs the whole lock: otter itself is in it.
+        build_autograder(found, wheel, REQUIREMENTS, stage / "autograder.zip")
         shutil.copyfile(TEMPLATES_DIR / RUBRIC, stage / "key" / RUBRIC)
         if execute_the_key:
             key, answers = execute_key(key, stage / "key")

@@ -1,10 +1,10 @@
 """Wheels of the pinned environment, rebuilt offline from the installed packages.
 
 The classroom kit's ``install/`` holds the mlplab wheel and ``requirements.txt`` (the pins of
-requirements.lock). For a class without internet access (or a test that must not download),
-``python -m mlplab.pipeline.wheelhouse DEST`` writes one wheel per pinned package into
-``DEST``, repacked from this environment's installed files (what each package's ``RECORD``
-lists), so that
+requirements.lock for what the wheel needs: ``pins_for``). For a class without internet
+access (or a test that must not download), ``python -m mlplab.pipeline.wheelhouse DEST``
+writes one wheel per pinned package into ``DEST``, repacked from this environment's
+installed files (what each package's ``RECORD`` lists), so that
 
     pip install --no-index --find-links DEST -r install/requirements.txt install/mlplab-*.whl
 
@@ -118,37 +118,54 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def needed(requirements: list[str]) -> dict[str, str]:
+    """Canonical name -> installed version of every package the requirement strings
+    (``name``, ``name[extra]; marker``) need, directly or not, as pip would resolve them on
+    this platform: markers evaluated, the extras asked for followed."""
+    from packaging.requirements import Requirement
+
+    found: dict[str, str] = {}
+    done: set[tuple[str, frozenset[str]]] = set()
+    # Each requirement with the extras of the package that asked for it ("" for none).
+    todo = [(Requirement(r), frozenset({""})) for r in requirements]
+    while todo:
+        req, extras_of_parent = todo.pop()
+        if req.marker is not None and not any(req.marker.evaluate({"extra": e})
+                                              for e in extras_of_parent):
+            continue
+        name, extras = _canonical(req.name), frozenset(req.extras)
+        if (name, extras) in done:
+            continue
+        done.add((name, extras))
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue
+        found[name] = dist.version
+        todo += [(Requirement(line), extras | {""}) for line in dist.requires or []]
+    return found
+
+
 def unpinned_dependencies(names: list[str]) -> list[tuple[str, str]]:
     """(name, installed version) of what the named packages need, directly or not, that a
     freeze leaves out of the pins (``wheel``, ``setuptools``): offline, pip needs them too."""
-    from packaging.requirements import Requirement
+    pinned = {_canonical(n) for n in names}
+    return [(n, v) for n, v in needed(names).items() if n not in pinned]
 
-    pinned, seen, extra = {_canonical(n) for n in names}, set(), []
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if _canonical(name) in seen:
-            continue
-        seen.add(_canonical(name))
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        for line in dist.requires or []:
-            req = Requirement(line)
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            if _canonical(req.name) not in pinned | seen:
-                try:
-                    version = metadata.version(req.name)
-                except metadata.PackageNotFoundError:
-                    continue
-                extra.append((req.name, version))
-                pinned.add(_canonical(req.name))
-                todo.append(req.name)
-            elif _canonical(req.name) not in seen:
-                todo.append(req.name)
-    return extra
+
+def pins_for(wheel: Path, lock: Path) -> str:
+    """The pins of ``lock`` for what ``wheel`` needs (its ``Requires-Dist``, without extras,
+    and all they need): a student's install, without the report's and the kit's own tools
+    (papermill, Dask, otter, Sphinx, Playwright...)."""
+    import email
+
+    with zipfile.ZipFile(wheel) as z:
+        name = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        requires = email.message_from_bytes(z.read(name)).get_all("Requires-Dist") or []
+    keep = needed(requires)
+    lines = [f"{n}=={v}" for n, v in pins(lock) if _canonical(n) in keep]
+    return (f"# What {wheel.name} needs, at the versions of the project's {Path(lock).name}.\n"
+            + "\n".join(lines) + "\n")
 
 
 def build(requirements: Path, dest: Path, skip: tuple[str, ...] = ("mlplab",)) -> list[Path]:
