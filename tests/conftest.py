@@ -102,7 +102,10 @@ TEST_GROUPS = {"test_handout.py": dict.fromkeys((
         "test_progress_bar_step_time_is_described_as_keras_computes_it",
         "test_dead_units_are_counted_on_validation_images"), "training"),
     "test_data.py": {"test_real_fashion_mnist_loads_and_trains_one_epoch_on_a_slice":
-                     "training"}}
+                     "training"},
+    # Builds a network in the worker's own process (the truth cases' pages run in kernels).
+    "test_truth.py": {"test_worked_example_is_the_same_untrained_network_every_time":
+                      "training"}}
 # The groups are handed out longest first (by their time on one worker), then the other
 # slow tests and the quick ones last: each worker starts one of the kit's two
 # groups (the install's is the longer on a fresh clone, which repacks the wheelhouse), then
