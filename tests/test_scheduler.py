@@ -47,9 +47,12 @@ def test_a_groups_tests_share_a_worker_and_the_longest_groups_go_out_first(tmp_p
         module.write("\n@pytest.fixture\ndef kit():\n    return None\n"
                      "\ndef test_with_the_kit(kit):\n    _ran('slow')\n")
     log = tmp_path / "ran.log"
+    # Its own --basetemp: pytest's default one is numbered, and making it removes the oldest
+    # numbered folders, which on a developer's machine hold the kit's 2.5 GB venvs (~10 s).
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
-         "-m", "not slow", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+         "--basetemp", str(tmp_path / "basetemp"), "-m", "not slow", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True,
         timeout=120, env={**os.environ, "RAN_LOG": str(log)})
     assert result.returncode == 0, result.stdout + result.stderr
     ran = [line.split() for line in log.read_text().splitlines()]
