@@ -40,8 +40,8 @@ if not os.environ.get(FORKS_ENV):
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """In an xdist worker, once its tests and fixtures are done: what is left on the heap
     (TensorFlow's, Keras'...) is frozen, so the full collections still to come (pytest's
-    search for unraisable exceptions, IPython's shell's reset at exit) skip it: ~2-3 CPU-s
-    each, at the run's very end, where the controller waits for every worker."""
+    search for unraisable exceptions, IPython's shell's reset at exit) skip it (py-spy: ~8 s
+    of samples in the two workers), at the run's very end, where the controller waits."""
     if hasattr(session.config, "workerinput"):
         gc.freeze()
 
