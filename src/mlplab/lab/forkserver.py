@@ -4,8 +4,9 @@ A new kernel spends most of its start on importing TensorFlow and Keras (7 CPU-s
 2-core machine, in every kernel of a build and of the tests). This server imports them, and
 IPython's kernel and its debugger, once; a kernel is then a fork of it that goes on as
 ``python -m ipykernel_launcher`` would: the client's arguments, environment, working folder
-and standard streams, and the notebook's own imports run in the kernel itself. It imports no mlplab
-module (it runs as a script), so kernels import mlplab's current code as a new kernel does.
+and standard streams, and the notebook's own imports run in the kernel itself. It imports no
+mlplab module (it runs as a script), so kernels import mlplab's current code as a new kernel
+does.
 Nothing is forked after TensorFlow has run an op: its thread pools do not exist yet.
 
 The client is ``mlplab/pipeline/kernel_stub.py``, which stands in the kernel's place for
